@@ -1,0 +1,25 @@
+# Two commands do everything on a fresh Debian 12 machine, as root:
+#   make demo   install what is missing, then run the load balancer demo on the embedded target
+#   make test   install what is missing, then run all tests
+PY := .venv/bin/python
+
+.PHONY: setup demo test lint unit bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) -m topologies.demo
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy p4sim controller topologies
+
+test: setup lint
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf .venv .venv-shell .mypy_cache .ruff_cache .pytest_cache build *.egg-info
