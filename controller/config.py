@@ -1,0 +1,449 @@
+"""Declarative load-balancer configuration: YAML -> validated, immutable dataclasses.
+
+Validation collects every problem it finds and reports each with the key path that holds
+it (``services[0].vip: '10.0.0.300' is not an IPv4 address``), so an operator fixes a file
+in one pass.  Nothing is applied from a config that has any error: callers get either a
+complete :class:`LbConfig` or a :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+MODES = ("nat", "dr", "tun")
+PROTOCOLS = {"tcp": 6, "udp": 17}
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq")
+MAX_WEIGHT = 65535
+DEFAULT_SOCKET = "/run/p4lb/lbd.sock"
+_MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; ``problems`` lists every ``path: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    p4info: Path
+    bmv2_json: Path
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Where the management API listens: a Unix socket, or 127.0.0.1:port with a token."""
+
+    unix_socket: Path | None = Path(DEFAULT_SOCKET)
+    tcp_port: int | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class SwitchConfig:
+    name: str
+    address: str
+    device_id: int
+    ports: Mapping[str, int]
+    cpu_port: int | None = None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One real server.  ``mac``/``egress_port`` say how the switch reaches it (next hop)."""
+
+    name: str
+    address: ipaddress.IPv4Address
+    port: int
+    mac: str
+    egress_port: str | int
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """Clients in the same ``netmask`` network stick to one backend for ``timeout_s``."""
+
+    timeout_s: float
+    netmask: ipaddress.IPv4Address = ipaddress.IPv4Address("255.255.255.255")
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    vip: ipaddress.IPv4Address
+    port: int
+    protocol: str
+    mode: str
+    scheduler: str
+    pool: str
+    persistence: Persistence | None = None
+    switches: tuple[str, ...] | None = None  # None: every switch
+    removal_timeout_s: float = 300.0
+
+    @property
+    def protocol_number(self) -> int:
+        return PROTOCOLS[self.protocol]
+
+    def runs_on(self, switch: str) -> bool:
+        return self.switches is None or switch in self.switches
+
+
+@dataclass(frozen=True)
+class LbConfig:
+    pipeline: PipelineConfig
+    switches: tuple[SwitchConfig, ...]
+    services: tuple[Service, ...]
+    pools: Mapping[str, tuple[Backend, ...]]
+    api: ApiConfig = field(default_factory=ApiConfig)
+    connection_idle_timeout_s: float = 60.0
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+
+class Checker:
+    """Walks the raw YAML tree, recording ``path: problem`` for each bad value."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def mapping(self, raw: Any, path: str, allowed: set[str], required: set[str]) -> dict:
+        if not isinstance(raw, dict):
+            self.fail(path, f"expected a mapping, got {_kind(raw)}")
+            return {}
+        for key in raw:
+            if key not in allowed:
+                self.fail(f"{path}.{key}" if path else str(key), "unknown key")
+        for key in sorted(required - raw.keys()):
+            self.fail(f"{path}.{key}" if path else key, "is required")
+        return raw
+
+    def seq(self, raw: Any, path: str) -> list:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.fail(path, f"expected a list, got {_kind(raw)}")
+            return []
+        return raw
+
+    def value(self, raw: Any, path: str, convert: Callable[[Any], T]) -> T | None:
+        if any(p.startswith(f"{path}: ") for p in self.problems):
+            return None  # already reported (a missing required key)
+        try:
+            return convert(raw)
+        except ValueError as err:
+            self.fail(path, str(err))
+            return None
+
+
+def _kind(raw: Any) -> str:
+    return "nothing" if raw is None else type(raw).__name__
+
+
+def parse_ipv4(raw: Any) -> ipaddress.IPv4Address:
+    if isinstance(raw, str):
+        try:
+            return ipaddress.IPv4Address(raw)
+        except ValueError:
+            pass
+    raise ValueError(f"{raw!r} is not an IPv4 address")
+
+
+def parse_netmask(raw: Any) -> ipaddress.IPv4Address:
+    """Accept a dotted netmask (255.255.255.0) or a prefix length (24 or "/24")."""
+    text = str(raw).lstrip("/")
+    if text.isdigit() and 0 <= int(text) <= 32:
+        return ipaddress.IPv4Network(f"0.0.0.0/{text}").netmask
+    try:
+        mask = ipaddress.IPv4Address(raw) if isinstance(raw, str) else None
+        valid = mask is not None and ipaddress.IPv4Network(f"0.0.0.0/{mask}").netmask == mask
+    except ValueError:
+        valid = False
+    if not valid or mask is None:
+        raise ValueError(f"{raw!r} is not a netmask (use 255.255.255.0 or a prefix length)")
+    return mask
+
+
+def parse_int(low: int, high: int) -> Callable[[Any], int]:
+    def convert(raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+            raise ValueError(f"{raw!r} is not an integer in [{low}, {high}]")
+        return raw
+
+    return convert
+
+
+def parse_seconds(raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+        raise ValueError(f"{raw!r} is not a non-negative number of seconds")
+    return float(raw)
+
+
+def parse_name(raw: Any) -> str:
+    if not isinstance(raw, str) or not _NAME_RE.match(raw):
+        raise ValueError(f"{raw!r} is not a name (1-64 of letters, digits, '_.:-')")
+    return raw
+
+
+def parse_choice(choices: tuple[str, ...] | Mapping[str, int]) -> Callable[[Any], str]:
+    def convert(raw: Any) -> str:
+        if raw not in choices:
+            raise ValueError(f"{raw!r} is not one of {', '.join(choices)}")
+        return str(raw)
+
+    return convert
+
+
+def parse_mac(raw: Any) -> str:
+    if not isinstance(raw, str) or not _MAC_RE.match(raw):
+        raise ValueError(f"{raw!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
+    return raw.lower()
+
+
+def parse_grpc_address(raw: Any) -> str:
+    if isinstance(raw, str):
+        host, sep, port = raw.rpartition(":")
+        if sep and host and port.isdigit() and 0 < int(port) < 65536:
+            return raw
+    raise ValueError(f"{raw!r} is not a gRPC address HOST:PORT")
+
+
+def parse_backend(check: Checker, raw: Any, path: str) -> Backend | None:
+    """Parse one backend mapping (also used by the management API for `backend add`)."""
+    keys = {"name", "address", "port", "mac", "egress_port", "weight"}
+    data = check.mapping(raw, path, keys, {"address", "port", "mac", "egress_port"})
+    if not data:
+        return None
+    address = check.value(data.get("address"), f"{path}.address", parse_ipv4)
+    port = check.value(data.get("port"), f"{path}.port", parse_int(1, 65535))
+    mac = check.value(data.get("mac"), f"{path}.mac", parse_mac)
+    egress = data.get("egress_port")
+    if not (isinstance(egress, str) or parse_int_ok(egress, 0, 511)):
+        check.fail(f"{path}.egress_port", f"{egress!r} is not a port name or number in [0, 511]")
+    weight = check.value(data.get("weight", 1), f"{path}.weight", parse_int(0, MAX_WEIGHT))
+    default_name = f"{data.get('address')}:{data.get('port')}"
+    name = check.value(data.get("name", default_name), f"{path}.name", parse_name)
+    if None in (address, port, mac, weight, name) or egress is None:
+        return None
+    assert address is not None and port is not None and mac is not None
+    assert weight is not None and name is not None
+    return Backend(name, address, port, mac, egress, weight)
+
+
+def parse_int_ok(raw: Any, low: int, high: int) -> bool:
+    return isinstance(raw, int) and not isinstance(raw, bool) and low <= raw <= high
+
+
+def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
+    """Parse one service mapping (also used by the management API for `service add`)."""
+    keys = {"name", "vip", "port", "protocol", "mode", "scheduler", "pool", "persistence",
+            "switches", "removal_timeout"}
+    data = check.mapping(raw, path, keys, {"name", "vip", "port", "pool"})
+    if not data:
+        return None
+    name = check.value(data.get("name"), f"{path}.name", parse_name)
+    vip = check.value(data.get("vip"), f"{path}.vip", parse_ipv4)
+    port = check.value(data.get("port"), f"{path}.port", parse_int(1, 65535))
+    protocol = check.value(data.get("protocol", "tcp"), f"{path}.protocol", parse_choice(PROTOCOLS))
+    mode = check.value(data.get("mode", "nat"), f"{path}.mode", parse_choice(MODES))
+    scheduler = check.value(data.get("scheduler", "wlc"), f"{path}.scheduler",
+                            parse_choice(SCHEDULERS))
+    pool = check.value(data.get("pool"), f"{path}.pool", parse_name)
+    removal = check.value(data.get("removal_timeout", 300), f"{path}.removal_timeout",
+                          parse_seconds)
+    persistence = None
+    if data.get("persistence") is not None:
+        ppath = f"{path}.persistence"
+        pdata = check.mapping(data["persistence"], ppath, {"timeout", "netmask"}, {"timeout"})
+        timeout = check.value(pdata.get("timeout"), f"{ppath}.timeout", parse_seconds)
+        netmask = check.value(pdata.get("netmask", 32), f"{ppath}.netmask", parse_netmask)
+        if timeout is not None and netmask is not None:
+            persistence = Persistence(timeout, netmask)
+    switches = None
+    if data.get("switches") is not None:
+        names = [check.value(s, f"{path}.switches[{i}]", parse_name)
+                 for i, s in enumerate(check.seq(data["switches"], f"{path}.switches"))]
+        switches = tuple(n for n in names if n is not None)
+    if None in (name, vip, port, protocol, mode, scheduler, pool, removal):
+        return None
+    assert name and vip and port and protocol and mode and scheduler and pool
+    assert removal is not None
+    return Service(name, vip, port, protocol, mode, scheduler, pool, persistence, switches,
+                   removal)
+
+
+def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
+    """Validate a raw YAML tree; relative pipeline paths resolve against ``base_dir``."""
+    check = Checker()
+    top = check.mapping(raw, "", {"pipeline", "api", "switches", "services", "pools",
+                                  "connection_idle_timeout"},
+                        {"pipeline", "switches", "services", "pools"})
+
+    pipe = check.mapping(top.get("pipeline"), "pipeline", {"p4info", "bmv2_json"},
+                         {"p4info", "bmv2_json"}) if "pipeline" in top else {}
+    paths = {}
+    for key in ("p4info", "bmv2_json"):
+        value = pipe.get(key)
+        if key in pipe and not (isinstance(value, str) and value):
+            check.fail(f"pipeline.{key}", f"{value!r} is not a file path")
+        paths[key] = base_dir / str(value)
+
+    api = _parse_api(check, top.get("api"))
+    idle = check.value(top.get("connection_idle_timeout", 60), "connection_idle_timeout",
+                       parse_seconds)
+
+    switches: list[SwitchConfig] = []
+    for i, raw_sw in enumerate(check.seq(top.get("switches"), "switches")):
+        sw = _parse_switch(check, raw_sw, f"switches[{i}]")
+        if sw is not None:
+            if any(s.name == sw.name for s in switches):
+                check.fail(f"switches[{i}].name", f"duplicate switch name {sw.name!r}")
+            if any(s.address == sw.address and s.device_id == sw.device_id for s in switches):
+                check.fail(f"switches[{i}].address", f"{sw.address} is listed twice")
+            switches.append(sw)
+    if "switches" in top and not switches and not check.problems:
+        check.fail("switches", "at least one switch is required")
+
+    pools: dict[str, tuple[Backend, ...]] = {}
+    raw_pools = top.get("pools")
+    if raw_pools is not None and not isinstance(raw_pools, dict):
+        check.fail("pools", f"expected a mapping of pool name to backends, got {_kind(raw_pools)}")
+        raw_pools = {}
+    for pool_name, raw_backends in (raw_pools or {}).items():
+        path = f"pools.{pool_name}"
+        check.value(pool_name, path, parse_name)
+        backends: list[Backend] = []
+        for j, raw_be in enumerate(check.seq(raw_backends, path)):
+            be = parse_backend(check, raw_be, f"{path}[{j}]")
+            if be is None:
+                continue
+            if any(b.name == be.name for b in backends):
+                check.fail(f"{path}[{j}].name", f"duplicate backend name {be.name!r}")
+            backends.append(be)
+        pools[str(pool_name)] = tuple(backends)
+
+    services: list[Service] = []
+    for i, raw_svc in enumerate(check.seq(top.get("services"), "services")):
+        svc = parse_service(check, raw_svc, f"services[{i}]")
+        if svc is None:
+            continue
+        check_service_fits(check, svc, f"services[{i}]", services, pools, switches)
+        services.append(svc)
+
+    for pool_name, members in pools.items():
+        for j, be in enumerate(members):
+            check_backend_port(check, be, f"pools.{pool_name}[{j}].egress_port", switches)
+
+    if check.problems:
+        raise ConfigError(check.problems)
+    assert idle is not None
+    return LbConfig(PipelineConfig(paths["p4info"], paths["bmv2_json"]), tuple(switches),
+                    tuple(services), pools, api, idle)
+
+
+def check_service_fits(check: Checker, svc: Service, path: str, others: list[Service],
+                       pools: Mapping[str, tuple[Backend, ...]],
+                       switches: list[SwitchConfig]) -> None:
+    """Cross-reference checks: unique name and VIP:port, known pool and switches."""
+    for other in others:
+        if other.name == svc.name:
+            check.fail(f"{path}.name", f"duplicate service name {svc.name!r}")
+        if (other.vip, other.port, other.protocol) == (svc.vip, svc.port, svc.protocol):
+            check.fail(f"{path}.vip", f"{svc.vip}:{svc.port}/{svc.protocol} is already "
+                       f"used by service {other.name!r}")
+    if svc.pool not in pools:
+        check.fail(f"{path}.pool", f"unknown pool {svc.pool!r}")
+    known = {s.name for s in switches}
+    for k, name in enumerate(svc.switches or ()):
+        if name not in known:
+            check.fail(f"{path}.switches[{k}]", f"unknown switch {name!r}")
+
+
+def check_backend_port(check: Checker, be: Backend, path: str,
+                       switches: list[SwitchConfig] | tuple[SwitchConfig, ...]) -> None:
+    """A named egress port must exist on every switch (numbers are taken as they are)."""
+    if isinstance(be.egress_port, str):
+        for sw in switches:
+            if be.egress_port not in sw.ports:
+                check.fail(path, f"port {be.egress_port!r} is not in switch {sw.name!r} ports")
+
+
+def _parse_api(check: Checker, raw: Any) -> ApiConfig:
+    if raw is None:
+        return ApiConfig()
+    data = check.mapping(raw, "api", {"unix_socket", "tcp_port", "token"}, set())
+    tcp_port = data.get("tcp_port")
+    if tcp_port is not None:
+        check.value(tcp_port, "api.tcp_port", parse_int(1, 65535))
+        token = data.get("token")
+        if not isinstance(token, str) or len(token) < 16:
+            check.fail("api.token", "a token of at least 16 characters is required with tcp_port")
+        return ApiConfig(None, tcp_port, token if isinstance(token, str) else None)
+    sock = data.get("unix_socket", DEFAULT_SOCKET)
+    if not isinstance(sock, str) or not sock.startswith("/"):
+        check.fail("api.unix_socket", f"{sock!r} is not an absolute path")
+    return ApiConfig(Path(str(sock)), None, None)
+
+
+def _parse_switch(check: Checker, raw: Any, path: str) -> SwitchConfig | None:
+    data = check.mapping(raw, path, {"name", "address", "device_id", "ports", "cpu_port"},
+                         {"name", "address"})
+    if not data:
+        return None
+    name = check.value(data.get("name"), f"{path}.name", parse_name)
+    address = check.value(data.get("address"), f"{path}.address", parse_grpc_address)
+    device_id = check.value(data.get("device_id", 1), f"{path}.device_id",
+                            parse_int(0, 2**64 - 1))
+    cpu_port = data.get("cpu_port")
+    if cpu_port is not None:
+        check.value(cpu_port, f"{path}.cpu_port", parse_int(0, 511))
+    ports: dict[str, int] = {}
+    raw_ports = data.get("ports") or {}
+    if not isinstance(raw_ports, dict):
+        check.fail(f"{path}.ports", f"expected a mapping of port name to number, got "
+                   f"{_kind(raw_ports)}")
+        raw_ports = {}
+    for port_name, number in raw_ports.items():
+        if check.value(number, f"{path}.ports.{port_name}", parse_int(0, 511)) is not None:
+            ports[str(port_name)] = number
+    if name is None or address is None or device_id is None:
+        return None
+    return SwitchConfig(name, address, device_id, ports, cpu_port)
+
+
+def load_config(path: str | Path) -> LbConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from err
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError([f"{path}: invalid YAML: {err}"]) from err
+    return parse_config(raw, path.parent)
+
+
+def resolve_port(port: str | int, switch: SwitchConfig) -> int:
+    """A backend's egress port number on ``switch``."""
+    return port if isinstance(port, int) else switch.ports[port]

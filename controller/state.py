@@ -1,0 +1,384 @@
+"""The controller's desired state, independent of any switch or P4 program.
+
+:class:`LbState` owns the validated config, the runtime changes made through the
+management API, the connection table (which backend each pinned flow goes to, per
+switch), backends being retired, and the schedulers.  Every change is all-or-nothing: a
+new config is built and validated before it replaces the old one.  The P4Runtime layer
+turns this state into table entries; it never decides policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from controller.config import (
+    Backend,
+    Checker,
+    ConfigError,
+    LbConfig,
+    Service,
+    check_backend_port,
+    check_service_fits,
+)
+from controller.maglev import DEFAULT_TABLE_SIZE, maglev_table
+from controller.persistence import PersistenceTable
+from controller.schedulers import Candidate, Scheduler, make_scheduler
+
+
+class StateError(ValueError):
+    """A management request that does not fit the current state (unknown name, ...)."""
+
+
+@dataclass(frozen=True)
+class FlowKey:
+    """A client's flow towards a virtual service."""
+
+    client: IPv4Address
+    client_port: int
+    vip: IPv4Address
+    vport: int
+    protocol: int
+
+    def __str__(self) -> str:
+        return f"{self.client}:{self.client_port}->{self.vip}:{self.vport}/{self.protocol}"
+
+
+@dataclass
+class Connection:
+    """A flow pinned to a backend in one switch's connection table."""
+
+    switch: str
+    flow: FlowKey
+    service: str
+    backend: str
+    since: float
+    origin: str  # "controller" (packet-in), "dataplane" (digest), "adopted" (found on a switch)
+
+
+@dataclass
+class RetiringBackend:
+    """A backend removed from its pool that still serves connections until ``deadline``."""
+
+    pool: str
+    backend: Backend
+    deadline: float
+
+
+class IdAllocator:
+    """Small stable integer ids for names, reused only after release (ids start at 1)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._ids: dict[tuple[str, ...], int] = {}
+
+    def get(self, key: tuple[str, ...]) -> int:
+        if key not in self._ids:
+            used = set(self._ids.values())
+            free = next((i for i in range(1, self.limit) if i not in used), None)
+            if free is None:
+                raise StateError(f"no free id left for {'/'.join(key)} (limit {self.limit - 1})")
+            self._ids[key] = free
+        return self._ids[key]
+
+    def release(self, key: tuple[str, ...]) -> None:
+        self._ids.pop(key, None)
+
+    def find(self, value: int) -> tuple[str, ...] | None:
+        return next((k for k, v in self._ids.items() if v == value), None)
+
+    def keys(self) -> list[tuple[str, ...]]:
+        return list(self._ids)
+
+
+class LbState:
+    """Desired load-balancer state shared by every switch agent and the management API."""
+
+    def __init__(self, config: LbConfig, *, clock: Callable[[], float] = time.monotonic,
+                 maglev_size: int = DEFAULT_TABLE_SIZE, max_backends: int = 1024,
+                 max_services: int = 256) -> None:
+        self.config = config
+        self.clock = clock
+        self.maglev_size = maglev_size
+        self.retiring: dict[tuple[str, str], RetiringBackend] = {}
+        self.connections: dict[tuple[str, FlowKey], Connection] = {}
+        self.persistence = PersistenceTable()
+        self.backend_ids = IdAllocator(max_backends)
+        self.service_ids = IdAllocator(max_services)
+        self._schedulers: dict[str, Scheduler] = {}
+        self.version = 0
+        self._refresh_ids()
+
+    # ----- queries ------------------------------------------------------------------
+    def service(self, name: str) -> Service:
+        try:
+            return self.config.service(name)
+        except KeyError:
+            raise StateError(f"unknown service {name!r}") from None
+
+    def service_for(self, vip: IPv4Address, port: int, protocol: int) -> Service | None:
+        for service in self.config.services:
+            if (service.vip, service.port, service.protocol_number) == (vip, port, protocol):
+                return service
+        return None
+
+    def pool_backends(self, service: Service) -> tuple[Backend, ...]:
+        return self.config.pools[service.pool]
+
+    def backends_in_use(self, service: Service) -> list[Backend]:
+        """Pool backends plus retiring ones: every backend the data plane must still reach."""
+        retiring = [r.backend for (pool, _), r in self.retiring.items() if pool == service.pool]
+        return list(self.pool_backends(service)) + retiring
+
+    def find_backend(self, service: Service, name: str) -> Backend:
+        for backend in self.backends_in_use(service):
+            if backend.name == name:
+                return backend
+        raise StateError(f"service {service.name!r} has no backend {name!r}")
+
+    def backend_id(self, service: Service, backend: str) -> int:
+        return self.backend_ids.get((service.pool, backend))
+
+    def service_id(self, service: Service) -> int:
+        return self.service_ids.get((service.name,))
+
+    def active_connections(self, service: str, backend: str) -> int:
+        return sum(1 for c in self.connections.values()
+                   if c.service == service and c.backend == backend)
+
+    def candidates(self, service: Service) -> list[Candidate]:
+        """Schedulable backends in pool order (retiring ones are excluded)."""
+        return [Candidate(b.name, b.weight, self.active_connections(service.name, b.name))
+                for b in self.pool_backends(service)]
+
+    def maglev(self, service: Service) -> list[str]:
+        """The service's Maglev lookup table (slot -> backend name)."""
+        weights = {b.name: b.weight for b in self.pool_backends(service)}
+        return maglev_table(weights, self.maglev_size)
+
+    def services_on(self, switch: str) -> list[Service]:
+        return [s for s in self.config.services if s.runs_on(switch)]
+
+    def connections_on(self, switch: str) -> Iterator[Connection]:
+        return (c for (sw, _), c in self.connections.items() if sw == switch)
+
+    # ----- scheduling and the connection table ---------------------------------------
+    def schedule(self, switch: str, flow: FlowKey) -> Connection | None:
+        """Choose a backend for a new flow and pin it; None if no service or backend."""
+        existing = self.connections.get((switch, flow))
+        if existing is not None:
+            return existing
+        service = self.service_for(flow.vip, flow.vport, flow.protocol)
+        if service is None or not service.runs_on(switch):
+            return None
+        now = self.clock()
+        backend = None
+        if service.persistence is not None:
+            sticky = self.persistence.lookup(service.name, flow.client,
+                                             service.persistence.netmask, now)
+            if sticky is not None and any(c.name == sticky and c.available
+                                          for c in self.candidates(service)):
+                backend = sticky
+        if backend is None:
+            backend = self._scheduler(service).pick(self.candidates(service), flow.client)
+        if backend is None:
+            return None
+        if service.persistence is not None:
+            self.persistence.record(service.name, flow.client, service.persistence.netmask,
+                                    backend, service.persistence.timeout_s, now)
+        return self.pin(switch, flow, backend, "controller")
+
+    def pin(self, switch: str, flow: FlowKey, backend: str, origin: str) -> Connection:
+        """Record a flow -> backend choice (from the scheduler, a digest, or a switch read)."""
+        service = self.service_for(flow.vip, flow.vport, flow.protocol)
+        if service is None:
+            raise StateError(f"flow {flow} does not belong to any service")
+        self.find_backend(service, backend)
+        conn = Connection(switch, flow, service.name, backend, self.clock(), origin)
+        self.connections[(switch, flow)] = conn
+        return conn
+
+    def unpin(self, switch: str, flow: FlowKey) -> Connection | None:
+        """Forget a connection (idle timeout); finishes a retiring backend's last one."""
+        conn = self.connections.pop((switch, flow), None)
+        if conn is not None:
+            service = self.config.service(conn.service) if self._has_service(conn.service) \
+                else None
+            if service is not None and service.persistence is not None:
+                sticky = self.persistence.lookup(service.name, flow.client,
+                                                 service.persistence.netmask, self.clock())
+                if sticky == conn.backend:
+                    self.persistence.record(service.name, flow.client,
+                                            service.persistence.netmask, conn.backend,
+                                            service.persistence.timeout_s, self.clock())
+            self._finish_retired()
+        return conn
+
+    def expire(self) -> list[Connection]:
+        """Housekeeping: drop dead persistence templates and retire overdue backends.
+
+        Returns the connections of backends whose removal timeout has passed; the caller
+        deletes them from the switches.
+        """
+        now = self.clock()
+        self.persistence.expire(now)
+        dropped: list[Connection] = []
+        for key, retiring in list(self.retiring.items()):
+            if retiring.deadline <= now:
+                for conn_key, conn in list(self.connections.items()):
+                    if self._pool_of(conn.service) == retiring.pool \
+                            and conn.backend == retiring.backend.name:
+                        dropped.append(self.connections.pop(conn_key))
+                del self.retiring[key]
+        if dropped:
+            self._changed()
+        self._finish_retired()
+        return dropped
+
+    # ----- changes (management API and config apply) --------------------------------
+    def apply_config(self, new: LbConfig) -> None:
+        """Replace the desired services and pools (switch and API settings stay)."""
+        if [s.name for s in new.switches] != [s.name for s in self.config.switches]:
+            raise StateError("the switch list cannot change while lbd runs; restart lbd")
+        old = self.config
+        self.config = dataclasses.replace(new, switches=old.switches, api=old.api,
+                                          pipeline=old.pipeline)
+        self._retire_missing(old)
+        for service in old.services:
+            if not self._has_service(service.name):
+                self._drop_service_state(service)
+            elif self.config.service(service.name).scheduler != service.scheduler:
+                self._schedulers.pop(service.name, None)
+        self._changed()
+
+    def add_service(self, service: Service) -> None:
+        check = Checker()
+        check_service_fits(check, service, "service", list(self.config.services),
+                           self.config.pools, list(self.config.switches))
+        _raise(check)
+        self._replace(services=self.config.services + (service,))
+
+    def remove_service(self, name: str) -> None:
+        service = self.service(name)
+        self._replace(services=tuple(s for s in self.config.services if s.name != name))
+        self._drop_service_state(service)
+
+    def add_backend(self, service_name: str, backend: Backend) -> None:
+        """Add to the service's pool (every service using that pool sees it)."""
+        service = self.service(service_name)
+        pool = self.pool_backends(service)
+        if any(b.name == backend.name for b in pool):
+            raise StateError(f"pool {service.pool!r} already has a backend {backend.name!r}")
+        check = Checker()
+        check_backend_port(check, backend, "backend.egress_port", self.config.switches)
+        _raise(check)
+        self.retiring.pop((service.pool, backend.name), None)
+        self._replace_pool(service.pool, pool + (backend,))
+
+    def set_weight(self, service_name: str, backend_name: str, weight: int) -> None:
+        """Weight 0 drains: no new connections, existing ones continue."""
+        service = self.service(service_name)
+        backend = self._pool_member(service, backend_name)
+        if not 0 <= weight <= 65535:
+            raise StateError(f"weight {weight} is not in [0, 65535]")
+        pool = tuple(dataclasses.replace(b, weight=weight) if b is backend else b
+                     for b in self.pool_backends(service))
+        self._replace_pool(service.pool, pool)
+        if weight == 0:
+            self.persistence.forget_backend(service.name, backend_name)
+
+    def remove_backend(self, service_name: str, backend_name: str) -> None:
+        """Stop new connections now; the backend goes once its connections end or time out."""
+        service = self.service(service_name)
+        backend = self._pool_member(service, backend_name)
+        old = self.config
+        self._replace_pool(service.pool, tuple(b for b in self.pool_backends(service)
+                                               if b is not backend))
+        self._retire_missing(old)
+
+    # ----- internals -------------------------------------------------------------------
+    def _scheduler(self, service: Service) -> Scheduler:
+        if service.name not in self._schedulers:
+            self._schedulers[service.name] = make_scheduler(service.scheduler, self.maglev_size)
+        return self._schedulers[service.name]
+
+    def _has_service(self, name: str) -> bool:
+        return any(s.name == name for s in self.config.services)
+
+    def _pool_of(self, service_name: str) -> str | None:
+        return next((s.pool for s in self.config.services if s.name == service_name), None)
+
+    def _pool_member(self, service: Service, name: str) -> Backend:
+        for backend in self.pool_backends(service):
+            if backend.name == name:
+                return backend
+        raise StateError(f"service {service.name!r} (pool {service.pool!r}) has no backend "
+                         f"{name!r}")
+
+    def _replace(self, **changes: object) -> None:
+        self.config = dataclasses.replace(self.config, **changes)  # type: ignore[arg-type]
+        self._changed()
+
+    def _replace_pool(self, pool: str, backends: tuple[Backend, ...]) -> None:
+        self._replace(pools={**self.config.pools, pool: backends})
+
+    def _retire_missing(self, old: LbConfig) -> None:
+        """Backends that left a pool but still carry connections become retiring."""
+        now = self.clock()
+        for pool, backends in old.pools.items():
+            still = {b.name for b in self.config.pools.get(pool, ())}
+            users = [s for s in self.config.services if s.pool == pool]
+            timeout = max((s.removal_timeout_s for s in users), default=0.0)
+            for backend in backends:
+                if backend.name in still:
+                    continue
+                for service in users:
+                    self.persistence.forget_backend(service.name, backend.name)
+                busy = any(self._pool_of(c.service) == pool and c.backend == backend.name
+                           for c in self.connections.values())
+                if busy:
+                    self.retiring[(pool, backend.name)] = RetiringBackend(pool, backend,
+                                                                          now + timeout)
+        self._finish_retired()
+
+    def _finish_retired(self) -> None:
+        for key, retiring in list(self.retiring.items()):
+            if not any(self._pool_of(c.service) == retiring.pool
+                       and c.backend == retiring.backend.name
+                       for c in self.connections.values()):
+                del self.retiring[key]
+                self._changed()
+        self._refresh_ids()
+
+    def _drop_service_state(self, service: Service) -> None:
+        for key, conn in list(self.connections.items()):
+            if conn.service == service.name:
+                del self.connections[key]
+        self.persistence.forget_service(service.name)
+        self._schedulers.pop(service.name, None)
+        self._finish_retired()
+        self._changed()
+
+    def _refresh_ids(self) -> None:
+        """Allocate ids for new names and release those of vanished ones."""
+        live_services: set[tuple[str, ...]] = {(s.name,) for s in self.config.services}
+        live_backends: set[tuple[str, ...]] = {
+            (pool, b.name) for pool, bs in self.config.pools.items() for b in bs}
+        live_backends |= set(self.retiring)
+        for ids, live in ((self.service_ids, live_services), (self.backend_ids, live_backends)):
+            for key in [k for k in ids.keys() if k not in live]:
+                ids.release(key)
+            for key in sorted(live):
+                ids.get(key)
+
+    def _changed(self) -> None:
+        self._refresh_ids()
+        self.version += 1
+
+
+def _raise(check: Checker) -> None:
+    if check.problems:
+        raise ConfigError(check.problems)

@@ -1,0 +1,96 @@
+"""Config validation: every problem reported with its key path, nothing partial."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controller.config import ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).parents[2] / "controller" / "examples" / "lb.yaml"
+
+
+@pytest.fixture
+def raw() -> dict:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def problems(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    return info.value.problems
+
+
+def test_example_config_loads() -> None:
+    config = load_config(EXAMPLE)
+    assert [s.name for s in config.services] == ["http", "cache"]
+    assert config.service("http").persistence is not None
+    assert str(config.service("http").persistence.netmask) == "255.255.255.0"
+    assert config.pools["web"][1].weight == 2
+    assert config.pipeline.bmv2_json == EXAMPLE.parent / "../../build/lb.json"
+
+
+def test_bad_vip_names_its_path(raw: dict) -> None:
+    raw["services"][0]["vip"] = "10.0.0.300"
+    assert problems(raw) == ["services[0].vip: '10.0.0.300' is not an IPv4 address"]
+
+
+def test_all_problems_are_collected(raw: dict) -> None:
+    raw["services"][1]["scheduler"] = "fastest"
+    raw["pools"]["web"][0]["mac"] = "00:00:00:00:01"
+    raw["switches"][0]["address"] = "nowhere"
+    del raw["services"][0]["pool"]
+    assert sorted(problems(raw)) == sorted([
+        "services[1].scheduler: 'fastest' is not one of rr, wrr, lc, wlc, sh, mh, sed, nq",
+        "pools.web[0].mac: '00:00:00:00:01' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+        "switches[0].address: 'nowhere' is not a gRPC address HOST:PORT",
+        "services[0].pool: is required",
+    ])
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda r: r["services"][0].update(pool="nope"), "services[0].pool: unknown pool 'nope'"),
+    (lambda r: r["services"][1].update(vip="10.0.0.100", port=80),
+     "services[1].vip: 10.0.0.100:80/tcp is already used by service 'http'"),
+    (lambda r: r["services"][1].update(name="http"),
+     "services[1].name: duplicate service name 'http'"),
+    (lambda r: r["services"][0].update(switches=["s9"]),
+     "services[0].switches[0]: unknown switch 's9'"),
+    (lambda r: r["pools"]["web"][0].update(weight=-1),
+     "pools.web[0].weight: -1 is not an integer in [0, 65535]"),
+    (lambda r: r["pools"]["web"][0].update(egress_port="uplink"),
+     "pools.web[0].egress_port: port 'uplink' is not in switch 's1' ports"),
+    (lambda r: r["services"][0]["persistence"].update(netmask="255.0.255.0"),
+     "services[0].persistence.netmask: '255.0.255.0' is not a netmask "
+     "(use 255.255.255.0 or a prefix length)"),
+    (lambda r: r["services"][0].update(colour="red"), "services[0].colour: unknown key"),
+    (lambda r: r.update(api={"tcp_port": 9900}),
+     "api.token: a token of at least 16 characters is required with tcp_port"),
+    (lambda r: r["switches"].append(dict(r["switches"][0])),
+     "switches[1].name: duplicate switch name 's1'"),
+    (lambda r: r.update(services="http"), "services: expected a list, got str"),
+])
+def test_single_problem(raw: dict, mutate, expected: str) -> None:
+    raw = copy.deepcopy(raw)
+    mutate(raw)
+    assert expected in problems(raw)
+
+
+def test_netmask_forms(raw: dict) -> None:
+    raw["services"][0]["persistence"]["netmask"] = "255.255.0.0"
+    assert str(parse_config(raw).services[0].persistence.netmask) == "255.255.0.0"
+    raw["services"][0]["persistence"]["netmask"] = "/16"
+    assert str(parse_config(raw).services[0].persistence.netmask) == "255.255.0.0"
+
+
+def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("services: [\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(bad)
+    bad.write_text("- 1\n")
+    with pytest.raises(ConfigError, match="expected a mapping, got list"):
+        load_config(bad)
