@@ -1,0 +1,1 @@
+"""Shared PTF infrastructure: P4Runtime client, base test class and launcher (README.md)."""
