@@ -255,11 +255,13 @@ class LbState:
         self._changed()
 
     def add_service(self, service: Service) -> None:
+        """Add a service; a pool it names that does not exist yet starts empty."""
+        pools = {service.pool: (), **self.config.pools}
         check = Checker()
-        check_service_fits(check, service, "service", list(self.config.services),
-                           self.config.pools, list(self.config.switches))
+        check_service_fits(check, service, "service", list(self.config.services), pools,
+                           list(self.config.switches))
         _raise(check)
-        self._replace(services=self.config.services + (service,))
+        self._replace(services=self.config.services + (service,), pools=pools)
 
     def remove_service(self, name: str) -> None:
         service = self.service(name)

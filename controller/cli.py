@@ -1,0 +1,226 @@
+"""lbctl: command-line client of lbd's management API (docs/lbctl.md).
+
+Exit codes: 0 success, 1 the daemon refused the request or cannot be reached (its
+message is printed), 2 bad command-line arguments (argparse usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from controller.api import ApiError, call
+from controller.config import DEFAULT_SOCKET, MODES, PROTOCOLS, SCHEDULERS
+
+
+def _ipv4(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+
+
+def _ranged(low: int, high: int) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in [{low}, {high}]")
+        return value
+
+    return convert
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def _egress(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lbctl", description="Manage the P4 load balancer.")
+    parser.add_argument("--socket", type=Path,
+                        default=Path(os.environ.get("LBD_SOCKET", DEFAULT_SOCKET)),
+                        help="lbd Unix socket (default %(default)s, env LBD_SOCKET)")
+    parser.add_argument("--tcp-port", type=_ranged(1, 65535),
+                        help="talk to lbd on 127.0.0.1:PORT instead of the Unix socket")
+    parser.add_argument("--token", default=os.environ.get("LBCTL_TOKEN"),
+                        help="API token for --tcp-port (env LBCTL_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON result")
+    parser.add_argument("--timeout", type=_seconds, default=10.0, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    service = commands.add_parser("service", help="virtual services").add_subparsers(
+        dest="action", required=True)
+    service.add_parser("list", help="list services and their backends")
+    add = service.add_parser("add", help="add a virtual service")
+    add.add_argument("name")
+    add.add_argument("--vip", type=_ipv4, required=True)
+    add.add_argument("--port", type=_ranged(1, 65535), required=True)
+    add.add_argument("--protocol", choices=list(PROTOCOLS), default="tcp")
+    add.add_argument("--mode", choices=MODES, default="nat")
+    add.add_argument("--scheduler", choices=SCHEDULERS, default="wlc")
+    add.add_argument("--pool", required=True, help="backend pool (created empty if new)")
+    add.add_argument("--persistence", type=_seconds, metavar="SECONDS",
+                     help="keep a client on its backend for SECONDS")
+    add.add_argument("--netmask", default="32", help="persistence granularity (default 32)")
+    add.add_argument("--switch", action="append", dest="switches",
+                     help="only on this switch (repeatable; default: every switch)")
+    add.add_argument("--removal-timeout", type=_seconds, default=300.0, metavar="SECONDS")
+    delete = service.add_parser("del", help="delete a virtual service")
+    delete.add_argument("name")
+
+    backend = commands.add_parser("backend", help="real servers").add_subparsers(
+        dest="action", required=True)
+    badd = backend.add_parser("add", help="add a backend to SERVICE's pool")
+    badd.add_argument("service")
+    badd.add_argument("--name", help="backend name (default ADDRESS:PORT)")
+    badd.add_argument("--address", type=_ipv4, required=True)
+    badd.add_argument("--port", type=_ranged(1, 65535), required=True)
+    badd.add_argument("--mac", required=True, help="next-hop MAC address")
+    badd.add_argument("--egress-port", type=_egress, required=True,
+                      help="switch port name or number towards the backend")
+    badd.add_argument("--weight", type=_ranged(0, 65535), default=1)
+    for verb, text in (("del", "remove once its connections end or time out"),
+                       ("drain", "set weight 0: no new connections")):
+        sub = backend.add_parser(verb, help=text)
+        sub.add_argument("service")
+        sub.add_argument("backend")
+    weight = backend.add_parser("weight", help="set a backend's weight")
+    weight.add_argument("service")
+    weight.add_argument("backend")
+    weight.add_argument("weight", type=_ranged(0, 65535))
+
+    stats = commands.add_parser("stats", help="packets, bytes and connections")
+    stats.add_argument("service", nargs="?")
+    conns = commands.add_parser("conns", help="the connection table")
+    conns.add_argument("--service")
+    conns.add_argument("--switch")
+
+    config = commands.add_parser("config", help="configuration").add_subparsers(
+        dest="action", required=True)
+    apply = config.add_parser("apply", help="replace services and pools with FILE's")
+    apply.add_argument("file", type=Path)
+    return parser
+
+
+def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The API method and params for parsed arguments."""
+    match args.command, getattr(args, "action", None):
+        case "service", "list":
+            return "service.list", {}
+        case "service", "add":
+            service: dict[str, Any] = {
+                "name": args.name, "vip": args.vip, "port": args.port,
+                "protocol": args.protocol, "mode": args.mode, "scheduler": args.scheduler,
+                "pool": args.pool, "removal_timeout": args.removal_timeout}
+            if args.persistence is not None:
+                service["persistence"] = {"timeout": args.persistence, "netmask": args.netmask}
+            if args.switches:
+                service["switches"] = args.switches
+            return "service.add", {"service": service}
+        case "service", "del":
+            return "service.del", {"service": args.name}
+        case "backend", "add":
+            backend = {"address": args.address, "port": args.port, "mac": args.mac,
+                       "egress_port": args.egress_port, "weight": args.weight}
+            if args.name:
+                backend["name"] = args.name
+            return "backend.add", {"service": args.service, "backend": backend}
+        case "backend", ("del" | "drain") as verb:
+            return f"backend.{verb}", {"service": args.service, "backend": args.backend}
+        case "backend", "weight":
+            return "backend.weight", {"service": args.service, "backend": args.backend,
+                                      "weight": args.weight}
+        case "stats", _:
+            return "stats", {} if args.service is None else {"service": args.service}
+        case "conns", _:
+            return "conns", {k: v for k, v in (("service", args.service),
+                                               ("switch", args.switch)) if v is not None}
+        case "config", "apply":
+            try:
+                text = args.file.read_text()
+            except OSError as err:
+                raise ApiError(f"{args.file}: cannot read: {err.strerror}") from err
+            return "config.apply", {"yaml": text, "path": str(args.file.resolve())}
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(headers)] + [["-" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+                     for row in cells)
+
+
+def render(method: str, result: Any) -> str:
+    """Human-readable output of a result."""
+    if method == "service.list":
+        rows = []
+        for s in result:
+            persist = "-" if s["persistence"] is None else \
+                f"{s['persistence']['timeout']:g}s/{s['persistence']['netmask']}"
+            rows.append([s["name"], f"{s['vip']}:{s['port']}/{s['protocol']}", s["mode"],
+                         s["scheduler"], persist, s["pool"],
+                         ", ".join(f"{b['name']}({b['weight']}{_flag(b['state'])})"
+                                   for b in s["backends"]) or "-"])
+        return format_table(["SERVICE", "VIRTUAL", "MODE", "SCHED", "PERSIST", "POOL",
+                             "BACKENDS(WEIGHT)"], rows)
+    if method == "stats":
+        rows = []
+        for s in result:
+            rows.append([s["name"], "", "", s["active"], s["packets"], s["bytes"]])
+            rows.extend(["", b["name"], b["state"], b["active"], b["packets"], b["bytes"]]
+                        for b in s["backends"])
+        return format_table(["SERVICE", "BACKEND", "STATE", "ACTIVE", "PACKETS", "BYTES"],
+                            rows)
+    if method == "conns":
+        return format_table(
+            ["SWITCH", "CLIENT", "VIRTUAL", "SERVICE", "BACKEND", "ORIGIN", "AGE(s)"],
+            [[c["switch"], f"{c['client']}:{c['client_port']}", f"{c['vip']}:{c['vport']}",
+              c["service"], c["backend"], c["origin"], c["age_s"]] for c in result])
+    switches = result.get("switches", {}) if isinstance(result, dict) else {}
+    lines = ["ok"] + [f"  switch {name}: {status}" for name, status in sorted(switches.items())
+                      if status != "ok"]
+    return "\n".join(lines)
+
+
+def _flag(state: str) -> str:
+    return "" if state == "active" else f", {state}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.tcp_port is not None and not args.token:
+        print("lbctl: error: --tcp-port needs --token or LBCTL_TOKEN", file=sys.stderr)
+        return 2
+    try:
+        method, params = request_for(args)
+        result = call(method, params, unix_socket=args.socket, tcp_port=args.tcp_port,
+                      token=args.token if args.tcp_port is not None else None,
+                      timeout=args.timeout)
+    except ApiError as err:
+        print(f"lbctl: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2) if args.json else render(method, result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

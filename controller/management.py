@@ -1,0 +1,200 @@
+"""Management API methods: validate a request, change the desired state, push it.
+
+Each change runs under one lock, is validated completely before the state changes (a
+refused request changes nothing), and returns only after the switches were synchronised,
+so ``lbctl`` returning means the change is in the data plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from controller.api import ApiError, Handler
+from controller.config import (
+    Backend,
+    Checker,
+    ConfigError,
+    Service,
+    parse_backend,
+    parse_config,
+    parse_service,
+)
+from controller.state import LbState
+
+
+class Fabric(Protocol):
+    """What the management layer needs from the switches."""
+
+    async def sync(self) -> dict[str, str]:
+        """Push the desired state to every switch; switch name -> "ok" or a reason."""
+        ...
+
+    async def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(service, backend) -> (packets, bytes) summed over the switches; backend "" for
+        the service's own counter."""
+        ...
+
+
+class Management:
+    """The handlers behind the management API."""
+
+    def __init__(self, state: LbState, fabric: Fabric) -> None:
+        self.state = state
+        self.fabric = fabric
+        self.lock = asyncio.Lock()
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "service.list": self.service_list,
+            "service.add": self.service_add,
+            "service.del": self.service_del,
+            "backend.add": self.backend_add,
+            "backend.del": self.backend_del,
+            "backend.drain": self.backend_drain,
+            "backend.weight": self.backend_weight,
+            "stats": self.stats,
+            "conns": self.conns,
+            "config.apply": self.config_apply,
+        }
+
+    # ----- reads ------------------------------------------------------------------------
+    async def service_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self._describe(s) for s in self.state.config.services]
+
+    async def stats(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        names = self._selected_services(params)
+        traffic = await self.fabric.traffic()
+        out = []
+        for service in self.state.config.services:
+            if service.name not in names:
+                continue
+            packets, bytes_ = traffic.get((service.name, ""), (0, 0))
+            backends: list[dict[str, Any]] = []
+            for backend in self.state.backends_in_use(service):
+                b_packets, b_bytes = traffic.get((service.name, backend.name), (0, 0))
+                backends.append({
+                    "name": backend.name,
+                    "state": self._backend_state(service, backend),
+                    "weight": backend.weight,
+                    "active": self.state.active_connections(service.name, backend.name),
+                    "packets": b_packets, "bytes": b_bytes,
+                })
+            out.append({"name": service.name, "vip": str(service.vip), "port": service.port,
+                        "protocol": service.protocol, "packets": packets, "bytes": bytes_,
+                        "active": sum(b["active"] for b in backends), "backends": backends})
+        return out
+
+    async def conns(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        names = self._selected_services(params)
+        switch = params.get("switch")
+        now = self.state.clock()
+        return [{
+            "switch": c.switch, "service": c.service, "backend": c.backend,
+            "client": str(c.flow.client), "client_port": c.flow.client_port,
+            "vip": str(c.flow.vip), "vport": c.flow.vport, "protocol": c.flow.protocol,
+            "origin": c.origin, "age_s": round(now - c.since, 1),
+        } for c in self.state.connections.values()
+            if c.service in names and (switch is None or c.switch == switch)]
+
+    # ----- changes ----------------------------------------------------------------------
+    async def service_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        check = Checker()
+        service = parse_service(check, params.get("service"), "service")
+        _raise(check)
+        assert service is not None
+        async with self.lock:
+            self.state.add_service(service)
+            return await self._push()
+
+    async def service_del(self, params: dict[str, Any]) -> dict[str, Any]:
+        async with self.lock:
+            self.state.remove_service(_text(params, "service"))
+            return await self._push()
+
+    async def backend_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        check = Checker()
+        backend = parse_backend(check, params.get("backend"), "backend")
+        _raise(check)
+        assert backend is not None
+        async with self.lock:
+            self.state.add_backend(_text(params, "service"), backend)
+            return await self._push()
+
+    async def backend_del(self, params: dict[str, Any]) -> dict[str, Any]:
+        async with self.lock:
+            self.state.remove_backend(_text(params, "service"), _text(params, "backend"))
+            return await self._push()
+
+    async def backend_drain(self, params: dict[str, Any]) -> dict[str, Any]:
+        async with self.lock:
+            self.state.set_weight(_text(params, "service"), _text(params, "backend"), 0)
+            return await self._push()
+
+    async def backend_weight(self, params: dict[str, Any]) -> dict[str, Any]:
+        weight = params.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int):
+            raise ApiError(f"weight: {weight!r} is not an integer")
+        async with self.lock:
+            self.state.set_weight(_text(params, "service"), _text(params, "backend"), weight)
+            return await self._push()
+
+    async def config_apply(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = _text(params, "yaml")
+        source = str(params.get("path", "<config>"))
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError([f"{source}: invalid YAML: {err}"]) from err
+        config = parse_config(raw, Path(source).parent)
+        async with self.lock:
+            self.state.apply_config(config)
+            return await self._push()
+
+    # ----- helpers ----------------------------------------------------------------------
+    async def _push(self) -> dict[str, Any]:
+        return {"switches": await self.fabric.sync()}
+
+    def _selected_services(self, params: dict[str, Any]) -> set[str]:
+        name = params.get("service")
+        if name is None:
+            return {s.name for s in self.state.config.services}
+        return {self.state.service(_text(params, "service")).name}
+
+    def _backend_state(self, service: Service, backend: Backend) -> str:
+        if backend not in self.state.pool_backends(service):
+            return "retiring"
+        return "draining" if backend.weight == 0 else "active"
+
+    def _describe(self, service: Service) -> dict[str, Any]:
+        persistence = service.persistence
+        return {
+            "name": service.name, "vip": str(service.vip), "port": service.port,
+            "protocol": service.protocol, "mode": service.mode,
+            "scheduler": service.scheduler, "pool": service.pool,
+            "persistence": None if persistence is None else {
+                "timeout": persistence.timeout_s, "netmask": str(persistence.netmask)},
+            "switches": list(service.switches) if service.switches is not None else None,
+            "backends": [{
+                "name": b.name, "address": str(b.address), "port": b.port, "mac": b.mac,
+                "egress_port": b.egress_port, "weight": b.weight,
+                "state": self._backend_state(service, b),
+                "active": self.state.active_connections(service.name, b.name),
+            } for b in self.state.backends_in_use(service)],
+        }
+
+
+def _text(params: dict[str, Any], key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str) or not value:
+        raise ApiError(f"{key}: a non-empty string is required")
+    return value
+
+
+def _raise(check: Checker) -> None:
+    if check.problems:
+        raise ConfigError(check.problems)
