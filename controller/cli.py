@@ -93,9 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     badd.add_argument("--name", help="backend name (default ADDRESS:PORT)")
     badd.add_argument("--address", type=_ipv4, required=True)
     badd.add_argument("--port", type=_ranged(1, 65535), required=True)
-    badd.add_argument("--mac", required=True, help="next-hop MAC address")
-    badd.add_argument("--egress-port", type=_egress, required=True,
-                      help="switch port name or number towards the backend")
+    badd.add_argument("--mac", help="MAC of a directly attached backend (with --egress-port)")
+    badd.add_argument("--egress-port", type=_egress,
+                      help="switch port name or number of a directly attached backend")
     badd.add_argument("--weight", type=_ranged(0, 65535), default=1)
     for verb, text in (("del", "remove once its connections end or time out"),
                        ("drain", "set weight 0: no new connections")):
@@ -138,10 +138,10 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         case "service", "del":
             return "service.del", {"service": args.name}
         case "backend", "add":
-            backend = {"address": args.address, "port": args.port, "mac": args.mac,
-                       "egress_port": args.egress_port, "weight": args.weight}
-            if args.name:
-                backend["name"] = args.name
+            backend = {"address": args.address, "port": args.port, "weight": args.weight}
+            for key in ("name", "mac", "egress_port"):
+                if getattr(args, key) is not None:
+                    backend[key] = getattr(args, key)
             return "backend.add", {"service": args.service, "backend": backend}
         case "backend", ("del" | "drain") as verb:
             return f"backend.{verb}", {"service": args.service, "backend": args.backend}

@@ -52,23 +52,43 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Traffic to ``prefix`` leaves by ``egress_port`` towards the next hop ``mac``."""
+
+    prefix: ipaddress.IPv4Network
+    egress_port: str | int
+    mac: str
+
+
+@dataclass(frozen=True)
 class SwitchConfig:
+    """A switch: P4Runtime endpoint, named ports, its router MAC, addresses and routes."""
+
     name: str
     address: str
     device_id: int
     ports: Mapping[str, int]
-    cpu_port: int | None = None
+    router_mac: str
+    addresses: tuple[ipaddress.IPv4Address, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+    def port_number(self, port: str | int) -> int:
+        return port if isinstance(port, int) else self.ports[port]
 
 
 @dataclass(frozen=True)
 class Backend:
-    """One real server.  ``mac``/``egress_port`` say how the switch reaches it (next hop)."""
+    """One real server.
+
+    ``mac`` and ``egress_port`` say the server is directly attached (the switch installs a
+    host route to it); without them it is reached through the switch's routes.
+    """
 
     name: str
     address: ipaddress.IPv4Address
     port: int
-    mac: str
-    egress_port: str | int
+    mac: str | None
+    egress_port: str | int | None
     weight: int = 1
 
 
@@ -230,27 +250,44 @@ def parse_grpc_address(raw: Any) -> str:
 def parse_backend(check: Checker, raw: Any, path: str) -> Backend | None:
     """Parse one backend mapping (also used by the management API for `backend add`)."""
     keys = {"name", "address", "port", "mac", "egress_port", "weight"}
-    data = check.mapping(raw, path, keys, {"address", "port", "mac", "egress_port"})
+    data = check.mapping(raw, path, keys, {"address", "port"})
     if not data:
         return None
     address = check.value(data.get("address"), f"{path}.address", parse_ipv4)
     port = check.value(data.get("port"), f"{path}.port", parse_int(1, 65535))
-    mac = check.value(data.get("mac"), f"{path}.mac", parse_mac)
-    egress = data.get("egress_port")
-    if not (isinstance(egress, str) or parse_int_ok(egress, 0, 511)):
-        check.fail(f"{path}.egress_port", f"{egress!r} is not a port name or number in [0, 511]")
+    mac = egress = None
+    if ("mac" in data) != ("egress_port" in data):
+        missing = "egress_port" if "mac" in data else "mac"
+        check.fail(f"{path}.{missing}", "is required with "
+                   f"{'mac' if missing == 'egress_port' else 'egress_port'} "
+                   "(a directly attached backend needs both)")
+    elif "mac" in data:
+        mac = check.value(data["mac"], f"{path}.mac", parse_mac)
+        egress = check.value(data["egress_port"], f"{path}.egress_port", parse_port_ref)
     weight = check.value(data.get("weight", 1), f"{path}.weight", parse_int(0, MAX_WEIGHT))
     default_name = f"{data.get('address')}:{data.get('port')}"
     name = check.value(data.get("name", default_name), f"{path}.name", parse_name)
-    if None in (address, port, mac, weight, name) or egress is None:
+    if address is None or port is None or weight is None or name is None:
         return None
-    assert address is not None and port is not None and mac is not None
-    assert weight is not None and name is not None
     return Backend(name, address, port, mac, egress, weight)
 
 
-def parse_int_ok(raw: Any, low: int, high: int) -> bool:
-    return isinstance(raw, int) and not isinstance(raw, bool) and low <= raw <= high
+def parse_port_ref(raw: Any) -> str | int:
+    """A switch port: a name from the switch's ``ports`` or a number."""
+    if isinstance(raw, str) and raw:
+        return raw
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= 511:
+        return raw
+    raise ValueError(f"{raw!r} is not a port name or number in [0, 511]")
+
+
+def parse_prefix(raw: Any) -> ipaddress.IPv4Network:
+    try:
+        if isinstance(raw, str):
+            return ipaddress.IPv4Network(raw)
+    except ValueError:
+        pass
+    raise ValueError(f"{raw!r} is not an IPv4 prefix with no host bits (10.0.0.0/24)")
 
 
 def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
@@ -405,17 +442,30 @@ def _parse_api(check: Checker, raw: Any) -> ApiConfig:
 
 
 def _parse_switch(check: Checker, raw: Any, path: str) -> SwitchConfig | None:
-    data = check.mapping(raw, path, {"name", "address", "device_id", "ports", "cpu_port"},
-                         {"name", "address"})
+    data = check.mapping(raw, path, {"name", "address", "device_id", "ports", "router_mac",
+                                     "addresses", "routes"},
+                         {"name", "address", "router_mac"})
     if not data:
         return None
     name = check.value(data.get("name"), f"{path}.name", parse_name)
     address = check.value(data.get("address"), f"{path}.address", parse_grpc_address)
     device_id = check.value(data.get("device_id", 1), f"{path}.device_id",
                             parse_int(0, 2**64 - 1))
-    cpu_port = data.get("cpu_port")
-    if cpu_port is not None:
-        check.value(cpu_port, f"{path}.cpu_port", parse_int(0, 511))
+    router_mac = check.value(data.get("router_mac"), f"{path}.router_mac", parse_mac)
+    addresses = [check.value(a, f"{path}.addresses[{i}]", parse_ipv4)
+                 for i, a in enumerate(check.seq(data.get("addresses"), f"{path}.addresses"))]
+    routes: list[Route] = []
+    for i, raw_route in enumerate(check.seq(data.get("routes"), f"{path}.routes")):
+        rpath = f"{path}.routes[{i}]"
+        rdata = check.mapping(raw_route, rpath, {"prefix", "egress_port", "mac"},
+                              {"prefix", "egress_port", "mac"})
+        prefix = check.value(rdata.get("prefix"), f"{rpath}.prefix", parse_prefix)
+        egress = check.value(rdata.get("egress_port"), f"{rpath}.egress_port", parse_port_ref)
+        mac = check.value(rdata.get("mac"), f"{rpath}.mac", parse_mac)
+        if prefix is not None and egress is not None and mac is not None:
+            if any(r.prefix == prefix for r in routes):
+                check.fail(f"{rpath}.prefix", f"duplicate route {prefix}")
+            routes.append(Route(prefix, egress, mac))
     ports: dict[str, int] = {}
     raw_ports = data.get("ports") or {}
     if not isinstance(raw_ports, dict):
@@ -425,9 +475,14 @@ def _parse_switch(check: Checker, raw: Any, path: str) -> SwitchConfig | None:
     for port_name, number in raw_ports.items():
         if check.value(number, f"{path}.ports.{port_name}", parse_int(0, 511)) is not None:
             ports[str(port_name)] = number
-    if name is None or address is None or device_id is None:
+    for i, route in enumerate(routes):
+        if isinstance(route.egress_port, str) and route.egress_port not in ports:
+            check.fail(f"{path}.routes[{i}].egress_port",
+                       f"port {route.egress_port!r} is not in this switch's ports")
+    if name is None or address is None or device_id is None or router_mac is None:
         return None
-    return SwitchConfig(name, address, device_id, ports, cpu_port)
+    return SwitchConfig(name, address, device_id, ports, router_mac,
+                        tuple(a for a in addresses if a is not None), tuple(routes))
 
 
 def load_config(path: str | Path) -> LbConfig:
@@ -444,6 +499,3 @@ def load_config(path: str | Path) -> LbConfig:
     return parse_config(raw, path.parent)
 
 
-def resolve_port(port: str | int, switch: SwitchConfig) -> int:
-    """A backend's egress port number on ``switch``."""
-    return port if isinstance(port, int) else switch.ports[port]

@@ -70,11 +70,25 @@ def test_all_problems_are_collected(raw: dict) -> None:
     (lambda r: r["switches"].append(dict(r["switches"][0])),
      "switches[1].name: duplicate switch name 's1'"),
     (lambda r: r.update(services="http"), "services: expected a list, got str"),
+    (lambda r: r["pools"]["web"][0].pop("egress_port"),
+     "pools.web[0].egress_port: is required with mac (a directly attached backend needs both)"),
+    (lambda r: r["switches"][0]["routes"][0].update(prefix="10.0.0.1/24"),
+     "switches[0].routes[0].prefix: '10.0.0.1/24' is not an IPv4 prefix with no host bits "
+     "(10.0.0.0/24)"),
+    (lambda r: r["switches"][0]["routes"][1].update(egress_port="wan"),
+     "switches[0].routes[1].egress_port: port 'wan' is not in this switch's ports"),
+    (lambda r: r["switches"][0].pop("router_mac"), "switches[0].router_mac: is required"),
 ])
 def test_single_problem(raw: dict, mutate, expected: str) -> None:
     raw = copy.deepcopy(raw)
     mutate(raw)
     assert expected in problems(raw)
+
+
+def test_routed_backend(raw: dict) -> None:
+    raw["pools"]["web"].append({"address": "172.16.0.9", "port": 80})
+    backend = parse_config(raw).pools["web"][-1]
+    assert (backend.name, backend.mac, backend.egress_port) == ("172.16.0.9:80", None, None)
 
 
 def test_netmask_forms(raw: dict) -> None:
