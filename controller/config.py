@@ -320,6 +320,9 @@ def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
         names = [check.value(s, f"{path}.switches[{i}]", parse_name)
                  for i, s in enumerate(check.seq(data["switches"], f"{path}.switches"))]
         switches = tuple(n for n in names if n is not None)
+    if persistence is not None and scheduler == "mh":
+        check.fail(f"{path}.persistence", "is not available with scheduler mh (the data plane "
+                   "hashes every connection on its own)")
     if None in (name, vip, port, protocol, mode, scheduler, pool, removal):
         return None
     assert name and vip and port and protocol and mode and scheduler and pool
@@ -409,10 +412,33 @@ def check_service_fits(check: Checker, svc: Service, path: str, others: list[Ser
                        f"used by service {other.name!r}")
     if svc.pool not in pools:
         check.fail(f"{path}.pool", f"unknown pool {svc.pool!r}")
+    elif svc.mode == "nat":
+        # NAT replies are translated by backend endpoint: one NAT service per endpoint.
+        mine = {(b.address, b.port) for b in pools[svc.pool]}
+        for other in others:
+            if other.mode == "nat" and other.protocol == svc.protocol and other.pool in pools:
+                shared = mine & {(b.address, b.port) for b in pools[other.pool]}
+                if shared:
+                    address, port = sorted(shared)[0]
+                    check.fail(f"{path}.pool", f"backend {address}:{port} already serves NAT "
+                               f"service {other.name!r} (a NAT backend serves one service)")
     known = {s.name for s in switches}
     for k, name in enumerate(svc.switches or ()):
         if name not in known:
             check.fail(f"{path}.switches[{k}]", f"unknown switch {name!r}")
+
+
+def cross_check(config: LbConfig) -> list[str]:
+    """Problems of a whole config built in code (management changes), as parse_config finds."""
+    check = Checker()
+    for i, svc in enumerate(config.services):
+        check_service_fits(check, svc, f"services[{i}]", list(config.services[:i]),
+                           config.pools, list(config.switches))
+    for pool_name, members in config.pools.items():
+        for j, be in enumerate(members):
+            check_backend_port(check, be, f"pools.{pool_name}[{j}].egress_port",
+                               config.switches)
+    return check.problems
 
 
 def check_backend_port(check: Checker, be: Backend, path: str,

@@ -15,15 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from controller.config import (
-    Backend,
-    Checker,
-    ConfigError,
-    LbConfig,
-    Service,
-    check_backend_port,
-    check_service_fits,
-)
+from controller.config import Backend, ConfigError, LbConfig, Service, cross_check
 from controller.maglev import DEFAULT_TABLE_SIZE, maglev_table
 from controller.persistence import PersistenceTable
 from controller.schedulers import Candidate, Scheduler, make_scheduler
@@ -140,7 +132,8 @@ class LbState:
         raise StateError(f"service {service.name!r} has no backend {name!r}")
 
     def backend_id(self, service: Service, backend: str) -> int:
-        return self.backend_ids.get((service.pool, backend))
+        """Data-plane id of a backend of a service (its own counters and table entries)."""
+        return self.backend_ids.get((service.name, backend))
 
     def service_id(self, service: Service) -> int:
         return self.service_ids.get((service.name,))
@@ -241,11 +234,14 @@ class LbState:
     # ----- changes (management API and config apply) --------------------------------
     def apply_config(self, new: LbConfig) -> None:
         """Replace the desired services and pools (switch and API settings stay)."""
-        if [s.name for s in new.switches] != [s.name for s in self.config.switches]:
-            raise StateError("the switch list cannot change while lbd runs; restart lbd")
+        def endpoints(config: LbConfig) -> list[tuple[str, str, int]]:
+            return [(s.name, s.address, s.device_id) for s in config.switches]
+
+        if endpoints(new) != endpoints(self.config):
+            raise StateError("switch names, addresses and device ids cannot change while lbd "
+                             "runs; restart lbd")
         old = self.config
-        self.config = dataclasses.replace(new, switches=old.switches, api=old.api,
-                                          pipeline=old.pipeline)
+        self.config = dataclasses.replace(new, api=old.api, pipeline=old.pipeline)
         self._retire_missing(old)
         for service in old.services:
             if not self._has_service(service.name):
@@ -257,10 +253,6 @@ class LbState:
     def add_service(self, service: Service) -> None:
         """Add a service; a pool it names that does not exist yet starts empty."""
         pools = {service.pool: (), **self.config.pools}
-        check = Checker()
-        check_service_fits(check, service, "service", list(self.config.services), pools,
-                           list(self.config.switches))
-        _raise(check)
         self._replace(services=self.config.services + (service,), pools=pools)
 
     def remove_service(self, name: str) -> None:
@@ -274,10 +266,10 @@ class LbState:
         pool = self.pool_backends(service)
         if any(b.name == backend.name for b in pool):
             raise StateError(f"pool {service.pool!r} already has a backend {backend.name!r}")
-        check = Checker()
-        check_backend_port(check, backend, "backend.egress_port", self.config.switches)
-        _raise(check)
-        self.retiring.pop((service.pool, backend.name), None)
+        if (service.pool, backend.name) in self.retiring:
+            raise StateError(f"backend {backend.name!r} of pool {service.pool!r} is still "
+                             "being removed; wait for its connections to end or use another "
+                             "name")
         self._replace_pool(service.pool, pool + (backend,))
 
     def set_weight(self, service_name: str, backend_name: str, weight: int) -> None:
@@ -321,7 +313,12 @@ class LbState:
                          f"{name!r}")
 
     def _replace(self, **changes: object) -> None:
-        self.config = dataclasses.replace(self.config, **changes)  # type: ignore[arg-type]
+        """Swap in a changed config, only if the whole of it is still valid."""
+        new = dataclasses.replace(self.config, **changes)  # type: ignore[arg-type]
+        problems = cross_check(new)
+        if problems:
+            raise ConfigError(problems)
+        self.config = new
         self._changed()
 
     def _replace_pool(self, pool: str, backends: tuple[Backend, ...]) -> None:
@@ -368,8 +365,7 @@ class LbState:
         """Allocate ids for new names and release those of vanished ones."""
         live_services: set[tuple[str, ...]] = {(s.name,) for s in self.config.services}
         live_backends: set[tuple[str, ...]] = {
-            (pool, b.name) for pool, bs in self.config.pools.items() for b in bs}
-        live_backends |= set(self.retiring)
+            (s.name, b.name) for s in self.config.services for b in self.backends_in_use(s)}
         for ids, live in ((self.service_ids, live_services), (self.backend_ids, live_backends)):
             for key in [k for k in ids.keys() if k not in live]:
                 ids.release(key)
@@ -380,7 +376,3 @@ class LbState:
         self._refresh_ids()
         self.version += 1
 
-
-def _raise(check: Checker) -> None:
-    if check.problems:
-        raise ConfigError(check.problems)

@@ -78,6 +78,12 @@ def test_all_problems_are_collected(raw: dict) -> None:
     (lambda r: r["switches"][0]["routes"][1].update(egress_port="wan"),
      "switches[0].routes[1].egress_port: port 'wan' is not in this switch's ports"),
     (lambda r: r["switches"][0].pop("router_mac"), "switches[0].router_mac: is required"),
+    (lambda r: r["services"][1].update(persistence={"timeout": 5}),
+     "services[1].persistence: is not available with scheduler mh (the data plane hashes "
+     "every connection on its own)"),
+    (lambda r: r["services"][1].update(mode="nat", pool="web"),
+     "services[1].pool: backend 10.0.1.1:80 already serves NAT service 'http' "
+     "(a NAT backend serves one service)"),
 ])
 def test_single_problem(raw: dict, mutate, expected: str) -> None:
     raw = copy.deepcopy(raw)
