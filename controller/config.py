@@ -412,6 +412,10 @@ def check_service_fits(check: Checker, svc: Service, path: str, others: list[Ser
                        f"used by service {other.name!r}")
     if svc.pool not in pools:
         check.fail(f"{path}.pool", f"unknown pool {svc.pool!r}")
+    elif svc.mode == "dr" and any(b.mac is None for b in pools[svc.pool]):
+        routed = next(b for b in pools[svc.pool] if b.mac is None)
+        check.fail(f"{path}.pool", f"backend {routed.name!r} has no mac/egress_port: DR mode "
+                   "needs directly attached backends")
     elif svc.mode == "nat":
         # NAT replies are translated by backend endpoint: one NAT service per endpoint.
         mine = {(b.address, b.port) for b in pools[svc.pool]}

@@ -31,7 +31,7 @@ class Fabric(Protocol):
     """What the management layer needs from the switches."""
 
     async def sync(self) -> dict[str, str]:
-        """Push the desired state to every switch; switch name -> "ok" or a reason."""
+        """Push the desired state to every switch (lock held); name -> "ok" or a reason."""
         ...
 
     async def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
@@ -43,10 +43,10 @@ class Fabric(Protocol):
 class Management:
     """The handlers behind the management API."""
 
-    def __init__(self, state: LbState, fabric: Fabric) -> None:
+    def __init__(self, state: LbState, fabric: Fabric, lock: asyncio.Lock) -> None:
         self.state = state
         self.fabric = fabric
-        self.lock = asyncio.Lock()
+        self.lock = lock  # the daemon's one lock over state changes and switch writes
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -68,7 +68,8 @@ class Management:
 
     async def stats(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         names = self._selected_services(params)
-        traffic = await self.fabric.traffic()
+        async with self.lock:
+            traffic = await self.fabric.traffic()
         out = []
         for service in self.state.config.services:
             if service.name not in names:

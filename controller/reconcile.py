@@ -1,39 +1,25 @@
-"""Desired-versus-actual diff of P4Runtime table entries.
+"""Desired-versus-actual diff of table entries, and the order to write it in.
 
-Entries are compared in their canonical P4Runtime encoding (what the switch returns on a
-Read), so ``"10.0.0.1"`` and ``0x0A000001`` are the same key.  An entry's identity is its
-table, match and priority; its content is its action and idle timeout.  The diff says
-exactly which entries to insert, modify and delete, so a resync after a reconnect
-touches only what differs.
+An entry's identity is its table and match; its content is its action, parameters and
+idle timeout.  The diff says exactly which entries to insert, modify and delete, so a
+resynchronisation after a (re)connection touches only what differs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from finsy import P4Schema, P4TableEntry
+from controller.dataplane import Entry
 
-EntryKey = tuple[int, tuple[bytes, ...], int]
-
-
-def entry_key(entry: P4TableEntry, schema: P4Schema) -> EntryKey:
-    """Identity of a table entry: table id, canonical match fields, priority."""
-    msg = entry.encode_entry(schema)
-    fields = tuple(sorted(m.SerializeToString(deterministic=True) for m in msg.match))
-    return msg.table_id, fields, msg.priority
-
-
-def entry_content(entry: P4TableEntry, schema: P4Schema) -> tuple[bytes, int]:
-    msg = entry.encode_entry(schema)
-    return msg.action.SerializeToString(deterministic=True), msg.idle_timeout_ns
+Key = tuple
 
 
 @dataclass
 class EntryDiff:
-    inserts: list[P4TableEntry] = field(default_factory=list)
-    modifies: list[P4TableEntry] = field(default_factory=list)
-    deletes: list[P4TableEntry] = field(default_factory=list)
+    inserts: list[Entry] = field(default_factory=list)
+    modifies: list[Entry] = field(default_factory=list)
+    deletes: list[Entry] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.inserts or self.modifies or self.deletes)
@@ -42,28 +28,33 @@ class EntryDiff:
         return (f"{len(self.inserts)} insert(s), {len(self.modifies)} modify(s), "
                 f"{len(self.deletes)} delete(s)")
 
+    def batches(self, table_order: Sequence[str]) -> list[tuple[str, list[Entry]]]:
+        """(operation, entries) batches: inserts and modifies table by table in
+        ``table_order`` (what is pointed at first), then deletes in the reverse order."""
+        rank = {table: i for i, table in enumerate(table_order)}
 
-def diff_entries(desired: Iterable[P4TableEntry], actual: Iterable[P4TableEntry],
-                 schema: P4Schema) -> EntryDiff:
-    """What to write so that the switch's entries become ``desired``.
+        def by_table(entries: list[Entry], reverse: bool) -> list[list[Entry]]:
+            tables = sorted({e.table for e in entries}, key=lambda t: rank.get(t, len(rank)),
+                            reverse=reverse)
+            return [[e for e in entries if e.table == t] for t in tables]
 
-    Default entries (``is_default_action``) are compared per table and only modified.
-    """
-    wanted = {_identity(e, schema): e for e in desired}
-    present = {_identity(e, schema): e for e in actual}
+        inserted = set(self.inserts)
+        out: list[tuple[str, list[Entry]]] = []
+        for group in by_table(self.inserts + self.modifies, reverse=False):
+            out += [("insert", [e for e in group if e in inserted]),
+                    ("modify", [e for e in group if e not in inserted])]
+        out += [("delete", group) for group in by_table(self.deletes, reverse=True)]
+        return [(op, entries) for op, entries in out if entries]
+
+
+def diff_entries(desired: Mapping[Key, Entry], actual: Mapping[Key, Entry]) -> EntryDiff:
+    """What to write so that a switch holding ``actual`` holds ``desired``."""
     diff = EntryDiff()
-    for key, entry in wanted.items():
-        have = present.get(key)
+    for key, wanted in desired.items():
+        have = actual.get(key)
         if have is None:
-            if entry.is_default_action:
-                diff.modifies.append(entry)
-            else:
-                diff.inserts.append(entry)
-        elif entry_content(have, schema) != entry_content(entry, schema):
-            diff.modifies.append(entry)
-    diff.deletes = [e for k, e in present.items() if k not in wanted and not e.is_default_action]
+            diff.inserts.append(wanted)
+        elif have != wanted:
+            diff.modifies.append(wanted)
+    diff.deletes = [have for key, have in actual.items() if key not in desired]
     return diff
-
-
-def _identity(entry: P4TableEntry, schema: P4Schema) -> tuple[EntryKey, bool]:
-    return entry_key(entry, schema), entry.is_default_action

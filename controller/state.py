@@ -85,6 +85,18 @@ class IdAllocator:
     def keys(self) -> list[tuple[str, ...]]:
         return list(self._ids)
 
+    def rebase(self, preferred: dict[tuple[str, ...], int]) -> None:
+        """Take over ids found on a switch (for known keys); others keep or get free ids."""
+        old, self._ids = self._ids, {}
+        for key, value in preferred.items():
+            if key in old and 0 < value < self.limit and value not in self._ids.values():
+                self._ids[key] = value
+        for key in old:
+            if key not in self._ids and old[key] not in self._ids.values():
+                self._ids[key] = old[key]
+        for key in old:
+            self.get(key)
+
 
 class LbState:
     """Desired load-balancer state shared by every switch agent and the management API."""
@@ -101,6 +113,7 @@ class LbState:
         self.backend_ids = IdAllocator(max_backends)
         self.service_ids = IdAllocator(max_services)
         self._schedulers: dict[str, Scheduler] = {}
+        self.ids_adopted = False  # set once ids were taken over from a switch
         self.version = 0
         self._refresh_ids()
 
@@ -157,6 +170,24 @@ class LbState:
 
     def connections_on(self, switch: str) -> Iterator[Connection]:
         return (c for (sw, _), c in self.connections.items() if sw == switch)
+
+    def adopt_ids(self, services: dict[str, int], backends: dict[tuple[str, str], int]) -> None:
+        """Reuse the ids a switch already holds (after a controller restart), so its
+        entries stay valid and nothing needs rewriting."""
+        self.service_ids.rebase({(name,): value for name, value in services.items()})
+        self.backend_ids.rebase({key: value for key, value in backends.items()})
+        self.ids_adopted = True
+        self.version += 1
+
+    def service_by_id(self, service_id: int) -> Service | None:
+        key = self.service_ids.find(service_id)
+        return self.config.service(key[0]) if key and self._has_service(key[0]) else None
+
+    def backend_by_id(self, backend_id: int) -> tuple[Service, str] | None:
+        key = self.backend_ids.find(backend_id)
+        if key is None or not self._has_service(key[0]):
+            return None
+        return self.config.service(key[0]), key[1]
 
     # ----- scheduling and the connection table ---------------------------------------
     def schedule(self, switch: str, flow: FlowKey) -> Connection | None:

@@ -41,8 +41,9 @@ class Daemon:
     def __init__(self, api: ApiConfig) -> None:
         self.state = LbState(load_config(EXAMPLE))
         self.fabric = RecordingFabric()
-        self.server = ApiServer(api, Management(self.state, self.fabric).handlers())
         self.loop = asyncio.new_event_loop()
+        lock = asyncio.Lock()
+        self.server = ApiServer(api, Management(self.state, self.fabric, lock).handlers())
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> "Daemon":

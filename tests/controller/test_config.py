@@ -95,6 +95,9 @@ def test_routed_backend(raw: dict) -> None:
     raw["pools"]["web"].append({"address": "172.16.0.9", "port": 80})
     backend = parse_config(raw).pools["web"][-1]
     assert (backend.name, backend.mac, backend.egress_port) == ("172.16.0.9:80", None, None)
+    raw["services"][0]["mode"] = "dr"
+    assert problems(raw) == ["services[0].pool: backend '172.16.0.9:80' has no mac/egress_port: "
+                             "DR mode needs directly attached backends"]
 
 
 def test_netmask_forms(raw: dict) -> None:

@@ -1,0 +1,352 @@
+"""One switch, driven over P4Runtime with finsy.
+
+On every (re)connection the agent pushes the pipeline (finsy skips it when the switch
+already runs the same one), reads everything the switch holds and writes only the
+difference with the desired state: connection entries it does not know are adopted (they
+are live client connections), the rest is repaired.  While connected it serves
+packet-ins (controller-scheduled new connections), digests (connections the data plane
+scheduled with Maglev) and idle-timeout notifications (connections that ended).
+
+Every state change and every switch write happens under the daemon's one lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from ipaddress import IPv4Address
+from typing import Any, cast
+
+from finsy import (
+    P4ClientError,
+    P4CounterEntry,
+    P4DigestEntry,
+    P4DigestList,
+    P4PacketIn,
+    P4PacketOut,
+    P4TableEntry,
+    Switch,
+    SwitchEvent,
+    SwitchOptions,
+)
+
+from controller.config import PipelineConfig, SwitchConfig
+from controller.dataplane import (
+    BACKEND_COUNTER,
+    BACKEND_TABLE,
+    CONNECTION_TABLE,
+    MAGLEV_TABLE,
+    NAT_REVERSE_TABLE,
+    NEW_CONNECTION_DIGEST,
+    PACKET_IN_REASON_NEW_CONNECTION,
+    PACKET_OUT_MODE_PIPELINE,
+    SERVICE_COUNTER,
+    SERVICE_TABLE,
+    WRITE_ORDER,
+    Entry,
+    connection_entry,
+    desired_entries,
+    flow_of,
+)
+from controller.packets import parse_flow
+from controller.reconcile import EntryDiff, diff_entries
+from controller.state import Connection, FlowKey, LbState, StateError
+
+LOG = logging.getLogger(__name__)
+WRITE_BATCH = 500
+DIGEST_MAX_LIST = 64
+DIGEST_MAX_TIMEOUT_NS = 1_000_000
+DIGEST_ACK_TIMEOUT_NS = 1_000_000_000
+
+
+class SwitchAgent:
+    """Keeps one switch in sync with the desired state and serves its stream."""
+
+    def __init__(self, config: SwitchConfig, pipeline: PipelineConfig, state: LbState,
+                 lock: asyncio.Lock) -> None:
+        self.config = config
+        self.state = state
+        self.lock = lock
+        options = SwitchOptions(p4info=pipeline.p4info, p4blob=pipeline.bmv2_json,
+                                device_id=config.device_id, ready_handler=self._on_ready)
+        self.switch = Switch(config.name, config.address, options)
+        self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
+        self.installed: dict[Any, Entry] = {}  # what the switch holds, connections aside
+        self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
+        self.ready = False
+        self.needs_resync = False
+        self.status = "connecting"
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    # ----- lifecycle ------------------------------------------------------------------
+    async def _on_ready(self, switch: Switch) -> None:
+        switch.create_task(self._serve_packet_ins())
+        switch.create_task(self._serve_digests())
+        switch.create_task(self._serve_idle_timeouts())
+        async with self.lock:
+            await self._enable_digests()
+            await self.full_resync()
+        LOG.info("%s: synchronised (%d entries, %d connections)", self.name,
+                 len(self.installed), len(self.installed_conns))
+
+    def _on_down(self, switch: Switch) -> None:
+        self.ready = False
+        self.status = "down (will be synchronised when it reconnects)"
+        LOG.warning("%s: P4Runtime channel down", self.name)
+
+    async def _enable_digests(self) -> None:
+        digest = P4DigestEntry(NEW_CONNECTION_DIGEST, max_list_size=DIGEST_MAX_LIST,
+                               max_timeout_ns=DIGEST_MAX_TIMEOUT_NS,
+                               ack_timeout_ns=DIGEST_ACK_TIMEOUT_NS)
+        try:
+            await self.switch.insert([digest])
+        except P4ClientError:
+            await self.switch.modify([digest])  # already configured (controller restart)
+
+    # ----- reconciliation ---------------------------------------------------------------
+    async def full_resync(self) -> None:
+        """Read everything, adopt live connections, write the difference.  Lock held."""
+        actual: dict[Any, Entry] = {}
+        actual_conns: dict[Any, Entry] = {}
+        async for read in _read(self.switch, [P4TableEntry()]):
+            try:
+                found = Entry.from_p4(read)
+            except (ValueError, KeyError) as err:
+                LOG.warning("%s: ignoring unexpected entry %r: %s", self.name, read, err)
+                continue
+            if found.table == CONNECTION_TABLE:
+                actual_conns[flow_of(found)] = found
+            else:
+                actual[found.key] = found
+        if not self.state.ids_adopted:
+            self._adopt_ids(actual, actual_conns)
+        self._adopt_connections(actual, actual_conns)
+        desired = desired_entries(self.state, self.config)
+        diff = diff_entries(desired, actual)
+        await self._write(diff)
+        self.installed = desired
+        desired_conns = self._desired_connections()
+        conn_diff = diff_entries(desired_conns, actual_conns)
+        await self._write(conn_diff)
+        self.installed_conns = desired_conns
+        self.ready, self.needs_resync, self.status = True, False, "ok"
+        if diff or conn_diff:
+            LOG.info("%s: repaired entries: %s; connections: %s", self.name, diff, conn_diff)
+
+    async def sync(self) -> str:
+        """Write what changed in the desired state since the last sync.  Lock held."""
+        if not self.ready:
+            return self.status
+        try:
+            if self.needs_resync:
+                await self.full_resync()
+                return self.status
+            desired = desired_entries(self.state, self.config)
+            await self._write(diff_entries(desired, self.installed))
+            self.installed = desired
+            desired_conns = self._desired_connections()
+            await self._write(diff_entries(desired_conns, self.installed_conns))
+            self.installed_conns = desired_conns
+        except P4ClientError as err:
+            self.needs_resync = True
+            self.status = f"error: {err.message} (retrying)"
+            LOG.error("%s: write failed, will resynchronise: %s", self.name, err)
+        return self.status
+
+    def _desired_connections(self) -> dict[Any, Entry]:
+        return {c.flow: connection_entry(self.state, c)
+                for c in self.state.connections_on(self.name)}
+
+    async def _write(self, diff: EntryDiff) -> None:
+        for operation, entries in diff.batches(WRITE_ORDER):
+            for start in range(0, len(entries), WRITE_BATCH):
+                batch = [e.to_p4() for e in entries[start:start + WRITE_BATCH]]
+                if operation == "insert":
+                    await self.switch.insert(batch)
+                elif operation == "modify":
+                    await self.switch.modify(batch)
+                else:
+                    await self.switch.delete(batch, strict=False)
+
+    def _adopt_ids(self, actual: dict[Any, Entry], conns: dict[Any, Entry]) -> None:
+        """Take over the service and backend ids the switch uses (controller restart)."""
+        services: dict[str, int] = {}
+        service_of_id: dict[int, str] = {}
+        for found in actual.values():
+            if found.table == SERVICE_TABLE:
+                fields, params = dict(found.match), dict(found.params)
+                vip, protocol, port = fields["vip"], fields["protocol"], fields["port"]
+                if isinstance(vip, int) and isinstance(port, int) and isinstance(protocol, int):
+                    service = self.state.service_for(_ip(vip), port, protocol)
+                    if service is not None:
+                        services[service.name] = params["service_id"]
+                        service_of_id[params["service_id"]] = service.name
+        backend_service: dict[int, str] = {}
+        for found in actual.values():
+            params = dict(found.params)
+            if found.table in (MAGLEV_TABLE, NAT_REVERSE_TABLE):
+                service_id = params.get("service_id", dict(found.match).get("service_id"))
+                if isinstance(service_id, int) and service_id in service_of_id:
+                    backend_service[params["backend_id"]] = service_of_id[service_id]
+        for flow, found in conns.items():
+            service = self.state.service_for(flow.vip, flow.vport, flow.protocol)
+            if service is not None:
+                backend_service.setdefault(dict(found.params)["backend_id"], service.name)
+        backends: dict[tuple[str, str], int] = {}
+        for backend_id, (service_name, name) in self._backends_on_switch(
+                actual, backend_service).items():
+            backends[(service_name, name)] = backend_id
+        self.state.adopt_ids(services, backends)
+        LOG.info("%s: adopted %d service and %d backend ids", self.name, len(services),
+                 len(backends))
+
+    def _backends_on_switch(self, actual: dict[Any, Entry],
+                            backend_service: dict[int, str]) -> dict[int, tuple[str, str]]:
+        """backend id -> (service, backend name) for the switch's backend_table entries."""
+        out: dict[int, tuple[str, str]] = {}
+        for found in actual.values():
+            if found.table != BACKEND_TABLE:
+                continue
+            backend_id = dict(found.match)["backend_id"]
+            params = dict(found.params)
+            service_name = backend_service.get(backend_id) if isinstance(backend_id, int) \
+                else None
+            if service_name is None or not isinstance(backend_id, int):
+                continue
+            for backend in self.state.backends_in_use(self.state.service(service_name)):
+                if (int(backend.address), backend.port) == (params["addr"], params["port"]):
+                    out[backend_id] = (service_name, backend.name)
+        return out
+
+    def _adopt_connections(self, actual: dict[Any, Entry], conns: dict[Any, Entry]) -> None:
+        """Pin connections the switch holds that the controller does not know."""
+        id_to_endpoint = {dict(e.match)["backend_id"]: (dict(e.params)["addr"],
+                                                        dict(e.params)["port"])
+                          for e in actual.values() if e.table == BACKEND_TABLE}
+        adopted = 0
+        for flow, found in conns.items():
+            if (self.name, flow) in self.state.connections:
+                continue
+            service = self.state.service_for(flow.vip, flow.vport, flow.protocol)
+            endpoint = id_to_endpoint.get(dict(found.params)["backend_id"])
+            if service is None or endpoint is None:
+                continue
+            for backend in self.state.backends_in_use(service):
+                if (int(backend.address), backend.port) == endpoint:
+                    self.state.pin(self.name, flow, backend.name, "adopted")
+                    adopted += 1
+                    break
+        if adopted:
+            LOG.info("%s: adopted %d pinned connections", self.name, adopted)
+
+    # ----- stream handlers --------------------------------------------------------------
+    async def install_connection(self, conn: Connection) -> None:
+        """Pin one connection in the switch (lock held)."""
+        wanted = connection_entry(self.state, conn)
+        if self.installed_conns.get(conn.flow) == wanted:
+            return
+        if conn.flow in self.installed_conns:
+            await self.switch.modify([wanted.to_p4()])
+        else:
+            await self.switch.insert([wanted.to_p4()])
+        self.installed_conns[conn.flow] = wanted
+
+    async def _serve_packet_ins(self) -> None:
+        async for packet in self.switch.read_packets():
+            try:
+                await self._schedule_packet_in(packet)
+            except (P4ClientError, StateError) as err:
+                LOG.warning("%s: packet-in not scheduled: %s", self.name, err)
+
+    async def _schedule_packet_in(self, packet: P4PacketIn) -> None:
+        if packet.metadata.get("reason") != PACKET_IN_REASON_NEW_CONNECTION:
+            return
+        flow = parse_flow(packet.payload)
+        if flow is None:
+            LOG.debug("%s: packet-in without an IPv4 TCP/UDP flow ignored", self.name)
+            return
+        async with self.lock:
+            if not self.ready:
+                return
+            conn = self.state.schedule(self.name, flow)
+            if conn is None:
+                LOG.info("%s: no backend available for %s: dropped", self.name, flow)
+                return
+            await self.install_connection(conn)
+        await self.switch.write([P4PacketOut(packet.payload, egress_port=0,
+                                             ingress_port=packet.metadata["ingress_port"],
+                                             mode=PACKET_OUT_MODE_PIPELINE)])
+
+    async def _serve_digests(self) -> None:
+        async for digests in self.switch.read_digests(NEW_CONNECTION_DIGEST):
+            try:
+                await self.switch.write([digests.ack()])
+                await self._pin_digests(digests)
+            except (P4ClientError, StateError) as err:
+                LOG.warning("%s: digest not handled: %s", self.name, err)
+
+    async def _pin_digests(self, digests: P4DigestList) -> None:
+        async with self.lock:
+            if not self.ready:
+                return
+            for item in digests:
+                if not isinstance(item, dict):
+                    continue
+                flow = FlowKey(_ip(item["client_addr"]), item["client_port"], _ip(item["vip"]),
+                               item["vip_port"], item["protocol"])
+                chosen = self.state.backend_by_id(item["backend_id"])
+                if chosen is None or (self.name, flow) in self.state.connections:
+                    continue
+                conn = self.state.pin(self.name, flow, chosen[1], "dataplane")
+                await self.install_connection(conn)
+
+    async def _serve_idle_timeouts(self) -> None:
+        async for notification in self.switch.read_idle_timeouts():
+            try:
+                await self._end_connections(notification.table_entry)
+            except P4ClientError as err:
+                LOG.warning("%s: idle timeout not handled: %s", self.name, err)
+
+    async def _end_connections(self, entries: Iterable[P4TableEntry]) -> None:
+        async with self.lock:
+            ended: list[Entry] = []
+            for read in entries:
+                try:
+                    found = Entry.from_p4(read)
+                    flow = flow_of(found)
+                except (ValueError, KeyError):
+                    continue
+                if found.table != CONNECTION_TABLE:
+                    continue
+                self.state.unpin(self.name, flow)
+                self.installed_conns.pop(flow, None)
+                ended.append(found)
+            if ended:
+                await self.switch.delete([e.to_p4() for e in ended], strict=False)
+
+    # ----- statistics ---------------------------------------------------------------
+    async def read_counters(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """(counter, index) -> (packets, bytes) of the service and backend counters."""
+        out: dict[tuple[str, int], tuple[int, int]] = {}
+        if not self.ready:
+            return out
+        async for counter in _read(self.switch, [P4CounterEntry(SERVICE_COUNTER),
+                                                 P4CounterEntry(BACKEND_COUNTER)]):
+            if isinstance(counter, P4CounterEntry) and counter.index is not None:
+                name = SERVICE_COUNTER if counter.counter_id.endswith(SERVICE_COUNTER) \
+                    else BACKEND_COUNTER
+                out[(name, counter.index)] = (counter.packet_count, counter.byte_count)
+        return out
+
+
+def _read(switch: Switch, entities: list[Any]) -> AsyncIterator[Any]:
+    """finsy's Switch.read (its overloads are typed as coroutines, it is an iterator)."""
+    return cast(AsyncIterator[Any], switch.read(entities))
+
+
+def _ip(value: Any) -> IPv4Address:
+    return IPv4Address(int(value))

@@ -1,0 +1,95 @@
+"""lbd: the load-balancer controller daemon.
+
+Reads the YAML config (exit 2 with every problem listed if it is invalid), then runs,
+on one asyncio loop: a finsy Controller with one agent per switch, the housekeeping task
+and the management API.  SIGTERM or SIGINT stop it cleanly; the switches keep forwarding
+(established connections are pinned in their connection tables) until it comes back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from finsy import Controller
+
+from controller.api import ApiError, ApiServer
+from controller.config import ConfigError, LbConfig, load_config
+from controller.fabric import SwitchFabric
+from controller.management import Management
+from controller.state import LbState
+
+LOG = logging.getLogger("lbd")
+DEFAULT_CONFIG = "/etc/p4lb/lb.yaml"
+
+
+async def serve(config: LbConfig, stop: asyncio.Event) -> None:
+    """Run the controller until ``stop`` is set."""
+    lock = asyncio.Lock()
+    state = LbState(config)
+    fabric = SwitchFabric(config, state, lock)
+    api = ApiServer(config.api, Management(state, fabric, lock).handlers())
+    await api.start()
+    try:
+        async with Controller([agent.switch for agent in fabric.agents]):
+            housekeeping = asyncio.create_task(fabric.housekeeping(), name="housekeeping")
+            await stop.wait()
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+    finally:
+        await api.close()
+
+
+async def _main(config: LbConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(config, stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lbd", description="P4 load-balancer controller.")
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG,
+                        help="YAML configuration (default %(default)s; docs/config.md)")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the configuration and exit")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        missing = [str(p) for p in (config.pipeline.p4info, config.pipeline.bmv2_json)
+                   if not p.is_file()]
+        if missing:
+            raise ConfigError([f"pipeline: file not found: {p}" for p in missing])
+    except ConfigError as err:
+        print(f"lbd: invalid configuration {args.config}:", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.config}: ok ({len(config.services)} services, "
+              f"{len(config.switches)} switches)")
+        return 0
+    try:
+        asyncio.run(_main(config))
+    except ApiError as err:
+        print(f"lbd: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"lbd: management API: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""All the switches lbd drives: synchronisation, housekeeping and traffic statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from finsy import P4ClientError
+
+from controller.agent import SwitchAgent
+from controller.config import LbConfig
+from controller.dataplane import BACKEND_COUNTER, SERVICE_COUNTER
+from controller.state import LbState
+
+LOG = logging.getLogger(__name__)
+HOUSEKEEPING_PERIOD_S = 0.5
+
+
+class SwitchFabric:
+    """One :class:`SwitchAgent` per configured switch; implements management's Fabric."""
+
+    def __init__(self, config: LbConfig, state: LbState, lock: asyncio.Lock) -> None:
+        self.state = state
+        self.lock = lock
+        self.agents = [SwitchAgent(sw, config.pipeline, state, lock) for sw in config.switches]
+        self._synced_version = -1
+
+    async def sync(self) -> dict[str, str]:
+        """Bring every connected switch up to date (lock held)."""
+        version = self.state.version
+        statuses = {agent.name: await agent.sync() for agent in self.agents}
+        self._synced_version = version
+        return statuses
+
+    async def housekeeping(self) -> None:
+        """Expire persistence and removals, retry failed switches, push pending changes."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_PERIOD_S)
+            async with self.lock:
+                dropped = self.state.expire()
+                if dropped:
+                    LOG.info("removal timeout: dropping %d connections", len(dropped))
+                if dropped or self.state.version != self._synced_version or any(
+                        a.needs_resync and a.ready for a in self.agents):
+                    await self.sync()
+
+    async def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(service, backend) -> (packets, bytes) over all switches; backend "" for the
+        service's own counter (lock held)."""
+        totals: dict[tuple[str, str], tuple[int, int]] = {}
+
+        def add(key: tuple[str, str], packets: int, bytes_: int) -> None:
+            old = totals.get(key, (0, 0))
+            totals[key] = (old[0] + packets, old[1] + bytes_)
+
+        for agent in self.agents:
+            try:
+                counters = await agent.read_counters()
+            except P4ClientError as err:
+                LOG.warning("%s: counters not read: %s", agent.name, err)
+                continue
+            for (counter, index), (packets, bytes_) in counters.items():
+                if counter == SERVICE_COUNTER:
+                    service = self.state.service_by_id(index)
+                    if service is not None:
+                        add((service.name, ""), packets, bytes_)
+                elif counter == BACKEND_COUNTER:
+                    found = self.state.backend_by_id(index)
+                    if found is not None:
+                        add((found[0].name, found[1]), packets, bytes_)
+        return totals
