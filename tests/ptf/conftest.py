@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from base.launcher import p4c_available
 
+from topologies.p4build import p4c_available
 from topologies.switch_process import Target, bmv2_available
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from topologies.p4build import BuildError, compile_program, venv_tool
 from topologies.switch_process import (
     SwitchConfig,
     SwitchError,
@@ -35,13 +35,7 @@ GRPC_PORT = 9559  # the namespace is private, so the standard port is free
 
 
 class LaunchError(RuntimeError):
-    """The program did not compile or the test network could not be built."""
-
-
-@dataclass(frozen=True)
-class CompiledFiles:
-    json_path: Path
-    p4info_path: Path
+    """The test network could not be built."""
 
 
 @dataclass(frozen=True)
@@ -49,40 +43,6 @@ class PtfResult:
     returncode: int
     output: str
     log_dir: Path
-
-
-def _venv_tool(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if found is None:
-        raise LaunchError(f"{name} not found (run scripts/setup.sh)")
-    return found
-
-
-def p4c_available() -> bool:
-    return shutil.which("p4c-bm2-ss") is not None or shutil.which("p4c") is not None
-
-
-def compile_program(p4_path: Path, out_dir: Path, target: Target,
-                    include_dirs: Sequence[Path] = ()) -> CompiledFiles:
-    """Compile with our compiler or, for BMv2, with real p4c; both write the same file pair."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / p4_path.stem
-    files = CompiledFiles(stem.with_suffix(".json"), stem.with_suffix(".p4info.txtpb"))
-    includes = [arg for directory in include_dirs for arg in ("-I", str(directory))]
-    common = ["-o", str(files.json_path), "--p4runtime-files", str(files.p4info_path), *includes]
-    if target is Target.EMBEDDED:
-        argv = [_venv_tool("p4sim-compile"), str(p4_path), *common]
-    elif shutil.which("p4c-bm2-ss"):
-        argv = ["p4c-bm2-ss", "--arch", "v1model", *common, str(p4_path)]
-    elif shutil.which("p4c"):
-        argv = ["p4c", "--target", "bmv2", "--arch", "v1model", *common, str(p4_path)]
-    else:
-        raise LaunchError("p4c is not installed")
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise LaunchError(f"compiling {p4_path} failed:\n{result.stderr}{result.stdout}")
-    return files
 
 
 class TestNetwork:
@@ -163,7 +123,7 @@ def run_ptf(p4_path: Path, test_dir: Path, *, target: Target = Target.EMBEDDED, 
             if cpu_port is not None:
                 params["cpu_port"] = cpu_port
             params.update(extra_params or {})
-            argv = [*network.exec_prefix, _venv_tool("ptf"), "--test-dir", str(test_dir),
+            argv = [*network.exec_prefix, venv_tool("ptf"), "--test-dir", str(test_dir),
                     "--pypath", str(PTF_DIR), "--log-dir", str(log_dir / "ptf"),
                     "--test-params", ";".join(f"{k}={v!r}" for k, v in params.items())]
             for port in range(ports):
@@ -201,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_ptf(args.p4, args.test_dir, target=Target(args.target), ports=args.ports,
                          cpu_port=args.cpu_port, test_specs=args.tests, log_dir=args.log_dir,
                          include_dirs=args.include_dirs)
-    except (LaunchError, SwitchError) as error:
+    except (LaunchError, BuildError, SwitchError) as error:
         print(f"launcher: {error}", file=sys.stderr)
         return 2
     print(result.output)

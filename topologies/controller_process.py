@@ -1,0 +1,83 @@
+"""Running the load-balancer controller ``lbd`` for a topology, and asking it questions.
+
+lbd runs in the root namespace (it reaches every switch on 127.0.0.1) with a generated config;
+its management API is a Unix socket in the run directory, queried with ``lbctl``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from topologies.p4build import venv_tool
+from topologies.switch_process import log_tail
+
+
+class ControllerError(RuntimeError):
+    """lbd did not start, or lbctl failed."""
+
+
+class LbdProcess:
+    def __init__(self, config_path: Path, api_socket: Path, log_path: Path) -> None:
+        self.config_path = config_path
+        self.api_socket = api_socket
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start lbd; returns once its API answers."""
+        argv = [venv_tool("lbd"), "--config", str(self.config_path)]
+        with open(self.log_path, "wb") as log:
+            log.write(("# " + " ".join(argv) + "\n").encode())
+            log.flush()
+            self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ControllerError(f"lbd exited (see {self.log_path}):\n"
+                                      + log_tail(self.log_path))
+            if self.api_socket.exists():
+                try:
+                    self.lbctl("service", "list")
+                    return
+                except ControllerError:
+                    pass
+            time.sleep(0.2)
+        self.stop()
+        raise ControllerError(f"lbd API not up after {timeout:.0f}s (see {self.log_path}):\n"
+                              + log_tail(self.log_path))
+
+    def lbctl(self, *args: str, timeout: float = 20.0) -> str:
+        argv = [venv_tool("lbctl"), "--socket", str(self.api_socket), *args]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                    check=False)
+        except subprocess.TimeoutExpired:
+            raise ControllerError(f"lbctl {' '.join(args)}: no answer in {timeout:.0f}s") from None
+        if result.returncode != 0:
+            raise ControllerError(f"lbctl {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout
+
+    def lbctl_json(self, *args: str) -> Any:
+        return json.loads(self.lbctl("--json", *args))
+
+    def stop(self, grace: float = 5.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -1,0 +1,185 @@
+"""A running load-balancer network: Mininet hosts, P4 switches, web servers and lbd.
+
+``LbNetwork`` is a context manager: entering builds and starts everything for the given sites
+(see addressing.py), leaving (normally, on an error, on Ctrl-C or SIGTERM via
+``install_signal_handlers``) stops every process it started and removes every interface.
+Names of root-namespace interfaces carry the run tag (``lb<4 hex>``), so that concurrent runs
+never collide and ``python -m topologies.cleanup`` can find leftovers of a killed run.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import socket
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from mininet.log import setLogLevel
+from mininet.net import Mininet
+from mininet.node import Host
+
+from topologies import runs
+from topologies.addressing import CPU_PORT, DIRECT_PORT, MODES, SERVICE_PORT, SitePlan
+from topologies.backend_setup import configure_dr, configure_host, configure_tun
+from topologies.controller_process import LbdProcess
+from topologies.lbd_config import lbd_config, write_lbd_config
+from topologies.p4build import LB_PROGRAM, CompiledFiles, compile_program
+from topologies.p4switch import P4Switch
+from topologies.switch_process import Target
+from topologies.webserver import WebServer
+
+BACKEND_LINK_MTU = 1600  # room for TUN mode's outer header on the switch -> backend links
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    target: Target = Target.EMBEDDED
+    modes: tuple[str, ...] = MODES
+    scheduler: str = "rr"
+    pcap: bool = False
+    run_dir: Path | None = None  # default: a new /tmp/p4lb-<tag>
+    nginx: bool = True  # False: Python's http.server
+
+
+def free_tcp_ports(count: int) -> list[int]:
+    """Ports the kernel just handed out on 127.0.0.1 (free a moment ago; good enough here)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class LbNetwork:
+    def __init__(self, sites: Sequence[SitePlan], options: NetworkOptions) -> None:
+        for mode in options.modes:
+            if mode not in MODES:
+                raise ValueError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+        self.sites = tuple(sites)
+        self.options = options
+        self.tag = secrets.token_hex(2)
+        self.run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"p4lb-{self.tag}-"))
+        self.net: Any = None
+        self.controller: LbdProcess | None = None
+        self.servers: list[WebServer] = []
+        self.helpers: list[Any] = []  # per-host helper processes (ipip_decap)
+        self.program: CompiledFiles | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> LbNetwork:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        runs.register(self.run_dir, self.tag)
+        self.program = compile_program(LB_PROGRAM, self.run_dir / "build", self.options.target)
+        setLogLevel("warning")
+        self.net = Mininet(controller=None, build=False, autoSetMacs=False,
+                           autoStaticArp=False, waitConnected=False)
+        for site in self.sites:
+            self._add_site(site)
+        self.net.build()
+        try:
+            self.net.start()  # starts each P4Switch and waits for its gRPC port
+        finally:
+            for site in self.sites:
+                switch = self.switch(site.switch)
+                if switch.process is not None and switch.process.pid is not None:
+                    runs.record_pid(self.run_dir, switch.process.pid)
+        for site in self.sites:
+            for plan in site.hosts:
+                configure_host(self.net[plan.name], plan)
+            for plan in site.backends:
+                self._set_up_backend(site, plan)
+        self._start_controller()
+
+    def _add_site(self, site: SitePlan) -> None:
+        switch = self.net.addSwitch(
+            site.switch, cls=P4Switch, grpc_port=site.grpc_port, device_id=site.device_id,
+            target=self.options.target.value, cpu_port=CPU_PORT, log_dir=str(self.run_dir),
+            pcap=self.options.pcap, thrift_port=9090 + site.device_id)
+        for plan in site.hosts:
+            host = self.net.addHost(plan.name, cls=Host, ip=plan.cidr, mac=plan.mac)
+            runs.record_pid(self.run_dir, host.pid)  # the host's shell holds its namespace
+            params = {"mtu": BACKEND_LINK_MTU} if plan in site.backends else {}
+            self.net.addLink(host, switch, port2=plan.port, intfName1=f"{plan.name}-eth0",
+                             intfName2=f"lb{self.tag}{site.switch}p{plan.port}",
+                             params1=params, params2=params)
+
+    def _set_up_backend(self, site: SitePlan, plan: Any) -> None:
+        host = self.net[plan.name]
+        if "dr" in self.options.modes:
+            configure_dr(host, site.vips["dr"])
+        if "tun" in self.options.modes:
+            helper = configure_tun(host, site.vips["tun"], self.run_dir)
+            if helper is not None:
+                self.helpers.append(helper)
+                runs.record_pid(self.run_dir, helper.pid)
+        server = WebServer(host, plan.name, plan.ip, self.run_dir / "www" / plan.name,
+                           ports=(SERVICE_PORT, DIRECT_PORT), prefer_nginx=self.options.nginx)
+        self.servers.append(server)
+        server.start()
+        for process in server.processes:
+            runs.record_pid(self.run_dir, process.pid)
+
+    def _start_controller(self) -> None:
+        assert self.program is not None
+        api_socket = self.run_dir / "lbd.sock"
+        config = lbd_config(self.sites, p4info=self.program.p4info_path,
+                            bmv2_json=self.program.json_path, api_socket=api_socket,
+                            modes=self.options.modes, scheduler=self.options.scheduler)
+        config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
+        self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
+        self.controller.start()
+        if self.controller.pid is not None:
+            runs.record_pid(self.run_dir, self.controller.pid)
+
+    def stop(self) -> None:
+        """Idempotent; stops in reverse order of start, whatever state start() reached."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+        for helper in self.helpers:
+            if helper.poll() is None:
+                helper.terminate()
+                helper.wait()
+        self.helpers = []
+        if self.net is not None:
+            net, self.net = self.net, None
+            net.stop()
+        runs.remove_interfaces(self.tag)
+        runs.unregister(self.run_dir)
+
+    # --- access --------------------------------------------------------------------------
+    def host(self, name: str) -> Any:
+        return self.net[name]
+
+    def switch(self, name: str) -> P4Switch:
+        return self.net[name]  # type: ignore[no-any-return]
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM/SIGHUP raise KeyboardInterrupt, so ``with LbNetwork(...)`` cleans up."""
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)

@@ -1,0 +1,63 @@
+"""Start a topology from parsed options, then open the CLI or show how requests spread."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Sequence
+
+from topologies.addressing import MODES, SitePlan
+from topologies.lb_network import LbNetwork, NetworkOptions, install_signal_handlers
+from topologies.lbd_config import service_name
+from topologies.switch_process import Target
+from topologies.traffic import FAILED, spread, spread_table
+
+
+def describe(network: LbNetwork) -> str:
+    lines = [f"run directory: {network.run_dir} (switch, lbd and web server logs)"]
+    for site in network.sites:
+        lines.append(f"{site.switch}: P4Runtime 127.0.0.1:{site.grpc_port} device {site.device_id}"
+                     f", router MAC {site.router_mac}")
+        lines.append("  clients:  " + ", ".join(f"{h.name} {h.ip}" for h in site.clients))
+        lines.append("  backends: " + ", ".join(f"{h.name} {h.ip}" for h in site.backends))
+        lines.append("  services: " + ", ".join(
+            f"{service_name(site, mode)} http://{site.vips[mode]}/"
+            for mode in network.options.modes))
+    return "\n".join(lines)
+
+
+def measure(network: LbNetwork, requests: int) -> tuple[str, bool]:
+    """The spread table of every site and mode; whether every request got an answer."""
+    ok = True
+    tables = []
+    for site in network.sites:
+        clients = [network.host(h.name) for h in site.clients]
+        results: dict[str, Counter[str]] = {}
+        for mode in network.options.modes:
+            results[mode] = spread(clients, site.vips[mode], requests)
+            ok = ok and results[mode].get(FAILED, 0) == 0
+        tables.append(f"{site.switch}: {requests} requests per VIP from "
+                      f"{len(clients)} client(s)\n"
+                      + spread_table(results, [h.name for h in site.backends]))
+    return "\n\n".join(tables), ok
+
+
+def run(sites: Sequence[SitePlan], args: argparse.Namespace) -> int:
+    install_signal_handlers()
+    options = NetworkOptions(target=Target(args.target), modes=tuple(args.modes or MODES),
+                             scheduler=args.scheduler, pcap=args.pcap)
+    try:
+        with LbNetwork(sites, options) as network:
+            print(describe(network), flush=True)
+            if args.cli:
+                from mininet.cli import CLI
+
+                CLI(network.net)
+                return 0
+            table, ok = measure(network, args.requests)
+            print(table)
+            return 0 if ok else 1
+    except KeyboardInterrupt:
+        print("interrupted; everything was cleaned up", file=sys.stderr)
+        return 130

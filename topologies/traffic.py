@@ -1,0 +1,61 @@
+"""HTTP requests from Mininet clients through a VIP, and where they landed.
+
+Each request is a new TCP connection (``Connection: close``) from a new source port, so every
+request is scheduled afresh by the load balancer.  One ``curl`` per client fetches many URLs in
+sequence, which keeps the cost per request low.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+PAGE_RE = re.compile(r"^backend (\S+) ")
+FAILED = "(failed)"
+
+
+def fetch_many(client: Any, url: str, count: int, timeout: float = 5.0) -> list[str]:
+    """Backend names that answered ``count`` requests from ``client`` (FAILED for errors)."""
+    urls = " ".join([url] * count)
+    output = client.cmd(f"curl -s -m {timeout:g} -H 'Connection: close' "
+                        f"-w '\\n%{{http_code}}\\n' {urls}")
+    names = []
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    # Each transfer prints the page ("backend <name> <ip>") then its status code.
+    pending: str | None = None
+    for line in lines:
+        match = PAGE_RE.match(line)
+        if match:
+            pending = match.group(1)
+        elif line.isdigit():
+            names.append(pending if line == "200" and pending else FAILED)
+            pending = None
+    names += [FAILED] * (count - len(names))
+    return names[:count]
+
+
+def spread(clients: Sequence[Any], vip: str, requests: int, port: int = 80) -> Counter[str]:
+    """Send ``requests`` requests to ``vip``, split over ``clients``; count per backend."""
+    counts: Counter[str] = Counter()
+    share, extra = divmod(requests, len(clients))
+    for index, client in enumerate(clients):
+        count = share + (1 if index < extra else 0)
+        if count:
+            counts.update(fetch_many(client, f"http://{vip}:{port}/", count))
+    return counts
+
+
+def spread_table(results: dict[str, Counter[str]], backends: Sequence[str]) -> str:
+    """One row per mode, one column per backend (plus failures), with shares in percent."""
+    columns = [*backends, FAILED]
+    width = max(10, *(len(name) + 2 for name in columns))
+    lines = [f"{'mode':<8}" + "".join(f"{name:>{width}}" for name in columns) + f"{'total':>8}"]
+    for mode, counts in results.items():
+        total = sum(counts.values())
+        cells = "".join(
+            f"{counts.get(name, 0):>{width - 6}} {100 * counts.get(name, 0) / total:3.0f}%  "
+            if total else f"{0:>{width}}" for name in columns)
+        lines.append(f"{mode:<8}{cells}{total:>8}")
+    return "\n".join(lines)
