@@ -47,7 +47,7 @@ control MaglevScheduler(inout headers_t hdr,
             meta.new_connection.vip_port = meta.l4_dst_port;
             meta.new_connection.backend_id = meta.backend_id;
             meta.new_connection.service_id = meta.service_id;
-            digest(1, meta.new_connection);
+            digest<new_connection_digest_t>(1, meta.new_connection);
         } else {
             meta.drop_reason = DROP_NO_BACKEND;
         }
