@@ -21,6 +21,8 @@ MODES = ("nat", "dr", "tun")
 PROTOCOLS = {"tcp": 6, "udp": 17}
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq")
 MAX_WEIGHT = 65535
+MAX_SERVICES = 255  # data-plane ids 1..255 (service_id < 256 indexes counters and meters)
+MAX_BACKENDS = 1023  # (service, backend) pairs: backend_id 1..1023
 DEFAULT_SOCKET = "/run/p4lb/lbd.sock"
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -393,6 +395,7 @@ def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
         for j, be in enumerate(members):
             check_backend_port(check, be, f"pools.{pool_name}[{j}].egress_port", switches)
 
+    check_capacity(check, services, pools)
     if check.problems:
         raise ConfigError(check.problems)
     assert idle is not None
@@ -432,6 +435,16 @@ def check_service_fits(check: Checker, svc: Service, path: str, others: list[Ser
             check.fail(f"{path}.switches[{k}]", f"unknown switch {name!r}")
 
 
+def check_capacity(check: Checker, services: list[Service] | tuple[Service, ...],
+                   pools: Mapping[str, tuple[Backend, ...]]) -> None:
+    """The data plane's id spaces: service ids and (service, backend) ids."""
+    if len(services) > MAX_SERVICES:
+        check.fail("services", f"{len(services)} services, at most {MAX_SERVICES} fit")
+    pairs = sum(len(pools.get(s.pool, ())) for s in services)
+    if pairs > MAX_BACKENDS:
+        check.fail("pools", f"{pairs} (service, backend) pairs, at most {MAX_BACKENDS} fit")
+
+
 def cross_check(config: LbConfig) -> list[str]:
     """Problems of a whole config built in code (management changes), as parse_config finds."""
     check = Checker()
@@ -442,6 +455,7 @@ def cross_check(config: LbConfig) -> list[str]:
         for j, be in enumerate(members):
             check_backend_port(check, be, f"pools.{pool_name}[{j}].egress_port",
                                config.switches)
+    check_capacity(check, config.services, config.pools)
     return check.problems
 
 

@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from controller.config import Backend, ConfigError, LbConfig, Service, cross_check
+from controller.config import (
+    MAX_BACKENDS,
+    MAX_SERVICES,
+    Backend,
+    ConfigError,
+    LbConfig,
+    Service,
+    cross_check,
+)
 from controller.maglev import DEFAULT_TABLE_SIZE, maglev_table
 from controller.persistence import PersistenceTable
 from controller.schedulers import Candidate, Scheduler, make_scheduler
@@ -102,16 +110,15 @@ class LbState:
     """Desired load-balancer state shared by every switch agent and the management API."""
 
     def __init__(self, config: LbConfig, *, clock: Callable[[], float] = time.monotonic,
-                 maglev_size: int = DEFAULT_TABLE_SIZE, max_backends: int = 1024,
-                 max_services: int = 256) -> None:
+                 maglev_size: int = DEFAULT_TABLE_SIZE) -> None:
         self.config = config
         self.clock = clock
         self.maglev_size = maglev_size
         self.retiring: dict[tuple[str, str], RetiringBackend] = {}
         self.connections: dict[tuple[str, FlowKey], Connection] = {}
         self.persistence = PersistenceTable()
-        self.backend_ids = IdAllocator(max_backends)
-        self.service_ids = IdAllocator(max_services)
+        self.backend_ids = IdAllocator(MAX_BACKENDS + 1)
+        self.service_ids = IdAllocator(MAX_SERVICES + 1)
         self._schedulers: dict[str, Scheduler] = {}
         self.ids_adopted = False  # set once ids were taken over from a switch
         self.version = 0

@@ -100,6 +100,14 @@ def test_routed_backend(raw: dict) -> None:
                              "DR mode needs directly attached backends"]
 
 
+def test_capacity(raw: dict) -> None:
+    raw["pools"]["big"] = [{"address": f"10.9.{i // 250}.{i % 250 + 1}", "port": 80}
+                           for i in range(1000)]
+    raw["services"] += [{"name": f"s{i}", "vip": "10.0.0.200", "port": 1000 + i, "pool": "big",
+                         "mode": "tun"} for i in range(2)]
+    assert problems(raw) == ["pools: 2004 (service, backend) pairs, at most 1023 fit"]
+
+
 def test_netmask_forms(raw: dict) -> None:
     raw["services"][0]["persistence"]["netmask"] = "255.255.0.0"
     assert str(parse_config(raw).services[0].persistence.netmask) == "255.255.0.0"
