@@ -5,6 +5,7 @@ actions, conditionals, table lookups); per packet only those functions run, over
 of integer field slots.
 """
 
+from p4sim.engine.engine import Engine
 from p4sim.engine.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -53,6 +54,7 @@ __all__ = [
     "ConfigError",
     "CounterInfo",
     "DigestSample",
+    "Engine",
     "EngineError",
     "EntryView",
     "Exact",

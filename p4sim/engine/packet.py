@@ -1,0 +1,50 @@
+"""Per-packet state carried through the pipeline, and the exceptions generated code raises."""
+
+from __future__ import annotations
+
+
+class Packet:
+    """One packet instance in flight: its field vector plus BMv2's packet registers."""
+
+    __slots__ = (
+        "f", "data", "off", "payload", "ingress_length", "length_reg", "exit",
+        "clone_session", "clone_field_list", "resubmit_field_list", "recirculate_field_list",
+        "learn_id", "truncate_length", "egress_port",
+    )
+
+    def __init__(self, f: list[int], data: bytes) -> None:
+        self.f = f
+        self.data = data
+        self.off = 0
+        self.payload = data
+        self.ingress_length = len(data)
+        self.length_reg = len(data)
+        self.exit = False
+        self.clone_session = 0
+        self.clone_field_list = 0
+        self.resubmit_field_list = 0
+        self.recirculate_field_list = 0
+        self.learn_id = 0
+        self.truncate_length = 0
+        self.egress_port = 0
+
+    def clear_registers(self) -> None:
+        self.clone_session = 0
+        self.clone_field_list = 0
+        self.resubmit_field_list = 0
+        self.recirculate_field_list = 0
+        self.learn_id = 0
+        self.truncate_length = 0
+
+
+class ParserError(Exception):
+    """Raised inside a parser state; ``code`` is the numeric P4 error value."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class PacketAbort(Exception):
+    """The program did something BMv2 would abort on (failed assert, stack index out of
+    range...): the packet is dropped instead of taking the switch down."""

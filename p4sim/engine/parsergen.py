@@ -1,0 +1,452 @@
+"""Parsers, deparsers, calculations and checksums translated into Python functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from p4sim.engine.codegen import CodeGen, parse_hexstr
+from p4sim.engine.errors import ConfigError
+from p4sim.engine.hashing import make_hash
+from p4sim.engine.layout import HeaderDef, Layout
+from p4sim.engine.packet import Packet, ParserError
+
+CORE_ERRORS = {"NoError": 0, "PacketTooShort": 1, "NoMatch": 2, "StackOutOfBounds": 3,
+               "HeaderTooShort": 4, "ParserTimeout": 5, "ParserInvalidArgument": 6}
+
+MAX_PARSER_STATES = 4096
+"""Parser states visited per packet before giving up with ParserTimeout (loops)."""
+
+ParseFn = Callable[[Packet], int]
+CalcFn = Callable[[Packet, list[int]], int]
+
+
+def error_codes(cfg: dict[str, Any]) -> dict[str, int]:
+    codes = dict(CORE_ERRORS)
+    for item in cfg.get("errors", []) or []:
+        if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
+                or not isinstance(item[1], int)):
+            raise ConfigError(f"errors: bad error declaration {item!r}")
+        codes[item[0]] = item[1]
+    return codes
+
+
+def _make_lookahead(too_short: int) -> Callable[[bytes, int, int, int, int], int]:
+    def look(data: bytes, n: int, off: int, offset_bits: int, width: int) -> int:
+        start = off * 8 + offset_bits
+        end = start + width
+        if (end + 7) // 8 > n:
+            raise ParserError(too_short)
+        value = int.from_bytes(data[start // 8:(end + 7) // 8], "big")
+        return (value >> (-end % 8)) & ((1 << width) - 1)
+
+    return look
+
+
+def _byte_width(width: int) -> int:
+    return (width + 7) // 8
+
+
+class ParserBuilder:
+    def __init__(self, cg: CodeGen, layout: Layout, errors: dict[str, int],
+                 vsets: dict[str, set[int]]) -> None:
+        self.cg = cg
+        self.layout = layout
+        self.errors = errors
+        self.vsets = vsets
+        cg.ns["ParserError"] = ParserError
+        cg.ns["_look"] = _make_lookahead(errors["PacketTooShort"])
+
+    def err(self, name: str) -> int:
+        return self.errors[name]
+
+    # --- extraction -------------------------------------------------------------------
+
+    def _field_lines(self, hdr: HeaderDef, base: str, emit: Callable[[str], None],
+                     varbit: str | None) -> None:
+        """Assign every field from ``v`` (the header's bits as one int)."""
+        fields = hdr.type.fields
+        shift_static = 0
+        shifts: list[tuple[int, bool]] = [(0, False)] * len(fields)
+        for i in range(len(fields) - 1, -1, -1):
+            shifts[i] = (shift_static, varbit is not None and hdr.type.varbit_index is not None
+                         and i < hdr.type.varbit_index)
+            if not fields[i].varbit:
+                shift_static += fields[i].width
+        for i, fd in enumerate(fields):
+            shift, after_varbit = shifts[i]
+            shift_code = f"({shift} + {varbit})" if after_varbit else str(shift)
+            slot = f"{base} + {1 + i}" if not base.isdigit() else str(int(base) + 1 + i)
+            if fd.varbit:
+                emit(f"f[{slot}] = (v >> {shift_code}) & ((1 << {varbit}) - 1)")
+            elif fd.signed:
+                emit(f"f[{slot}] = _sx(v >> {shift_code}, {fd.width})")
+            else:
+                emit(f"f[{slot}] = (v >> {shift_code}) & {hex((1 << fd.width) - 1)}")
+
+    def extract(self, target: Any, emit: Callable[[str], None], what: str,
+                varbit_expr: str | None) -> None:
+        if not isinstance(target, dict):
+            raise ConfigError(f"{what}: bad extract target {target!r}")
+        kind = target.get("type")
+        value = target.get("value")
+        if kind == "regular":
+            hdr = self.layout.header(str(value))
+            base = str(hdr.base)
+            rep = hdr
+            after = ""
+        elif kind == "stack":
+            stack = self.layout.stacks.get(str(value))
+            if stack is None:
+                raise ConfigError(f"{what}: unknown header stack {value!r}")
+            rep = self.layout.headers[stack.headers[0]]
+            ids = self.cg.const(tuple(stack.headers), "S")
+            emit(f"i = f[{stack.next_slot}]")
+            emit(f"if i >= {len(stack.headers)}:")
+            emit(f"    raise ParserError({self.err('StackOutOfBounds')})")
+            emit(f"b = HB[{ids}[i]]")
+            base = "b"
+            after = f"f[{stack.next_slot}] = i + 1"
+        elif kind == "union_stack":
+            if not isinstance(value, list) or len(value) != 2:
+                raise ConfigError(f"{what}: bad union_stack extract target {value!r}")
+            ustack = self.layout.union_stacks.get(str(value[0]))
+            if ustack is None:
+                raise ConfigError(f"{what}: unknown header union stack {value[0]!r}")
+            unions = [self.layout.unions[u] for u in ustack.unions]
+            member = unions[0].member_index.get(str(value[1]))
+            if member is None:
+                raise ConfigError(f"{what}: union stack has no member {value[1]!r}")
+            rep = self.layout.headers[unions[0].headers[member]]
+            all_bases = self.cg.const(
+                tuple(tuple(self.layout.headers[h].base for h in u.headers) for u in unions), "U")
+            targets = self.cg.const(tuple(self.layout.headers[u.headers[member]].base
+                                          for u in unions), "S")
+            emit(f"i = sum(1 for u in {all_bases} if any(f[x] for x in u))")
+            emit(f"if i >= {len(unions)}:")
+            emit(f"    raise ParserError({self.err('StackOutOfBounds')})")
+            emit(f"for x in {all_bases}[i]:")
+            emit("    f[x] = 0")
+            emit(f"b = {targets}[i]")
+            base = "b"
+            after = ""
+        else:
+            raise ConfigError(f"{what}: unsupported extract target type {kind!r}")
+        htype = rep.type
+        if htype.fixed_bits % 8:
+            raise ConfigError(f"{what}: header type {htype.name!r} is not byte aligned")
+        if htype.varbit_index is not None and varbit_expr is None:
+            raise ConfigError(f"{what}: header type {htype.name!r} has a varbit field: "
+                              "use extract_VL")
+        emit("o = p.off")
+        if varbit_expr is not None:
+            if htype.varbit_index is None:
+                raise ConfigError(f"{what}: extract_VL on a header without varbit field")
+            max_bits = htype.fields[htype.varbit_index].width
+            emit(f"vw = {varbit_expr}")
+            emit("if vw % 8 or vw < 0:")
+            emit(f"    raise ParserError({self.err('ParserInvalidArgument')})")
+            emit(f"if vw > {max_bits}:")
+            emit(f"    raise ParserError({self.err('HeaderTooShort')})")
+            emit(f"e = o + {htype.fixed_bits // 8} + vw // 8")
+        else:
+            emit(f"e = o + {htype.fixed_bits // 8}")
+        emit("if e > n:")
+        emit(f"    raise ParserError({self.err('PacketTooShort')})")
+        emit("v = int.from_bytes(data[o:e], 'big')")
+        self._field_lines(rep, base, emit, "vw" if varbit_expr is not None else None)
+        valid = base if base.isdigit() else base
+        emit(f"f[{valid}] = 1")
+        if varbit_expr is not None:
+            width_slot = (str(rep.varbit_width_slot) if base.isdigit()
+                          else f"{base} + {1 + len(htype.fields)}")
+            emit(f"f[{width_slot}] = vw")
+        if kind == "regular" and rep.union is not None:
+            for other in self.layout.unions[rep.union].headers:
+                if other != rep.index:
+                    emit(f"f[{self.layout.headers[other].base}] = 0")
+        emit("p.off = e")
+        if after:
+            emit(after)
+
+    # --- states -----------------------------------------------------------------------
+
+    def _op(self, op: Any, emit: Callable[[str], None], what: str) -> None:
+        if not isinstance(op, dict) or not isinstance(op.get("op"), str):
+            raise ConfigError(f"{what}: bad parser operation {op!r}")
+        name = op["op"]
+        params = op.get("parameters", [])
+        if not isinstance(params, list):
+            raise ConfigError(f"{what}: parser op {name!r} parameters must be an array")
+        where = f"{what}, parser op {name!r}"
+        cg = self.cg
+        if name == "extract":
+            if len(params) != 1:
+                raise ConfigError(f"{where}: expects 1 parameter")
+            self.extract(params[0], emit, where, None)
+        elif name == "extract_VL":
+            if len(params) != 2:
+                raise ConfigError(f"{where}: expects 2 parameters")
+            self.extract(params[0], emit, where, cg.rv(params[1], where))
+        elif name == "set":
+            if len(params) != 2:
+                raise ConfigError(f"{where}: expects 2 parameters")
+            slot, fdef = cg.field_slot(params[0], where)
+            emit(cg.store(slot, fdef, cg.rv(params[1], where), where))
+        elif name == "verify":
+            if len(params) != 2:
+                raise ConfigError(f"{where}: expects 2 parameters")
+            emit(f"if not ({cg.rv(params[0], where)}):")
+            emit(f"    raise ParserError({cg.rv(params[1], where)})")
+        elif name in ("shift", "advance"):
+            if len(params) != 1:
+                raise ConfigError(f"{where}: expects 1 parameter")
+            amount = cg.rv(params[0], where)
+            if name == "shift":
+                emit(f"a = ({amount}) * 8")
+            else:
+                emit(f"a = {amount}")
+            emit("if a % 8 or a < 0:")
+            emit(f"    raise ParserError({self.err('ParserInvalidArgument')})")
+            emit("if p.off + a // 8 > n:")
+            emit(f"    raise ParserError({self.err('PacketTooShort')})")
+            emit("p.off += a // 8")
+        elif name == "primitive":
+            if len(params) != 1:
+                raise ConfigError(f"{where}: expects 1 parameter")
+            cg.primitive(params[0], emit, where)
+        else:
+            raise ConfigError(f"{where}: unsupported parser operation")
+
+    def _key(self, keys: list[Any], emit: Callable[[str], None], what: str) -> None:
+        parts = []
+        total = 0
+        for tv in reversed(keys):
+            if not isinstance(tv, dict):
+                raise ConfigError(f"{what}: bad transition key {tv!r}")
+            if tv.get("type") == "lookahead":
+                width = tv["value"][1] if isinstance(tv.get("value"), list) else 0
+            else:
+                _, fdef = self.cg.field_slot(tv, what)
+                width = fdef.width if fdef is not None else 1
+            code = self.cg.rv(tv, what)
+            parts.append(f"(({code}) & {hex((1 << width) - 1)}) << {total}" if total
+                         else f"(({code}) & {hex((1 << width) - 1)})")
+            total += _byte_width(width) * 8
+        emit("k = " + (" | ".join(reversed(parts)) if parts else "0"))
+
+    def build(self, parser: dict[str, Any]) -> ParseFn:
+        pname = parser.get("name", "?")
+        what = f"parser {pname!r}"
+        states = parser.get("parse_states")
+        if not isinstance(states, list):
+            raise ConfigError(f"{what}: 'parse_states' must be an array")
+        fn_names = {}
+        for st in states:
+            if not isinstance(st, dict) or not isinstance(st.get("name"), str):
+                raise ConfigError(f"{what}: bad parse state {st!r}")
+            fn_names[st["name"]] = self.cg.fresh("ps")
+        self.cg.in_parser = True
+        try:
+            for st in states:
+                self._state(st, fn_names, what)
+        finally:
+            self.cg.in_parser = False
+        init = parser.get("init_state")
+        if init not in fn_names:
+            raise ConfigError(f"{what}: unknown init_state {init!r}")
+        start = self.cg.ns[fn_names[init]]
+        timeout = self.err("ParserTimeout")
+
+        def parse(p: Packet) -> int:
+            f = p.f
+            data = p.data
+            n = len(data)
+            state = start
+            steps = 0
+            try:
+                while state is not None:
+                    steps += 1
+                    if steps > MAX_PARSER_STATES:
+                        raise ParserError(timeout)
+                    state = state(p, f, data, n)
+                code = 0
+            except ParserError as exc:
+                code = exc.code
+            p.payload = data[p.off:]
+            return code
+
+        return parse
+
+    def _state(self, st: dict[str, Any], fn_names: dict[str, str], pwhat: str) -> None:
+        what = f"{pwhat}, state {st['name']!r}"
+        body: list[str] = []
+        for op in st.get("parser_ops", []) or []:
+            self._op(op, body.append, what)
+        transitions = st.get("transitions", []) or []
+        keys = st.get("transition_key", []) or []
+        if not isinstance(transitions, list) or not isinstance(keys, list):
+            raise ConfigError(f"{what}: bad transitions")
+
+        def target(tr: dict[str, Any]) -> str:
+            nxt = tr.get("next_state")
+            if nxt is None:
+                return "None"
+            if nxt not in fn_names:
+                raise ConfigError(f"{what}: unknown next_state {nxt!r}")
+            return fn_names[nxt]
+
+        has_default = False
+        if keys and any(t.get("type") != "default" for t in transitions if isinstance(t, dict)):
+            self._key(keys, body.append, what)
+        for tr in transitions:
+            if not isinstance(tr, dict):
+                raise ConfigError(f"{what}: bad transition {tr!r}")
+            kind = tr.get("type", "hexstr" if tr.get("value") is not None else "default")
+            mask = tr.get("mask")
+            mask_v = parse_hexstr(mask, what) if mask is not None else None
+            if kind == "default" or (kind == "hexstr" and tr.get("value") is None):
+                body.append(f"return {target(tr)}")
+                has_default = True
+                break
+            if kind == "hexstr":
+                value = parse_hexstr(tr.get("value"), what)
+                if mask_v is None:
+                    body.append(f"if k == {value}:")
+                else:
+                    body.append(f"if (k & {mask_v}) == {value & mask_v}:")
+                body.append(f"    return {target(tr)}")
+            elif kind == "parse_vset":
+                vname = tr.get("value")
+                if vname not in self.vsets:
+                    raise ConfigError(f"{what}: unknown parse_vset {vname!r}")
+                vs = self.cg.const(self.vsets[vname], "VS")
+                if mask_v is None:
+                    body.append(f"if k in {vs}:")
+                else:
+                    body.append(f"if any((k & {mask_v}) == (x & {mask_v}) for x in {vs}):")
+                body.append(f"    return {target(tr)}")
+            else:
+                raise ConfigError(f"{what}: unsupported transition type {kind!r}")
+        if not has_default:
+            if transitions:
+                body.append(f"raise ParserError({self.err('NoMatch')})")
+            else:
+                body.append("return None")
+        self.cg.compile(fn_names[st["name"]], "p, f, data, n", body)
+
+
+# --- calculations, checksums, deparser ---------------------------------------------------
+
+def header_bits_expr(hdr: HeaderDef) -> tuple[str, str]:
+    """(expression of the header's bits as one int, expression of its width in bits)."""
+    terms = []
+    shift_static = 0
+    varbit_term = ""
+    fields = hdr.type.fields
+    after_varbit: list[tuple[int, int, bool]] = []
+    for i in range(len(fields) - 1, -1, -1):
+        fd = fields[i]
+        slot = hdr.base + 1 + i
+        if fd.varbit:
+            varbit_term = f"(f[{slot}] << {shift_static})"
+            continue
+        value = f"(f[{slot}] & {hex((1 << fd.width) - 1)})" if fd.signed else f"f[{slot}]"
+        after_varbit.append((slot, shift_static, bool(varbit_term)))
+        if varbit_term:
+            terms.append(f"({value} << ({shift_static} + f[{hdr.varbit_width_slot}]))")
+        else:
+            terms.append(f"({value} << {shift_static})" if shift_static else value)
+        shift_static += fd.width
+    if varbit_term:
+        terms.append(varbit_term)
+        width = f"({hdr.type.fixed_bits} + f[{hdr.varbit_width_slot}])"
+    else:
+        width = str(hdr.type.fixed_bits)
+    return (" | ".join(reversed(terms)) or "0"), width
+
+
+def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any],
+                      deparse_order: list[int]) -> CalcFn:
+    name = calc.get("name", "?")
+    what = f"calculation {name!r}"
+    algo = calc.get("algo")
+    hash_fn = make_hash(algo) if isinstance(algo, str) else None
+    if hash_fn is None:
+        raise ConfigError(f"{what}: unsupported hash algorithm {algo!r}")
+    inputs = calc.get("input", [])
+    if not isinstance(inputs, list):
+        raise ConfigError(f"{what}: 'input' must be an array")
+    body = ["acc = 0", "nb = 0"]
+    with_payload = False
+    last_header = -1
+    for item in inputs:
+        if not isinstance(item, dict):
+            raise ConfigError(f"{what}: bad input {item!r}")
+        kind = item.get("type")
+        if kind == "field":
+            hdr, idx = layout.resolve_field(*item["value"])
+            last_header = max(last_header, _order_pos(deparse_order, hdr.index))
+            if idx < 0:
+                body.append(f"acc = (acc << 1) | f[{hdr.base}]")
+                body.append("nb += 1")
+                continue
+            fd = hdr.type.fields[idx]
+            slot = hdr.base + 1 + idx
+            body.append(f"if f[{hdr.base}]:")
+            if fd.varbit:
+                body.append(f"    acc = (acc << f[{hdr.varbit_width_slot}]) | f[{slot}]")
+                body.append(f"    nb += f[{hdr.varbit_width_slot}]")
+            else:
+                body.append(f"    acc = (acc << {fd.width}) | (f[{slot}] & "
+                            f"{hex((1 << fd.width) - 1)})")
+                body.append(f"    nb += {fd.width}")
+        elif kind == "hexstr":
+            width = item.get("bitwidth")
+            if not isinstance(width, int) or width <= 0:
+                raise ConfigError(f"{what}: hexstr input needs a positive 'bitwidth'")
+            value = parse_hexstr(item.get("value"), what) & ((1 << width) - 1)
+            body.append(f"acc = (acc << {width}) | {value}")
+            body.append(f"nb += {width}")
+        elif kind == "header":
+            hdr = layout.header(str(item.get("value")))
+            last_header = max(last_header, _order_pos(deparse_order, hdr.index))
+            bits, width = header_bits_expr(hdr)
+            body.append(f"if f[{hdr.base}]:")
+            body.append(f"    acc = (acc << {width}) | {bits}")
+            body.append(f"    nb += {width}")
+        elif kind == "payload":
+            with_payload = True
+        else:
+            raise ConfigError(f"{what}: unsupported input type {kind!r}")
+    if with_payload:
+        for hid in deparse_order[last_header + 1:]:
+            hdr = layout.headers[hid]
+            bits, width = header_bits_expr(hdr)
+            body.append(f"if f[{hdr.base}]:")
+            body.append(f"    acc = (acc << {width}) | {bits}")
+            body.append(f"    nb += {width}")
+    body.append("pad = -nb % 8")
+    body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
+    h = cg.const(hash_fn, "H")
+    body.append(f"return {h}(buf + p.payload)" if with_payload else f"return {h}(buf)")
+    return cg.compile(cg.fresh("calc"), "p, f", body)
+
+
+def _order_pos(order: list[int], hid: int) -> int:
+    return order.index(hid) if hid in order else -1
+
+
+def build_deparser(cg: CodeGen, layout: Layout, order: list[int]) -> Callable[[Packet], bytes]:
+    body = ["f = p.f", "out = []"]
+    for hid in order:
+        hdr = layout.headers[hid]
+        if hdr.type.fixed_bits % 8:
+            raise ConfigError(f"deparser: header {hdr.name!r} is not byte aligned")
+        bits, width = header_bits_expr(hdr)
+        body.append(f"if f[{hdr.base}]:")
+        body.append(f"    out.append(({bits}).to_bytes(({width}) // 8, 'big'))")
+    body.append("out.append(p.payload)")
+    body.append("return b''.join(out)")
+    fn: Callable[[Packet], bytes] = cg.compile(cg.fresh("deparse"), "p", body)
+    return fn
