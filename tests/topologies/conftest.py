@@ -1,4 +1,4 @@
-"""Fixtures of the topology tests: root check, and the PTF P4Runtime client on sys.path."""
+"""Fixtures of the topology tests: root check; the PTF P4Runtime client and bench/ on sys.path."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-PTF_DIR = Path(__file__).resolve().parent.parent / "ptf"
-if str(PTF_DIR) not in sys.path:
-    sys.path.insert(0, str(PTF_DIR))  # `base.p4runtime_client` for programming test switches
+TESTS_DIR = Path(__file__).resolve().parent.parent
+# `base.p4runtime_client` programs test switches; `bench` is not an installed package.
+for directory in (TESTS_DIR / "ptf", TESTS_DIR.parent):
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
 
 
 @pytest.fixture
