@@ -1,7 +1,8 @@
 """Digest delivery: DigestEntry configuration, batching into DigestList, ack suppression.
 
 Samples of a digest are only sent once the controller configured it (DigestEntry).  They are
-batched until ``max_list_size`` samples are pending or the oldest waited ``max_timeout_ns``.
+batched until ``max_list_size`` (0: 1024) samples are pending or the oldest waited
+``max_timeout_ns``.
 A sample already sent in a list that is neither acknowledged (DigestListAck) nor older than
 ``ack_timeout_ns`` is not sent again, and duplicates inside one batch are dropped.
 """
@@ -9,7 +10,7 @@ A sample already sent in a list that is neither acknowledged (DigestListAck) nor
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from finsy.proto import p4d, p4r
@@ -18,6 +19,9 @@ from p4sim.engine import DigestSample
 from p4sim.p4runtime import bytestrings
 from p4sim.p4runtime.errors import invalid_argument, not_found
 from p4sim.p4runtime.p4info_index import P4InfoIndex
+
+DEFAULT_MAX_LIST_SIZE = 1024
+"""Samples per list when max_list_size is 0 (PI's bmv2 backend uses the same bound)."""
 
 
 @dataclass(slots=True)
@@ -35,8 +39,10 @@ class _Digest:
 class DigestManager:
     """Per-pipeline digest state; the caller serialises calls (device lock)."""
 
-    def __init__(self, index: P4InfoIndex, clock_ns: Callable[[], int] = time.monotonic_ns):
+    def __init__(self, index: P4InfoIndex, learn_lists: Collection[str],
+                 clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
         self._index = index
+        self._learn_lists = learn_lists
         self._clock_ns = clock_ns
         self._ids_by_name = {spec.name: spec.id for spec in index.digests.values()}
         self._digests: dict[int, _Digest] = {}
@@ -44,6 +50,10 @@ class DigestManager:
     def write(self, update_type: int, entry: p4r.DigestEntry) -> None:
         if entry.digest_id not in self._index.digests:
             raise invalid_argument(f"Unknown digest id {entry.digest_id}")
+        name = self._index.digests[entry.digest_id].name
+        if name not in self._learn_lists:
+            # simple_switch_grpc finds the learn list by the P4Info digest name, too.
+            raise invalid_argument(f"The BMv2 JSON has no learn list named '{name}'")
         configured = entry.digest_id in self._digests
         if update_type == p4r.Update.INSERT:
             if configured:
@@ -83,8 +93,8 @@ class DigestManager:
             if not digest.pending:
                 digest.first_pending_ns = now
             digest.pending.append(sample.values)
-            limit = digest.config.max_list_size
-            if digest.config.max_timeout_ns == 0 or (limit > 0 and len(digest.pending) >= limit):
+            limit = digest.config.max_list_size or DEFAULT_MAX_LIST_SIZE
+            if digest.config.max_timeout_ns == 0 or len(digest.pending) >= limit:
                 ready.append(self._flush(digest_id, digest, now))
         return ready
 

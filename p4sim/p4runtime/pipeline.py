@@ -61,7 +61,7 @@ class Pipeline:
         return cls(
             config=config, engine=engine, index=index, tables=tables, profiles=profiles,
             externs=Externs(engine, index, tables), replication=PacketReplication(engine),
-            digests=DigestManager(index, clock_ns))
+            digests=DigestManager(index, engine.info.learn_lists, clock_ns))
 
 
 def _check_consistency(index: P4InfoIndex, engine: Engine) -> None:

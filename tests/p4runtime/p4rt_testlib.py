@@ -194,7 +194,7 @@ def delete(**entity: object) -> p4r.Update:
     return update(p4r.Update.DELETE, **entity)
 
 
-def lpm_entry(prefix: bytes, plen: int, dmac: bytes = b"\x00\x00\x00\x00\x00\x01",
+def lpm_entry(prefix: bytes, plen: int, dmac: bytes = b"\x01",
               port: bytes = b"\x01", **fields: object) -> p4r.TableEntry:
     entry = p4r.TableEntry(table_id=T_IPV4_LPM, **fields)  # type: ignore[arg-type]
     entry.match.add(field_id=1, lpm=p4r.FieldMatch.LPM(value=prefix, prefix_len=plen))
