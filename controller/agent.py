@@ -313,20 +313,35 @@ class SwitchAgent:
 
     async def _end_connections(self, entries: Iterable[P4TableEntry]) -> None:
         async with self.lock:
-            ended: list[Entry] = []
-            for read in entries:
-                try:
-                    found = Entry.from_p4(read)
-                    flow = flow_of(found)
-                except (ValueError, KeyError):
-                    continue
-                if found.table != CONNECTION_TABLE:
-                    continue
-                self.state.unpin(self.name, flow)
-                self.installed_conns.pop(flow, None)
-                ended.append(found)
-            if ended:
-                await self.switch.delete([e.to_p4() for e in ended], strict=False)
+            await self._end_connections_locked(entries)
+
+    async def _end_connections_locked(self, entries: Iterable[P4TableEntry]) -> None:
+        ended: list[Entry] = []
+        for read in entries:
+            try:
+                found = Entry.from_p4(read)
+                flow = flow_of(found)
+            except (ValueError, KeyError):
+                continue
+            if found.table != CONNECTION_TABLE:
+                continue
+            self.state.unpin(self.name, flow)
+            self.installed_conns.pop(flow, None)
+            ended.append(found)
+        if ended:
+            await self.switch.delete([e.to_p4() for e in ended], strict=False)
+
+    async def sweep_idle(self) -> None:
+        """End connections idle for longer than the timeout whose notification was missed
+        (sent while lbd was down: a switch notifies an entry once).  Lock held."""
+        if not self.ready:
+            return
+        timeout_ns = int(self.state.config.connection_idle_timeout_s * 1e9)
+        idle = [read async for read in _read(
+                    self.switch, [P4TableEntry(CONNECTION_TABLE, time_since_last_hit=0)])
+                if isinstance(read, P4TableEntry) and read.time_since_last_hit is not None
+                and read.time_since_last_hit >= timeout_ns]
+        await self._end_connections_locked(idle)
 
     # ----- statistics ---------------------------------------------------------------
     async def read_counters(self) -> dict[tuple[str, int], tuple[int, int]]:

@@ -33,10 +33,20 @@ class SwitchFabric:
         return statuses
 
     async def housekeeping(self) -> None:
-        """Expire persistence and removals, retry failed switches, push pending changes."""
+        """Expire persistence and removals, retry failed switches, push pending changes,
+        and now and then sweep connections whose idle notification was missed."""
+        last_sweep = 0.0
         while True:
             await asyncio.sleep(HOUSEKEEPING_PERIOD_S)
             async with self.lock:
+                now = self.state.clock()
+                if now - last_sweep >= max(1.0, self.state.config.connection_idle_timeout_s):
+                    last_sweep = now
+                    for agent in self.agents:
+                        try:
+                            await agent.sweep_idle()
+                        except P4ClientError as err:
+                            LOG.warning("%s: idle sweep failed: %s", agent.name, err)
                 dropped = self.state.expire()
                 if dropped:
                     LOG.info("removal timeout: dropping %d connections", len(dropped))

@@ -1,0 +1,404 @@
+"""lbd against a real P4Runtime switch (p4sim-switch running p4src/lb.p4).
+
+The switch runs as a subprocess (gRPC on 127.0.0.1), its two data ports are veth ends
+whose peers live in a network namespace this module creates (``p4c-<pid>``), where the
+test sends client packets and watches what reaches the servers.  lbd runs as a
+subprocess too, so the tests can kill and restart it; switch contents are checked with
+P4Runtime Reads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import grpc
+import pytest
+import yaml
+from finsy import P4Schema, P4TableEntry
+from finsy.proto import p4r, p4r_grpc
+
+from controller.dataplane import Entry
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
+                       reason="needs root and iproute2 (network namespaces)"),
+    pytest.mark.skipif(importlib.util.find_spec("p4sim.compiler.cli") is None,
+                       reason="p4sim-compile is not in this tree yet"),
+]
+
+REPO = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+NS = f"p4c-{os.getpid()}"
+CLIENT_IF, SERVER_IF = f"p4c{os.getpid()}c", f"p4c{os.getpid()}s"
+ROUTER_MAC = "00:00:00:00:01:00"
+CLIENT_MAC = "00:00:00:00:00:10"
+B1_MAC, B2_MAC = "00:00:00:00:00:11", "00:00:00:00:00:12"
+VIP = "10.0.0.100"
+CLONE_NEWNET = 0x40000000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+# ----- fixtures: compiled program, namespace with veths, switch, lbd -------------------
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    compiler = BIN / "p4sim-compile"
+    out = tmp_path_factory.mktemp("lb")
+    json_path, p4info_path = out / "lb.json", out / "lb.p4info.txtpb"
+    result = subprocess.run([str(compiler), str(REPO / "p4src" / "lb.p4"), "-o", str(json_path),
+                             "--p4runtime-files", str(p4info_path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"p4sim-compile failed:\n{result.stderr}"
+    return json_path, p4info_path
+
+
+@pytest.fixture(scope="module")
+def namespace() -> Iterator[str]:
+    subprocess.run(["ip", "netns", "del", NS], capture_output=True, check=False)
+    sh("ip", "netns", "add", NS)
+    try:
+        for name in (CLIENT_IF, SERVER_IF):
+            sh("ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p")
+            sh("ip", "link", "set", f"{name}p", "netns", NS)
+            sh("ip", "link", "set", name, "up")
+            sh("ip", "netns", "exec", NS, "ip", "link", "set", f"{name}p", "up")
+        yield NS
+    finally:
+        for name in (CLIENT_IF, SERVER_IF):
+            subprocess.run(["ip", "link", "del", name], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", NS], capture_output=True, check=False)
+
+
+class SwitchProcess:
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "p4sim-switch"), "--no-p4", "--device-id", "1", "-i",
+                 f"1@{CLIENT_IF}", "-i", f"2@{SERVER_IF}", "--", "--grpc-server-addr",
+                 f"127.0.0.1:{self.port}", "--cpu-port", "255"], stdout=log, stderr=log)
+        wait_for(self._listening, 20, "p4sim-switch gRPC")
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"p4sim-switch exited:\n{self.log.read_text()}")
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class LbdProcess:
+    def __init__(self, config: Path, socket_path: Path, log: Path) -> None:
+        self.config, self.socket, self.log = config, socket_path, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([str(BIN / "lbd"), "--config", str(self.config)],
+                                         stdout=log, stderr=log)
+        wait_for(self.socket.exists, 20, "lbd API socket")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def lbctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "lbctl"), "--socket", str(self.socket), *args],
+                              capture_output=True, text=True, timeout=30, check=False)
+
+    def lbctl_json(self, *args: str) -> object:
+        result = self.lbctl("--json", *args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+def lb_config(pipeline: tuple[Path, Path], grpc_port: int, api_socket: Path) -> dict:
+    json_path, p4info_path = pipeline
+    return {
+        "pipeline": {"p4info": str(p4info_path), "bmv2_json": str(json_path)},
+        "api": {"unix_socket": str(api_socket)},
+        "connection_idle_timeout": 4,
+        "switches": [{
+            "name": "s1", "address": f"127.0.0.1:{grpc_port}", "device_id": 1,
+            "router_mac": ROUTER_MAC, "addresses": ["10.0.1.1", "10.0.2.1"],
+            "ports": {"client": 1, "server": 2},
+            "routes": [{"prefix": "10.0.1.0/24", "egress_port": "client", "mac": CLIENT_MAC}],
+        }],
+        "pools": {
+            "web": [{"name": "b1", "address": "10.0.2.11", "port": 8080, "mac": B1_MAC,
+                     "egress_port": "server"},
+                    {"name": "b2", "address": "10.0.2.12", "port": 8080, "mac": B2_MAC,
+                     "egress_port": "server"}],
+            "tls": [{"name": "b1", "address": "10.0.2.11", "port": 443, "mac": B1_MAC,
+                     "egress_port": "server"},
+                    {"name": "b2", "address": "10.0.2.12", "port": 443, "mac": B2_MAC,
+                     "egress_port": "server", "weight": 0}],
+        },
+        "services": [
+            {"name": "http", "vip": VIP, "port": 80, "mode": "nat", "scheduler": "mh",
+             "pool": "web"},
+            {"name": "tls", "vip": VIP, "port": 443, "mode": "dr", "scheduler": "rr",
+             "pool": "tls"},
+        ],
+    }
+
+
+class Rig:
+    """Switch + lbd + helpers to read the switch and send packets."""
+
+    def __init__(self, pipeline: tuple[Path, Path], workdir: Path) -> None:
+        self.switch = SwitchProcess(workdir / "switch.log")
+        self.schema = P4Schema(pipeline[1])
+        config_path = workdir / "lb.yaml"
+        self.config = lb_config(pipeline, self.switch.port, workdir / "lbd.sock")
+        config_path.write_text(yaml.safe_dump(self.config))
+        self.lbd = LbdProcess(config_path, workdir / "lbd.sock", workdir / "lbd.log")
+
+    def entries(self) -> list[Entry]:
+        with grpc.insecure_channel(f"127.0.0.1:{self.switch.port}") as channel:
+            stub = p4r_grpc.P4RuntimeStub(channel)
+            request = p4r.ReadRequest(device_id=1, entities=[
+                p4r.Entity(table_entry=p4r.TableEntry())])
+            try:
+                return [Entry.from_p4(P4TableEntry.decode(entity, self.schema))
+                        for reply in stub.Read(request, timeout=10)
+                        for entity in reply.entities]
+            except grpc.RpcError:
+                return []  # no pipeline yet
+
+    def table(self, name: str) -> list[Entry]:
+        return [e for e in self.entries() if e.table == name]
+
+    def synced(self) -> bool:
+        tables = {e.table for e in self.entries()}
+        return {"service_table", "maglev_table", "backend_table"} <= tables
+
+
+@pytest.fixture(scope="module")
+def rig(pipeline: tuple[Path, Path], namespace: str,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    rig = Rig(pipeline, tmp_path_factory.mktemp("rig"))
+    rig.switch.start()
+    try:
+        rig.lbd.start()
+        wait_for(rig.synced, 30, "lbd to program the switch")
+        yield rig
+    finally:
+        rig.lbd.stop()
+        rig.switch.stop()
+
+
+# ----- packets in the namespace -----------------------------------------------------
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def ns_socket(interface: str) -> socket.socket:
+    """An AF_PACKET socket on ``interface`` inside the test namespace."""
+    made: list[socket.socket] = []
+
+    def open_in_namespace() -> None:
+        fd = os.open(f"/run/netns/{NS}", os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns failed")
+        finally:
+            os.close(fd)
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        sock.bind((interface, 0))
+        sock.settimeout(0.2)
+        made.append(sock)
+
+    thread = threading.Thread(target=open_in_namespace)  # setns changes this thread only
+    thread.start()
+    thread.join()
+    assert made, "could not open a socket in the test namespace"
+    return made[0]
+
+
+def tcp_syn(dport: int, sport: int) -> bytes:
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    return bytes(Ether(dst=ROUTER_MAC, src=CLIENT_MAC) / IP(src="10.0.1.10", dst=VIP)
+                 / TCP(sport=sport, dport=dport, flags="S"))
+
+
+def send_and_capture(frame: bytes, timeout: float = 5.0) -> list[bytes]:
+    """Send on the client side, return the frames seen on the server side meanwhile."""
+    client, server = ns_socket(f"{CLIENT_IF}p"), ns_socket(f"{SERVER_IF}p")
+    seen: list[bytes] = []
+    with client, server:
+        client.send(frame)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not seen:
+            try:
+                seen.append(server.recv(65536))
+            except TimeoutError:
+                continue
+    return seen
+
+
+def connection_entries(rig: Rig) -> dict[tuple[int, int], int]:
+    """(client port, vip port) -> backend id of the switch's connection_table."""
+    out = {}
+    for e in rig.table("connection_table"):
+        match = dict(e.match)
+        out[(match["client_port"], match["vip_port"])] = dict(e.params)["backend_id"]
+    return out  # type: ignore[return-value]
+
+
+# ----- tests ------------------------------------------------------------------------------
+def test_switch_is_programmed_from_the_config(rig: Rig) -> None:
+    counts: dict[str, int] = {}
+    for e in rig.entries():
+        counts[e.table] = counts.get(e.table, 0) + 1
+    assert counts == {"router_mac_table": 1, "arp_table": 3, "vip_table": 1,
+                      "service_table": 2, "backend_table": 4, "nat_reverse_table": 2,
+                      "maglev_table": 251, "nexthop_table": 3, "ipv4_lpm_table": 3}
+    services = {dict(e.match)["port"]: dict(e.params) for e in rig.table("service_table")}
+    assert services[80]["forwarding_mode"] == 1 and services[80]["scheduler"] == 1
+    assert services[443]["forwarding_mode"] == 2 and services[443]["scheduler"] == 2
+
+
+def test_controller_scheduled_connection(rig: Rig) -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    seen = send_and_capture(tcp_syn(443, 41000))
+    assert seen, "the SYN did not reach the server side"
+    out = Ether(seen[0])
+    # rr over the tls pool: b2 is drained (weight 0), so b1; DR keeps the IP packet
+    assert (out.dst, out.src) == (B1_MAC, ROUTER_MAC)
+    assert (out[IP].dst, out[TCP].dport, out[IP].ttl) == (VIP, 443, 63)
+    conns = rig.lbd.lbctl_json("conns", "--service", "tls")
+    assert [(c["client_port"], c["backend"], c["origin"]) for c in conns] == [
+        (41000, "b1", "controller")]
+    assert (41000, 443) in connection_entries(rig)
+
+
+def test_maglev_connection_is_pinned_from_the_digest(rig: Rig) -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    seen = send_and_capture(tcp_syn(80, 42000))
+    assert seen, "the SYN did not reach the server side"
+    out = Ether(seen[0])
+    assert out[IP].dst in ("10.0.2.11", "10.0.2.12") and out[TCP].dport == 8080
+    wait_for(lambda: (42000, 80) in connection_entries(rig), 5, "the pinned connection")
+    (conn,) = rig.lbd.lbctl_json("conns", "--service", "http")
+    assert conn["origin"] == "dataplane"
+    assert {"10.0.2.11": "b1", "10.0.2.12": "b2"}[out[IP].dst] == conn["backend"]
+
+
+def test_change_reaches_the_switch_within_100ms(rig: Rig) -> None:
+    def b2_buckets() -> int:
+        ids = {dict(e.params)["addr"]: dict(e.match)["backend_id"]
+               for e in rig.table("backend_table") if dict(e.params)["port"] == 8080}
+        b2 = ids[int(IPv4Address("10.0.2.12"))]
+        return sum(1 for e in rig.table("maglev_table") if dict(e.params)["backend_id"] == b2)
+
+    assert b2_buckets() > 100
+    start = time.monotonic()
+    result = rig.lbd.lbctl("backend", "drain", "http", "b2")
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    assert b2_buckets() == 0
+    # lbctl returns once lbd has written the change: its whole round trip (including the
+    # lbctl process start-up) bounds the delay.
+    assert elapsed < 2.0
+    stats = rig.lbd.lbctl_json("stats", "http")
+    assert [b["state"] for b in stats[0]["backends"]] == ["active", "draining"]
+    assert rig.lbd.lbctl("backend", "weight", "http", "b2", "1").returncode == 0
+
+
+def test_controller_restart_adopts_connections_and_repairs(rig: Rig) -> None:
+    before = connection_entries(rig)
+    assert before, "earlier tests pinned connections"
+    rig.lbd.stop()
+    # While lbd is down: a stale VIP appears and a service entry is lost.
+    sh(str(BIN / "python"), "-c", _TAMPER, str(rig.switch.port), str(rig.config["pipeline"]
+                                                                       ["p4info"]))
+    assert any(dict(e.match)["vip"] == int(IPv4Address("10.9.9.9"))
+               for e in rig.table("vip_table"))
+    rig.lbd.start()
+    wait_for(lambda: len(rig.table("service_table")) == 2 and len(rig.table("vip_table")) == 1,
+             20, "lbd to repair the switch")
+    assert connection_entries(rig) == before
+    origins = {c["origin"] for c in rig.lbd.lbctl_json("conns")}
+    assert origins == {"adopted"}
+
+
+def test_idle_connections_are_removed(rig: Rig) -> None:
+    wait_for(lambda: not connection_entries(rig), 20, "idle connections to expire")
+    assert rig.lbd.lbctl_json("conns") == []
+
+
+def test_switch_restart_is_reprogrammed(rig: Rig) -> None:
+    rig.switch.stop()
+    rig.switch.start()
+    wait_for(rig.synced, 30, "lbd to reprogram the restarted switch")
+    assert len(rig.table("maglev_table")) == 251
+
+
+# Run as a separate process: a primary P4Runtime client that damages the switch state.
+_TAMPER = """
+import asyncio, sys
+from pathlib import Path
+from finsy import Switch, SwitchOptions, P4TableEntry, P4TableMatch, P4TableAction
+
+async def main(port, p4info):
+    opts = SwitchOptions(p4info=Path(p4info), device_id=1, initial_election_id=5)
+    async with Switch("tamper", f"127.0.0.1:{port}", opts) as sw:
+        await sw.insert([P4TableEntry("vip_table", match=P4TableMatch(vip="10.9.9.9"),
+                                      action=P4TableAction("NoAction"))])
+        entries = [e async for e in sw.read(P4TableEntry("service_table"))]
+        await sw.delete(entries[:1])
+
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+"""
