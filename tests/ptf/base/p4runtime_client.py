@@ -129,7 +129,9 @@ class P4RuntimeClient:
             raise P4RuntimeClientError(f"cannot connect to P4Runtime server {grpc_addr}") from None
         self._stub = p4r_grpc.P4RuntimeStub(self._channel)
         self._requests: queue.Queue[p4r.StreamMessageRequest | None] = queue.Queue()
-        self._arbitration: queue.Queue[p4r.MasterArbitrationUpdate] = queue.Queue()
+        # None signals that the stream ended (the reason is in self._stream_failure).
+        self._arbitration: queue.Queue[p4r.MasterArbitrationUpdate | None] = queue.Queue()
+        self._stream_failure = "stream closed"
         self.packets_in: queue.Queue[p4r.PacketIn] = queue.Queue()
         self.digests: queue.Queue[p4r.DigestList] = queue.Queue()
         self.idle_timeouts: queue.Queue[p4r.IdleTimeoutNotification] = queue.Queue()
@@ -161,8 +163,9 @@ class P4RuntimeClient:
                     self.idle_timeouts.put(response.idle_timeout_notification)
                 elif kind == "error":
                     self.stream_errors.put(response.error)
-        except grpc.RpcError:
-            pass  # the stream ends on close() or when the switch goes away
+        except grpc.RpcError as error:  # on close(), or the switch refused or went away
+            self._stream_failure = _describe(error)
+        self._arbitration.put(None)
 
     def _become_primary(self) -> None:
         self._requests.put(p4r.StreamMessageRequest(arbitration=p4r.MasterArbitrationUpdate(
@@ -172,6 +175,9 @@ class P4RuntimeClient:
         except queue.Empty:
             self.close()
             raise P4RuntimeClientError("no arbitration response from the switch") from None
+        if update is None:
+            self.close()
+            raise P4RuntimeClientError(f"StreamChannel: {self._stream_failure}")
         if update.status.code != 0:
             self.close()
             raise P4RuntimeClientError(f"not primary: {update.status.message}")
