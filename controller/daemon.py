@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 
-from finsy import Controller
+from finsy import Controller, P4Schema
+from google.protobuf import text_format
 
 from controller.api import ApiError, ApiServer
 from controller.config import ConfigError, LbConfig, load_config
@@ -54,6 +56,25 @@ async def _main(config: LbConfig) -> None:
     await serve(config, stop)
 
 
+def check_pipeline(config: LbConfig) -> None:
+    """The pipeline files exist and parse (a bad file would stop every switch agent)."""
+    pipeline = config.pipeline
+    missing = [str(p) for p in (pipeline.p4info, pipeline.bmv2_json) if not p.is_file()]
+    if missing:
+        raise ConfigError([f"pipeline: file not found: {p}" for p in missing])
+    problems = []
+    try:
+        P4Schema(pipeline.p4info)
+    except (text_format.ParseError, ValueError, OSError, UnicodeDecodeError) as err:
+        problems.append(f"pipeline.p4info: {pipeline.p4info} is not a P4Info: {err}")
+    try:
+        json.loads(pipeline.bmv2_json.read_bytes())
+    except (ValueError, OSError) as err:
+        problems.append(f"pipeline.bmv2_json: {pipeline.bmv2_json} is not JSON: {err}")
+    if problems:
+        raise ConfigError(problems)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lbd", description="P4 load-balancer controller.")
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG,
@@ -67,10 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
-        missing = [str(p) for p in (config.pipeline.p4info, config.pipeline.bmv2_json)
-                   if not p.is_file()]
-        if missing:
-            raise ConfigError([f"pipeline: file not found: {p}" for p in missing])
+        check_pipeline(config)
     except ConfigError as err:
         print(f"lbd: invalid configuration {args.config}:", file=sys.stderr)
         for problem in err.problems:

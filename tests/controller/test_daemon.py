@@ -20,7 +20,7 @@ def write_config(tmp_path: Path, **changes: object) -> Path:
 
 
 def test_check_accepts_a_valid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "lb.p4info.txtpb").write_text("")
+    (tmp_path / "lb.p4info.txtpb").write_text('pkg_info { arch: "v1model" }\n')
     (tmp_path / "lb.json").write_text("{}")
     assert main(["--config", str(write_config(tmp_path)), "--check"]) == 0
     assert capsys.readouterr().out.endswith(": ok (2 services, 1 switches)\n")
@@ -42,3 +42,12 @@ def test_missing_pipeline_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert f"pipeline: file not found: {tmp_path / 'lb.json'}" in err
     assert main(["--config", str(tmp_path / "absent.yaml")]) == 2
+
+
+def test_unparsable_pipeline_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "lb.p4info.txtpb").write_text("garbage {\n")
+    (tmp_path / "lb.json").write_text("{")
+    assert main(["--config", str(write_config(tmp_path)), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert f"pipeline.p4info: {tmp_path / 'lb.p4info.txtpb'} is not a P4Info" in err
+    assert f"pipeline.bmv2_json: {tmp_path / 'lb.json'} is not JSON" in err
