@@ -362,6 +362,10 @@ class _AstBuilder(Transformer[Token, Any]):
                     node.kv = items
                 else:
                     node.args = items
+                # The body was parsed on its own: place its nodes at the annotation.
+                for item in items:
+                    for sub in ast.walk(item[1] if isinstance(item, tuple) else item):
+                        sub.pos = node.pos
             elif node.structured:
                 raise CompileError([Diagnostic(node.pos.file, node.pos.line, node.pos.col,
                                                f"syntax error in structured annotation @{name}")])
