@@ -74,6 +74,7 @@ class SwitchAgent:
         self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
         self.installed: dict[Any, Entry] = {}  # what the switch holds, connections aside
         self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
+        self._conns_version = -1  # state version the connection entries were synced at
         self.ready = False
         self.needs_resync = False
         self.status = "connecting"
@@ -133,6 +134,7 @@ class SwitchAgent:
         conn_diff = diff_entries(desired_conns, actual_conns)
         await self._write(conn_diff)
         self.installed_conns = desired_conns
+        self._conns_version = self.state.version
         self.ready, self.needs_resync, self.status = True, False, "ok"
         if diff or conn_diff:
             LOG.info("%s: repaired entries: %s; connections: %s", self.name, diff, conn_diff)
@@ -145,12 +147,17 @@ class SwitchAgent:
             if self.needs_resync:
                 await self.full_resync()
                 return self.status
+            version = self.state.version
             desired = desired_entries(self.state, self.config)
             await self._write(diff_entries(desired, self.installed))
             self.installed = desired
-            desired_conns = self._desired_connections()
-            await self._write(diff_entries(desired_conns, self.installed_conns))
-            self.installed_conns = desired_conns
+            if version != self._conns_version:
+                # Only a state change (service removed, removal timeout, ...) drops or
+                # re-points connections; the stream handlers keep the rest in step.
+                desired_conns = self._desired_connections()
+                await self._write(diff_entries(desired_conns, self.installed_conns))
+                self.installed_conns = desired_conns
+                self._conns_version = version
         except P4ClientError as err:
             self.needs_resync = True
             self.status = f"error: {err.message} (retrying)"
