@@ -1,0 +1,330 @@
+"""Controls: tables, actions, extern instances and the apply-block graph.
+
+An apply block becomes BMv2 pipeline nodes: tables (``next_tables`` per
+action, or ``__HIT__``/``__MISS__``), conditionals (``true_next``/
+``false_next``) and synthesized single-action tables for runs of plain
+statements, as p4c does.  Sub-control applications are inlined with
+instance-prefixed names (``MyIngress.sub.t``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from p4sim.compiler import ast
+from p4sim.compiler import types as t
+from p4sim.compiler.midend.bmv2_sections import Pipeline
+from p4sim.compiler.midend.context import LoweringContext, source_info
+from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.locations import ExternLoc, ValueLoc
+from p4sim.compiler.midend.scope import Scope, control_plane_name
+from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.midend.tables import TableLowering
+
+Json = Any
+Setter = Callable[[str | None], None]
+
+
+@dataclass
+class Fragment:
+    """A piece of control flow: its first node and the edges leaving it."""
+
+    entry: str | None = None
+    exits: list[Setter] = field(default_factory=list)
+    terminated: bool = False  # ends in return/exit: nothing after it runs
+
+    def then(self, other: Fragment) -> Fragment:
+        if self.terminated:
+            return self
+        if self.entry is None:
+            return other
+        if other.entry is None:
+            return Fragment(self.entry, self.exits + other.exits, other.terminated)
+        for setter in self.exits:
+            setter(other.entry)
+        return Fragment(self.entry, other.exits, other.terminated)
+
+
+@dataclass
+class ControlInstance:
+    """A sub-control declared in a control's locals (inlined when applied)."""
+
+    decl: ast.InstantiationDecl
+    control: ast.ControlDecl
+
+
+def _table_apply(e: ast.Expression) -> ast.TableDecl | None:
+    if isinstance(e, ast.MethodCall) and e.call_kind is ast.CallKind.TABLE_APPLY:
+        assert isinstance(e.method, ast.Member) and isinstance(e.method.expr,
+                                                               ast.PathExpression)
+        decl = e.method.expr.decl
+        if isinstance(decl, ast.TableDecl):
+            return decl
+        if isinstance(e.callee, ast.TableDecl):
+            return e.callee
+    return None
+
+
+def _hit_test(e: ast.Expression) -> tuple[ast.TableDecl, bool] | None:
+    """``t.apply().hit`` -> (t, True); ``.miss``/``!...hit`` -> (t, False)."""
+    if isinstance(e, ast.UnaryOp) and e.op == "!":
+        inner = _hit_test(e.operand)
+        return (inner[0], not inner[1]) if inner else None
+    if isinstance(e, ast.Member) and e.member in ("hit", "miss"):
+        table = _table_apply(e.expr)
+        if table is not None:
+            return table, e.member == "hit"
+    return None
+
+
+def _contains_table_apply(node: ast.Node) -> bool:
+    return any(isinstance(n, ast.MethodCall) and n.call_kind in (
+        ast.CallKind.TABLE_APPLY, ast.CallKind.CONTROL_APPLY) for n in ast.walk(node))
+
+
+class ControlLowering:
+    """Lowers one top-level control (and everything inlined into it) to a pipeline."""
+
+    def __init__(self, ctx: LoweringContext, pipeline: Pipeline) -> None:
+        self.ctx = ctx
+        self.pipeline = pipeline
+        self.tables = TableLowering(ctx, pipeline)
+        self._returns: list[list[Setter]] = []
+
+    # ------------------------------------------------------------ instances
+
+    def instantiate(self, control: ast.ControlDecl, scope: Scope) -> Fragment:
+        """Declare the control's locals in ``scope`` and lower its apply block."""
+        initializers: list[ast.Node] = []
+        for local in control.locals:
+            if isinstance(local, ast.VariableDecl):
+                assert local.type_ref.type is not None
+                scope.bind(local, self.ctx.storage.variable(local.name, local.type_ref.type))
+                if local.init is not None:
+                    initializers.append(ast.AssignStatement(
+                        pos=local.pos, lhs=ast.PathExpression(pos=local.pos, name=local.name,
+                                                              decl=local,
+                                                              type=local.type_ref.type),
+                        rhs=local.init))
+            elif isinstance(local, ast.InstantiationDecl):
+                self._instance(local, scope)
+            elif isinstance(local, ast.TableDecl):
+                self.tables.declare(local, scope)
+            elif isinstance(local, ast.ActionDecl | ast.ConstDecl | ast.FunctionDecl):
+                continue
+            else:
+                raise LoweringError(local, f"{type(local).__name__} is not supported in "
+                                           "controls on this target")
+        self._returns.append([])
+        body = self.sequence(initializers + list(control.body.statements), scope)
+        returns = self._returns.pop()
+        if body.entry is None:
+            return Fragment()
+        return Fragment(body.entry, body.exits + returns)
+
+    def _instance(self, decl: ast.InstantiationDecl, scope: Scope) -> None:
+        target = decl.callee
+        if target is None and isinstance(decl.type_ref, ast.NamedTypeRef):
+            target = decl.type_ref.decl
+        if isinstance(target, ast.ControlDecl):
+            scope.bind(decl, ValueLoc(ControlInstance(decl, target), t.VOID))
+            return
+        ty = decl.type
+        if not isinstance(ty, t.ExternType):
+            raise LoweringError(decl, f"{decl.name}: instances of this type are not supported "
+                                      "in controls on this target")
+        name = control_plane_name(decl, scope)
+        scope.bind(decl, ExternLoc(name, ty, decl))
+        self.tables.declare_extern(decl, name, ty, scope)
+
+    # ------------------------------------------------------------ sequencing
+
+    def sequence(self, statements: list[ast.Node], scope: Scope) -> Fragment:
+        result = Fragment()
+        run: list[ast.Node] = []
+        for s in statements:
+            if result.terminated:
+                break
+            if self._is_plain(s):
+                run.append(s)
+                continue
+            if run:
+                result = result.then(self._synthesize(run, scope))
+                run = []
+            result = result.then(self.statement(s, scope))
+        if run and not result.terminated:
+            result = result.then(self._synthesize(run, scope))
+        return result
+
+    def _is_plain(self, s: ast.Node) -> bool:
+        if isinstance(s, ast.AssignStatement | ast.VariableDecl | ast.ConstDecl |
+                      ast.EmptyStatement):
+            return not _contains_table_apply(s)
+        if isinstance(s, ast.MethodCallStatement):
+            return s.call.call_kind not in (ast.CallKind.TABLE_APPLY,
+                                            ast.CallKind.CONTROL_APPLY)
+        return False
+
+    def statement(self, s: ast.Node, scope: Scope) -> Fragment:
+        if isinstance(s, ast.MethodCallStatement):
+            call = s.call
+            table = _table_apply(call)
+            if table is not None:
+                return self.tables.apply(table, scope, s)
+            if call.call_kind is ast.CallKind.CONTROL_APPLY:
+                return self._apply_control(call, scope)
+        if isinstance(s, ast.BlockStatement):
+            return self.sequence(list(s.statements), scope.child())
+        if isinstance(s, ast.IfStatement):
+            return self._if(s, scope)
+        if isinstance(s, ast.SwitchStatement):
+            return self._switch(s, scope)
+        if isinstance(s, ast.ExitStatement):
+            fragment = self._synthesize([s], scope)
+            for setter in fragment.exits:
+                setter(None)
+            return Fragment(fragment.entry, [], terminated=True)
+        if isinstance(s, ast.ReturnStatement):
+            return Fragment(None, [], terminated=True)
+        raise LoweringError(s, f"{type(s).__name__} is not supported in an apply block on "
+                               "this target")
+
+    def _synthesize(self, run: list[ast.Node], scope: Scope) -> Fragment:
+        body = BodyLowering(self.ctx)
+        primitives = body.action_body(run, scope)
+        if not primitives:
+            return Fragment()
+        name, exits = self.tables.synthesized(primitives, run[0])
+        return Fragment(name, exits)
+
+    # ------------------------------------------------------------ branching
+
+    def _conditional(self, cond: ast.Expression, scope: Scope, node: ast.Node) -> Json:
+        name, conditional_id = self.ctx.sections.new_conditional()
+        entry: Json = {"name": name, "id": conditional_id,
+                       "source_info": source_info(node, _cond_text(cond)),
+                       "expression": self.ctx.expr.condition(cond, scope),
+                       "true_next": None, "false_next": None}
+        self.pipeline.conditionals.append(entry)
+        return entry
+
+    def _branch_target(self, fragment: Fragment, set_edge: Setter) -> list[Setter]:
+        """Connect an edge to a branch; returns the branch's dangling exits."""
+        if fragment.entry is not None:
+            set_edge(fragment.entry)
+            return fragment.exits
+        if fragment.terminated:
+            self._returns[-1].append(set_edge)
+            return []
+        return [set_edge]
+
+    def _if(self, s: ast.IfStatement, scope: Scope) -> Fragment:
+        hit = _hit_test(s.cond)
+        then_fragment = self.statement_or_block(s.then, scope)
+        else_fragment = self.statement_or_block(s.otherwise, scope) \
+            if s.otherwise is not None else Fragment()
+        if hit is not None:
+            table, on_hit = hit
+            hit_branch, miss_branch = (then_fragment, else_fragment) if on_hit else \
+                (else_fragment, then_fragment)
+            entry, table_json = self.tables.apply_for_hit_miss(table, scope, s)
+            exits = self._branch_target(hit_branch, _dict_setter(table_json["next_tables"],
+                                                                 "__HIT__"))
+            exits += self._branch_target(miss_branch, _dict_setter(table_json["next_tables"],
+                                                                   "__MISS__"))
+            exits.append(_dict_setter(table_json, "base_default_next"))
+            return Fragment(entry, exits,
+                            terminated=then_fragment.terminated and else_fragment.terminated)
+        if _contains_table_apply(s.cond):
+            raise LoweringError(s.cond, "table application in this condition is not supported "
+                                        "on this target")
+        conditional = self._conditional(s.cond, scope, s)
+        exits = self._branch_target(then_fragment, _dict_setter(conditional, "true_next"))
+        exits += self._branch_target(else_fragment, _dict_setter(conditional, "false_next"))
+        return Fragment(conditional["name"], exits,
+                        terminated=then_fragment.terminated and else_fragment.terminated)
+
+    def statement_or_block(self, s: ast.Statement, scope: Scope) -> Fragment:
+        if isinstance(s, ast.BlockStatement):
+            return self.sequence(list(s.statements), scope.child())
+        return self.sequence([s], scope.child())
+
+    def _switch(self, s: ast.SwitchStatement, scope: Scope) -> Fragment:
+        if not (isinstance(s.expr, ast.Member) and s.expr.member == "action_run"):
+            raise LoweringError(s, "switch is only supported on table.apply().action_run on "
+                                   "this target")
+        table = _table_apply(s.expr.expr)
+        if table is None:
+            raise LoweringError(s, "switch expression must be a table application")
+        entry, table_json = self.tables.apply_for_switch(table, scope, s)
+        next_tables: dict[str, Any] = table_json["next_tables"]
+        exits: list[Setter] = []
+        pending: list[str] = []
+        default_fragment: Fragment | None = None
+        covered: set[str] = set()
+        for case in s.cases:
+            labels: list[str] = []
+            if isinstance(case.label, ast.DefaultExpression):
+                labels = []
+            else:
+                labels = [self.tables.action_json_name(case.label, scope)]
+            pending.extend(labels)
+            if case.body is None:
+                continue
+            fragment = self.sequence(list(case.body.statements), scope.child())
+            if isinstance(case.label, ast.DefaultExpression):
+                default_fragment = fragment
+            for label in pending:
+                covered.add(label)
+                exits += self._branch_target(fragment, _dict_setter(next_tables, label))
+            pending = []
+        for action in list(next_tables):
+            if action in covered:
+                continue
+            if default_fragment is not None:
+                exits += self._branch_target(default_fragment, _dict_setter(next_tables,
+                                                                            action))
+            else:
+                exits.append(_dict_setter(next_tables, action))
+        exits.append(_dict_setter(table_json, "base_default_next"))
+        return Fragment(entry, exits)
+
+    # ------------------------------------------------------------ sub-controls
+
+    def _apply_control(self, call: ast.MethodCall, scope: Scope) -> Fragment:
+        assert isinstance(call.method, ast.Member)
+        instance_loc = self.ctx.expr.location(call.method.expr, scope)
+        if not (isinstance(instance_loc, ValueLoc) and
+                isinstance(instance_loc.json_value, ControlInstance)):
+            raise LoweringError(call, "only locally instantiated controls can be applied")
+        instance: ControlInstance = instance_loc.json_value
+        inner = Scope(control_plane_name(instance.decl, scope), scope)
+        args = call.ordered_args if call.ordered_args is not None else \
+            [a.value for a in call.args]
+        for param, arg in zip(instance.control.params, args, strict=False):
+            if arg is None:
+                continue
+            if param.direction in ("out", "inout") or not isinstance(
+                    arg.type, t.BitsType | t.BoolType | t.IntLiteralType):
+                inner.bind(param, self.ctx.expr.location(arg, scope))
+            else:
+                constant = self.ctx.expr.constant(arg)
+                if constant is not None:
+                    inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
+                else:
+                    inner.bind(param, self.ctx.expr.location(arg, scope))
+        return self.instantiate(instance.control, inner)
+
+
+def _dict_setter(target: dict[str, Any], key: str) -> Setter:
+    def set_value(value: str | None) -> None:
+        target[key] = value
+    return set_value
+
+
+def _cond_text(cond: ast.Expression) -> str:
+    from p4sim.compiler.midend.source_text import expression_text
+    return expression_text(cond)
+

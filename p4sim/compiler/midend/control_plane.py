@@ -1,0 +1,129 @@
+"""Control-plane entities found by the midend, consumed by the P4Info backend.
+
+Names are the fully qualified control-plane names p4c uses (instance path +
+local name, or the ``@name`` override); ``explicit_id`` carries ``@id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from p4sim.compiler import types as t
+
+
+@dataclass
+class CpEntity:
+    name: str
+    explicit_id: int | None = None
+    annotations: list[str] = field(default_factory=list)
+    doc: str | None = None
+
+
+@dataclass
+class CpMatchField:
+    name: str
+    bitwidth: int
+    match_type: str  # exact, lpm, ternary, range, optional or another match_kind
+    explicit_id: int | None = None
+    annotations: list[str] = field(default_factory=list)
+    type_name: str | None = None
+
+
+@dataclass
+class CpActionRef:
+    action: str
+    scope: str = "TABLE_AND_DEFAULT"
+    annotations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CpParam:
+    name: str
+    bitwidth: int
+    explicit_id: int | None = None
+    annotations: list[str] = field(default_factory=list)
+    type_name: str | None = None
+
+
+@dataclass
+class CpAction(CpEntity):
+    params: list[CpParam] = field(default_factory=list)
+
+
+@dataclass
+class CpTable(CpEntity):
+    match_fields: list[CpMatchField] = field(default_factory=list)
+    action_refs: list[CpActionRef] = field(default_factory=list)
+    const_default_action: str | None = None
+    size: int = 1024
+    implementation: str | None = None
+    direct_counter: str | None = None
+    direct_meter: str | None = None
+    support_timeout: bool = False
+    is_const: bool = False
+    has_initial_entries: bool = False
+
+
+@dataclass
+class CpActionProfile(CpEntity):
+    tables: list[str] = field(default_factory=list)
+    with_selector: bool = False
+    size: int = 0
+    max_group_size: int = 0
+
+
+@dataclass
+class CpCounter(CpEntity):
+    unit: str = "BOTH"  # BYTES, PACKETS, BOTH
+    size: int = 0
+    direct_table: str | None = None
+
+
+@dataclass
+class CpMeter(CpEntity):
+    unit: str = "BYTES"
+    size: int = 0
+    direct_table: str | None = None
+
+
+@dataclass
+class CpRegister(CpEntity):
+    element_type: t.P4Type = field(default_factory=lambda: t.BitsType(32))
+    size: int = 0
+
+
+@dataclass
+class CpDigest(CpEntity):
+    data_type: t.P4Type = field(default_factory=lambda: t.BitsType(32))
+
+
+@dataclass
+class CpControllerHeader(CpEntity):
+    fields: list[CpParam] = field(default_factory=list)
+
+
+@dataclass
+class CpValueSet(CpEntity):
+    size: int = 0
+    matches: list[CpMatchField] = field(default_factory=list)
+
+
+@dataclass
+class ControlPlaneModel:
+    """Everything P4Info describes, in p4c's emission order."""
+
+    tables: list[CpTable] = field(default_factory=list)
+    actions: list[CpAction] = field(default_factory=list)
+    action_profiles: list[CpActionProfile] = field(default_factory=list)
+    counters: list[CpCounter] = field(default_factory=list)
+    meters: list[CpMeter] = field(default_factory=list)
+    registers: list[CpRegister] = field(default_factory=list)
+    digests: list[CpDigest] = field(default_factory=list)
+    controller_headers: list[CpControllerHeader] = field(default_factory=list)
+    value_sets: list[CpValueSet] = field(default_factory=list)
+    pkg_annotations: list[str] = field(default_factory=list)
+    pkg_info: dict[str, str] = field(default_factory=dict)
+
+    def add_action(self, action: CpAction) -> None:
+        if all(a.name != action.name for a in self.actions):
+            self.actions.append(action)

@@ -1,0 +1,382 @@
+"""Lowering of P4 expressions to BMv2 type-value JSON objects.
+
+BMv2 distinguishes data values from booleans: comparisons, ``and``/``or``/
+``not`` and ``d2b`` yield booleans, everything else data; ``b2d``/``d2b``
+convert.  Fixed-width arithmetic is made explicit with ``& mask`` (unsigned)
+or ``two_comp_mod`` (signed), since BMv2 computes on unbounded integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from p4sim.compiler import ast
+from p4sim.compiler import types as t
+from p4sim.compiler.midend.bmv2_sections import hex_json
+from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.locations import (
+    ExternLoc,
+    FieldLoc,
+    HeaderLoc,
+    Location,
+    StackLoc,
+    StructLoc,
+    UnionLoc,
+    ValueLoc,
+)
+from p4sim.compiler.midend.scope import Scope
+
+Json = Any
+
+VALID_FIELD = "$valid$"
+
+_COMPARISONS = {"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+_WRAPPING = {"+", "-", "*", "<<"}
+
+
+def op(name: str, left: Json, right: Json, **extra: Json) -> Json:
+    value: dict[str, Json] = {"op": name, "left": left, "right": right}
+    value.update(extra)
+    return {"type": "expression", "value": value}
+
+
+def repr_type(ty: t.P4Type | None) -> t.P4Type:
+    """The representation type (``type`` wrappers and serializable enums unwrapped)."""
+    if ty is None:
+        return t.INT_LITERAL
+    ty = t.strip_newtype(ty)
+    if isinstance(ty, t.SerEnumType):
+        return ty.underlying
+    return ty
+
+
+def bit_width(ty: t.P4Type | None) -> int | None:
+    """Width of a scalar value as BMv2 stores it (bool: 1, error/enum: 32)."""
+    rt = repr_type(ty)
+    if isinstance(rt, t.BitsType):
+        return rt.width
+    if isinstance(rt, t.BoolType):
+        return 1
+    if isinstance(rt, t.ErrorType | t.EnumType):
+        return 32
+    return None
+
+
+def is_signed(ty: t.P4Type | None) -> bool:
+    rt = repr_type(ty)
+    return isinstance(rt, t.BitsType) and rt.signed
+
+
+def mask_to(value: Json, width: int) -> Json:
+    return op("&", value, hex_json((1 << width) - 1, width))
+
+
+def wrap_to(value: Json, ty: t.P4Type | None) -> Json:
+    """Reduce an unbounded BMv2 result to the P4 type's range."""
+    rt = repr_type(ty)
+    if not isinstance(rt, t.BitsType):
+        return value
+    if rt.signed:
+        return op("two_comp_mod", value, hex_json(rt.width, None))
+    return mask_to(value, rt.width)
+
+
+@dataclass
+class Codes:
+    """Numeric values of ``error`` and (non-serializable) enum members."""
+
+    errors: dict[str, int] = field(default_factory=dict)
+    enums: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def value_of(self, value: ast.EnumValue, node: ast.Node) -> tuple[int, int]:
+        """(value, width) of an enum-like constant."""
+        if value.int_value is not None:
+            enum_width = 32
+            return value.int_value, enum_width
+        if value.type_name == "error":
+            if value.member not in self.errors:
+                raise LoweringError(node, f"unknown error constant error.{value.member}")
+            return self.errors[value.member], 32
+        members = self.enums.get(value.type_name)
+        if members is None or value.member not in members:
+            raise LoweringError(node, f"{value.type_name}.{value.member}: cannot be used as a "
+                                      "value on this target")
+        return members[value.member], 32
+
+
+class ExpressionLowering:
+    """Lowers expressions in a given scope; ``constant_of`` resolves constant decls."""
+
+    def __init__(self, codes: Codes) -> None:
+        self.codes = codes
+        # Values of calls already expanded into primitives (function calls), by node id.
+        self.precomputed: dict[int, Json] = {}
+
+    # ------------------------------------------------------------ locations
+
+    def location(self, e: ast.Expression, scope: Scope) -> Location:
+        """The storage an lvalue (or a header/struct-valued expression) denotes."""
+        if isinstance(e, ast.PathExpression):
+            if e.decl is None:
+                raise LoweringError(e, f"{e.name}: unresolved name")
+            found = scope.lookup(e.decl)
+            if found is None:
+                raise LoweringError(e, f"{e.name}: cannot be used here on this target")
+            return found
+        if isinstance(e, ast.Member):
+            base = self.location(e.expr, scope)
+            return self.member_location(base, e)
+        if isinstance(e, ast.ArrayIndex):
+            base = self.location(e.expr, scope)
+            if not isinstance(base, StackLoc):
+                raise LoweringError(e, "indexing is only supported on header stacks")
+            index = self.const_int(e.index)
+            if index is None:
+                raise LoweringError(e, "header stack index must be a compile-time constant "
+                                       "on this target")
+            if not 0 <= index < len(base.element_names):
+                raise LoweringError(e, f"header stack index {index} out of range")
+            element = repr_type(base.type.element)
+            assert isinstance(element, t.HeaderType)
+            return HeaderLoc(base.element_names[index], element)
+        raise LoweringError(e, "expression is not an lvalue supported on this target")
+
+    def member_location(self, base: Location, e: ast.Member) -> Location:
+        if isinstance(base, HeaderLoc):
+            field_type = base.type.field_type(e.member)
+            if field_type is None:
+                raise LoweringError(e, f"{base.type.name} has no field {e.member}")
+            return FieldLoc(base.name, e.member, field_type)
+        if isinstance(base, StructLoc):
+            if e.member not in base.fields:
+                raise LoweringError(e, f"{base.type.name} has no field {e.member}")
+            return base.fields[e.member]
+        if isinstance(base, UnionLoc):
+            for name, member in base.members:
+                if name == e.member:
+                    return member
+            raise LoweringError(e, f"{base.type.name} has no member {e.member}")
+        if isinstance(base, StackLoc) and e.member in ("last", "next"):
+            raise LoweringError(e, f"'{e.member}' of a header stack is only supported in "
+                                   "parser extract calls")
+        raise LoweringError(e, f"member '{e.member}' cannot be used here on this target")
+
+    # ------------------------------------------------------------ constants
+
+    @staticmethod
+    def const_int(e: ast.Expression) -> int | None:
+        value = e.const_value
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(e, ast.IntLiteral):
+            return e.value
+        return None
+
+    def constant(self, e: ast.Expression) -> Json | None:
+        value = e.const_value
+        if value is None and isinstance(e, ast.IntLiteral):
+            value = e.value
+        if value is None and isinstance(e, ast.BoolLiteral):
+            value = e.value
+        if isinstance(value, bool):
+            return op("b2d", None, {"type": "bool", "value": value})
+        if isinstance(value, int):
+            return hex_json(value, bit_width(e.type))
+        if isinstance(value, ast.EnumValue):
+            number, width = self.codes.value_of(value, e)
+            ser = t.strip_newtype(e.type) if e.type is not None else None
+            if isinstance(ser, t.SerEnumType):
+                width = ser.underlying.width
+            return hex_json(number, width)
+        return None
+
+    # ------------------------------------------------------------ values
+
+    def value(self, e: ast.Expression, scope: Scope) -> Json:
+        """A data-typed JSON value for ``e`` (booleans as 0/1)."""
+        if id(e) in self.precomputed:
+            return self.precomputed[id(e)]
+        folded = self.constant(e)
+        if folded is not None:
+            return folded
+        if isinstance(repr_type(e.type), t.BoolType) and not self._is_storage(e):
+            return op("b2d", None, self.condition(e, scope))
+        if isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex):
+            if isinstance(e, ast.Member) and e.member in ("lastIndex", "size"):
+                base_loc = self.location(e.expr, scope)
+                if isinstance(base_loc, StackLoc):
+                    if e.member == "size":
+                        return hex_json(base_loc.type.size, 32)
+                    return op("last_stack_index", None,
+                              {"type": "header_stack", "value": base_loc.name})
+            if isinstance(e, ast.PathExpression) and isinstance(e.decl, ast.ConstDecl):
+                return self.value(e.decl.value, scope)
+            loc = self.location(e, scope)
+            if isinstance(loc, FieldLoc):
+                return loc.json()
+            if isinstance(loc, ValueLoc):
+                return loc.json_value
+            raise LoweringError(e, "a header, struct or extern cannot be used as a scalar value")
+        if isinstance(e, ast.BinaryOp):
+            return self._binary(e, scope)
+        if isinstance(e, ast.UnaryOp):
+            return self._unary(e, scope)
+        if isinstance(e, ast.Cast):
+            return self._cast(e, scope)
+        if isinstance(e, ast.Slice):
+            lo = self.const_int(e.lo)
+            hi = self.const_int(e.hi)
+            if lo is None or hi is None:
+                raise LoweringError(e, "slice bounds must be compile-time constants")
+            inner = self.value(e.expr, scope)
+            shifted = op(">>", inner, hex_json(lo, None)) if lo else inner
+            return mask_to(shifted, hi - lo + 1)
+        if isinstance(e, ast.Ternary):
+            return op("?", self.value(e.then, scope), self.value(e.otherwise, scope),
+                      cond=self.condition(e.cond, scope))
+        if isinstance(e, ast.MethodCall) and e.builtin == "isValid":
+            return self._validity_field(e, scope)
+        if isinstance(e, ast.MethodCall) and isinstance(e.method, ast.Member) and \
+                e.method.member == "lookahead":
+            width = bit_width(e.type)
+            if width is None:
+                raise LoweringError(e, "lookahead of this type is not supported on this target")
+            return {"type": "lookahead", "value": [0, width]}
+        raise LoweringError(e, f"expression '{type(e).__name__}' is not supported here on "
+                               "this target")
+
+    def _is_storage(self, e: ast.Expression) -> bool:
+        return isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex)
+
+    def _validity_field(self, call: ast.MethodCall, scope: Scope) -> Json:
+        assert isinstance(call.method, ast.Member)
+        loc = self.location(call.method.expr, scope)
+        if isinstance(loc, HeaderLoc):
+            return {"type": "field", "value": [loc.name, VALID_FIELD]}
+        raise LoweringError(call, "isValid() as a value is only supported on headers")
+
+    def _binary(self, e: ast.BinaryOp, scope: Scope) -> Json:
+        if e.op in _COMPARISONS or e.op in ("&&", "||"):
+            return op("b2d", None, self.condition(e, scope))
+        left = self.value(e.left, scope)
+        right = self.value(e.right, scope)
+        width = bit_width(e.type)
+        if e.op in _WRAPPING:
+            return wrap_to(op(e.op, left, right), e.type)
+        if e.op in ("&", "|", "^", ">>"):
+            return op(e.op, left, right)
+        if e.op in ("/", "%"):
+            return op(e.op, left, right)
+        if e.op in ("|+|", "|-|"):
+            if width is None:
+                raise LoweringError(e, "saturating arithmetic needs a fixed-width type")
+            cast = "sat_cast" if is_signed(e.type) else "usat_cast"
+            return op(cast, op(e.op[1], left, right), hex_json(width, None))
+        if e.op == "++":
+            right_width = bit_width(e.right.type)
+            if right_width is None or width is None:
+                raise LoweringError(e, "concatenation needs fixed-width operands")
+            return mask_to(op("|", op("<<", left, hex_json(right_width, None)),
+                              mask_to(right, right_width)), width)
+        raise LoweringError(e, f"operator '{e.op}' is not supported on this target")
+
+    def _unary(self, e: ast.UnaryOp, scope: Scope) -> Json:
+        if e.op == "!":
+            return op("b2d", None, self.condition(e, scope))
+        inner = self.value(e.operand, scope)
+        if e.op == "+":
+            return inner
+        if e.op == "~":
+            return wrap_to(op("~", None, inner), e.type)
+        if e.op == "-":
+            return wrap_to(op("-", hex_json(0, bit_width(e.type)), inner), e.type)
+        raise LoweringError(e, f"unary operator '{e.op}' is not supported on this target")
+
+    def _cast(self, e: ast.Cast, scope: Scope) -> Json:
+        target = repr_type(e.type)
+        source = repr_type(e.expr.type)
+        if isinstance(target, t.BoolType):
+            return op("b2d", None, self.condition(e, scope))
+        inner = self.value(e.expr, scope)
+        if isinstance(target, t.BitsType):
+            source_width = bit_width(source)
+            if target.signed:
+                if isinstance(source, t.BitsType) and source.signed and \
+                        source.width <= target.width:
+                    return inner
+                return op("two_comp_mod", inner, hex_json(target.width, None))
+            if isinstance(source, t.BitsType) and not source.signed and \
+                    source_width is not None and source_width <= target.width:
+                return inner
+            if isinstance(source, t.BoolType):
+                return inner
+            return mask_to(inner, target.width)
+        return inner
+
+    # ------------------------------------------------------------ conditions
+
+    def condition(self, e: ast.Expression, scope: Scope) -> Json:
+        """A boolean-typed JSON expression for a P4 ``bool`` expression."""
+        value = e.const_value if e.const_value is not None else (
+            e.value if isinstance(e, ast.BoolLiteral) else None)
+        if isinstance(value, bool):
+            return {"type": "bool", "value": value}
+        if isinstance(e, ast.BinaryOp):
+            if e.op in ("&&", "||"):
+                return op("and" if e.op == "&&" else "or", self.condition(e.left, scope),
+                          self.condition(e.right, scope))
+            if e.op in _COMPARISONS:
+                if isinstance(repr_type(e.left.type), t.StructLikeType | t.StackType):
+                    return self._aggregate_equality(e, scope)
+                return op(_COMPARISONS[e.op], self.value(e.left, scope),
+                          self.value(e.right, scope))
+        if isinstance(e, ast.UnaryOp) and e.op == "!":
+            return op("not", None, self.condition(e.operand, scope))
+        if isinstance(e, ast.MethodCall) and e.builtin == "isValid":
+            assert isinstance(e.method, ast.Member)
+            loc = self.location(e.method.expr, scope)
+            if isinstance(loc, UnionLoc):
+                return op("valid_union", None, {"type": "header_union", "value": loc.name})
+            return op("d2b", None, self._validity_field(e, scope))
+        if isinstance(e, ast.Ternary):
+            return op("?", self.condition(e.then, scope), self.condition(e.otherwise, scope),
+                      cond=self.condition(e.cond, scope))
+        if isinstance(e, ast.Cast) and isinstance(repr_type(e.type), t.BoolType):
+            return op("d2b", None, self.value(e.expr, scope))
+        return op("d2b", None, self.value(e, scope))
+
+    def _aggregate_equality(self, e: ast.BinaryOp, scope: Scope) -> Json:
+        left = self.location(e.left, scope)
+        right = self.location(e.right, scope)
+        pairs = list(_scalar_pairs(left, right, e))
+        result: Json = {"type": "bool", "value": True}
+        for index, (a, b) in enumerate(pairs):
+            term = op("==", a, b)
+            result = term if index == 0 else op("and", result, term)
+        if e.op == "!=":
+            return op("not", None, result)
+        return result
+
+
+def _scalar_pairs(left: Location, right: Location, node: ast.Node) -> list[tuple[Json, Json]]:
+    if isinstance(left, FieldLoc) and isinstance(right, FieldLoc | ValueLoc):
+        return [(left.json(), right.json() if isinstance(right, FieldLoc)
+                 else right.json_value)]
+    if isinstance(left, HeaderLoc) and isinstance(right, HeaderLoc):
+        pairs = [({"type": "field", "value": [left.name, VALID_FIELD]},
+                  {"type": "field", "value": [right.name, VALID_FIELD]})]
+        for name, _ in left.type.fields:
+            pairs.append(({"type": "field", "value": [left.name, name]},
+                          {"type": "field", "value": [right.name, name]}))
+        return pairs
+    if isinstance(left, StructLoc) and isinstance(right, StructLoc):
+        pairs = []
+        for name, sub in left.fields.items():
+            pairs.extend(_scalar_pairs(sub, right.fields[name], node))
+        return pairs
+    if isinstance(left, ExternLoc) or isinstance(right, ExternLoc):
+        raise LoweringError(node, "extern instances cannot be compared")
+    raise LoweringError(node, "comparison of these values is not supported on this target")

@@ -1,0 +1,372 @@
+"""Entry point of the midend: a checked V1Switch program to BMv2 + P4Info models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from p4sim.compiler import ast
+from p4sim.compiler import types as t
+from p4sim.compiler.midend.bmv2_sections import Bmv2Sections, Pipeline
+from p4sim.compiler.midend.context import LoweringContext, source_info
+from p4sim.compiler.midend.control_flow import ControlLowering
+from p4sim.compiler.midend.control_plane import ControlPlaneModel
+from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.expressions import bit_width, repr_type
+from p4sim.compiler.midend.locations import (
+    FieldLoc,
+    HeaderLoc,
+    Location,
+    PacketLoc,
+    StackLoc,
+    StructLoc,
+    UnionLoc,
+)
+from p4sim.compiler.midend.parser_lowering import ParserLowering
+from p4sim.compiler.midend.scope import Scope
+from p4sim.compiler.midend.source_text import string_annotation
+from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.midend.v1model_externs import calculation_inputs, enum_member
+
+V1SWITCH_BLOCKS = ("parser", "verify_checksum", "ingress", "egress", "compute_checksum",
+                   "deparser")
+CHECKSUM_FUNCTIONS = {"verify_checksum": (True, False),
+                      "verify_checksum_with_payload": (True, True),
+                      "update_checksum": (False, False),
+                      "update_checksum_with_payload": (False, True)}
+
+
+@dataclass
+class LoweredProgram:
+    sections: Bmv2Sections
+    control_plane: ControlPlaneModel
+
+
+def lower_program(program: ast.Program) -> LoweredProgram:
+    return _Lowering(program).run()
+
+
+def _from_architecture(decl: ast.Node) -> bool:
+    """Enums of core.p4/v1model.p4 are extern arguments, not BMv2 enums (as in p4c)."""
+    return decl.pos.file.endswith(("v1model.p4", "core.p4"))
+
+
+class _Lowering:
+    def __init__(self, program: ast.Program) -> None:
+        self.program = program
+        self.ctx = LoweringContext.create(program)
+
+    def run(self) -> LoweredProgram:
+        self._codes()
+        blocks = self._main_blocks()
+        parser = blocks["parser"]
+        controls = {role: decl for role, decl in blocks.items()
+                    if isinstance(decl, ast.ControlDecl)}
+        assert isinstance(parser, ast.ParserDecl) and len(controls) == 5
+        hdr, meta, standard_metadata = self._interface_storage(parser)
+        self._parser(parser, hdr, meta, standard_metadata)
+        self._checksums(controls["verify_checksum"], hdr, meta, verify=True)
+        self._pipeline("ingress", controls["ingress"], hdr, meta, standard_metadata)
+        self._pipeline("egress", controls["egress"], hdr, meta, standard_metadata)
+        self._checksums(controls["compute_checksum"], hdr, meta, verify=False)
+        self._deparser(controls["deparser"], hdr)
+        self._finish_scalars()
+        return LoweredProgram(self.ctx.sections, self.ctx.cp)
+
+    # ------------------------------------------------------------ codes
+
+    def _codes(self) -> None:
+        codes = self.ctx.codes
+        sections = self.ctx.sections
+        for decl in self.program.declarations:
+            if isinstance(decl, ast.ErrorDecl):
+                for member in decl.members:
+                    if member.name not in codes.errors:
+                        codes.errors[member.name] = len(codes.errors) + 1
+                        sections.errors.append((member.name, codes.errors[member.name]))
+            elif isinstance(decl, ast.EnumDecl) and decl.underlying is None and \
+                    not _from_architecture(decl):
+                values = {m.name: index for index, m in enumerate(decl.members)}
+                codes.enums[decl.name] = values
+                sections.enums.append({"name": decl.name,
+                                       "entries": [[m, v] for m, v in values.items()]})
+
+    # ------------------------------------------------------------ main
+
+    def _main_blocks(self) -> dict[str, ast.ParserDecl | ast.ControlDecl]:
+        main = next((d for d in self.program.declarations
+                     if isinstance(d, ast.InstantiationDecl) and d.name == "main"), None)
+        if main is None:
+            raise LoweringError(None, "program does not declare a 'main' package instance")
+        package = main.type_ref.name if isinstance(main.type_ref, ast.NamedTypeRef) else ""
+        if package != "V1Switch":
+            raise LoweringError(main, f"main must be a V1Switch package for the v1model "
+                                      f"architecture, not {package or 'this type'}")
+        if len(main.args) != len(V1SWITCH_BLOCKS):
+            raise LoweringError(main, f"V1Switch expects {len(V1SWITCH_BLOCKS)} arguments")
+        blocks: dict[str, ast.ParserDecl | ast.ControlDecl] = {}
+        for role, arg in zip(V1SWITCH_BLOCKS, main.args, strict=True):
+            decl = self._block_decl(arg.value)
+            expected = ast.ParserDecl if role == "parser" else ast.ControlDecl
+            if not isinstance(decl, expected):
+                raise LoweringError(arg.value, f"V1Switch {role} argument has the wrong kind")
+            blocks[role] = decl
+        return blocks
+
+    def _block_decl(self, e: ast.Expression) -> ast.Node | None:
+        if isinstance(e, ast.ConstructorCall):
+            if e.callee is not None and not isinstance(e.callee, ast.MethodDecl):
+                return e.callee
+            if isinstance(e.type_ref, ast.NamedTypeRef):
+                return e.type_ref.decl or self.program.find(e.type_ref.name)
+        if isinstance(e, ast.PathExpression) and isinstance(e.decl, ast.InstantiationDecl):
+            inst = e.decl
+            if inst.callee is not None:
+                return inst.callee
+            if isinstance(inst.type_ref, ast.NamedTypeRef):
+                return inst.type_ref.decl or self.program.find(inst.type_ref.name)
+        raise LoweringError(e, "V1Switch arguments must be parser/control instantiations")
+
+    # ------------------------------------------------------------ storage
+
+    def _interface_storage(self, parser: ast.ParserDecl
+                           ) -> tuple[StructLoc, StructLoc, StructLoc]:
+        sections = self.ctx.sections
+        sections.add_header_type("scalars_0", sections.scalar_fields)
+        sections.reserve_name("scalars")
+        sm_decl = self.program.find("standard_metadata_t")
+        if not isinstance(sm_decl, ast.StructDecl) or not isinstance(sm_decl.type,
+                                                                      t.StructType):
+            raise LoweringError(None, "standard_metadata_t is not declared (include v1model.p4)")
+        self.ctx.storage.header_type(sm_decl.type, "standard_metadata")
+        sections.add_header("scalars", "scalars_0", metadata=True)
+        sections.add_header("standard_metadata", "standard_metadata", metadata=True)
+        sections.reserve_name("standard_metadata")
+        standard_metadata = StructLoc(sm_decl.type)
+        for field_decl in sm_decl.fields:
+            field_type = sm_decl.type.field_type(field_decl.name)
+            assert field_type is not None
+            standard_metadata.fields[field_decl.name] = FieldLoc("standard_metadata",
+                                                                 field_decl.name, field_type)
+            alias = string_annotation(field_decl.annotations, "alias")
+            if alias is not None:
+                sections.field_aliases.append([alias, ["standard_metadata", field_decl.name]])
+        if len(parser.params) != 4:
+            raise LoweringError(parser, "the V1Switch parser must have 4 parameters")
+        hdr_type = repr_type(parser.params[1].type_ref.type)
+        meta_type = repr_type(parser.params[2].type_ref.type)
+        if not isinstance(hdr_type, t.StructType) or not isinstance(meta_type, t.StructType):
+            raise LoweringError(parser, "V1Switch headers and metadata must be structs")
+        return self._headers(hdr_type), self._metadata(meta_type), standard_metadata
+
+    def _headers(self, ty: t.StructType) -> StructLoc:
+        storage = self.ctx.storage
+        loc = StructLoc(ty)
+        for name, field_type in ty.fields:
+            rt = repr_type(field_type)
+            if isinstance(rt, t.HeaderType):
+                loc.fields[name] = storage.header_instance(name, rt)
+            elif isinstance(rt, t.StackType):
+                loc.fields[name] = storage.stack(name, rt)
+            elif isinstance(rt, t.HeaderUnionType):
+                loc.fields[name] = storage.union(name, rt)
+            else:
+                raise LoweringError(getattr(ty, "decl", None),
+                                    f"{ty.name}.{name}: type should only contain headers, "
+                                    "header stacks, or header unions")
+        return loc
+
+    def _metadata(self, ty: t.StructType) -> StructLoc:
+        nested = any(isinstance(repr_type(ft), t.StructType) for _, ft in ty.fields)
+        counter = [0]
+        decl = ty.decl if isinstance(ty.decl, ast.StructDecl) else None
+        return self._metadata_struct(ty, [], nested, counter, decl)
+
+    def _metadata_struct(self, ty: t.StructType, path: list[str], flatten: bool,
+                         counter: list[int], decl: ast.StructDecl | None) -> StructLoc:
+        sections = self.ctx.sections
+        loc = StructLoc(ty)
+        field_decls = {f.name: f for f in decl.fields} if decl is not None else {}
+        root_name = self._root_metadata_name
+        for name, field_type in ty.fields:
+            rt = repr_type(field_type)
+            field_loc: Location
+            if isinstance(rt, t.StructType):
+                inner_decl = rt.decl if isinstance(rt.decl, ast.StructDecl) else None
+                field_loc = self._metadata_struct(rt, path + [name], flatten, counter,
+                                                  inner_decl)
+            elif isinstance(rt, t.HeaderType):
+                type_name = self.ctx.storage.header_type(rt)
+                header_name = sections.fresh_name(name)
+                sections.add_header(header_name, type_name, metadata=True)
+                field_loc = HeaderLoc(header_name, rt)
+            elif isinstance(rt, t.StackType | t.HeaderUnionType):
+                raise LoweringError(getattr(ty, "decl", None),
+                                    f"{ty.name}.{name}: stacks and unions in metadata are not "
+                                    "supported on this target")
+            else:
+                if bit_width(field_type) is None:
+                    raise LoweringError(getattr(ty, "decl", None),
+                                        f"{ty.name}.{name}: type {field_type} is not supported "
+                                        "in metadata on this target")
+                if flatten:
+                    local_name = "_" + "_".join(path + [name]) + str(counter[0])
+                    counter[0] += 1
+                else:
+                    local_name = name
+                field_loc = self.ctx.storage.scalar(f"{root_name(ty, path)}.{local_name}",
+                                                    field_type)
+                field_decl = field_decls.get(name)
+                if field_decl is not None:
+                    for annotation in field_decl.annotations:
+                        if annotation.name == "field_list":
+                            for arg in annotation.args:
+                                index = self.ctx.expr.const_int(arg)
+                                if index is not None:
+                                    self.ctx.field_lists.setdefault(index, []).append(
+                                        field_loc.json())
+            loc.fields[name] = field_loc
+        return loc
+
+    _root_type_name: str = ""
+
+    def _root_metadata_name(self, ty: t.StructType, path: list[str]) -> str:
+        if not path:
+            self._root_type_name = ty.name
+        return self._root_type_name
+
+    def _finish_scalars(self) -> None:
+        sections = self.ctx.sections
+        total = sum(int(f[1]) for f in sections.scalar_fields)
+        if total % 8:
+            sections.scalar_fields.append([sections.fresh_name("_padding"), 8 - total % 8,
+                                           False])
+
+    def _bind_interface(self, params: list[ast.Param], scope: Scope,
+                        locations: list[Location]) -> None:
+        for param, loc in zip(params, locations, strict=False):
+            scope.bind(param, loc)
+
+    # ------------------------------------------------------------ blocks
+
+    def _parser(self, parser: ast.ParserDecl, hdr: StructLoc, meta: StructLoc,
+                standard_metadata: StructLoc) -> None:
+        scope = Scope(parser.name)
+        self._bind_interface(parser.params, scope, [PacketLoc("packet_in"), hdr, meta,
+                                                    standard_metadata])
+        ParserLowering(self.ctx).lower(parser, scope)
+
+    def _pipeline(self, name: str, control: ast.ControlDecl, hdr: StructLoc, meta: StructLoc,
+                  standard_metadata: StructLoc) -> None:
+        if len(control.params) != 3:
+            raise LoweringError(control, f"the V1Switch {name} control must have 3 parameters")
+        pipeline = Pipeline(name, source_info(control, control.name))
+        self.ctx.sections.pipelines.append(pipeline)
+        scope = Scope(control.name)
+        self._bind_interface(control.params, scope, [hdr, meta, standard_metadata])
+        first_action = len(self.ctx.cp.actions)
+        fragment = ControlLowering(self.ctx, pipeline).instantiate(control, scope)
+        for setter in fragment.exits:
+            setter(None)
+        pipeline.init_table = fragment.entry
+        self._order_actions(first_action, control)
+
+    def _order_actions(self, first: int, control: ast.ControlDecl) -> None:
+        """p4c lists a control's actions as: used global actions first (they are
+        localized at the top of the control), then local actions in declaration order."""
+        actions = self.ctx.cp.actions
+        added = actions[first:]
+        local_order = {a.name: index for index, a in enumerate(
+            d for d in control.locals if isinstance(d, ast.ActionDecl))}
+        prefix = control.name + "."
+
+        def key(action_name: str) -> tuple[int, int]:
+            short = action_name[len(prefix):] if action_name.startswith(prefix) else None
+            if short is None or short not in local_order:
+                return (0, 0)
+            return (1, local_order[short])
+
+        added.sort(key=lambda a: key(a.name))
+        actions[first:] = added
+
+    def _checksums(self, control: ast.ControlDecl, hdr: StructLoc, meta: StructLoc,
+                   verify: bool) -> None:
+        scope = Scope(control.name)
+        self._bind_interface(control.params, scope, [hdr, meta])
+        for local in control.locals:
+            raise LoweringError(local, "declarations in checksum controls are not supported on "
+                                       "this target")
+        self._checksum_statements(control.body.statements, scope, verify)
+
+    def _checksum_statements(self, statements: list[ast.Node], scope: Scope,
+                             verify: bool) -> None:
+        ctx = self.ctx
+        for s in statements:
+            if isinstance(s, ast.BlockStatement):
+                self._checksum_statements(s.statements, scope, verify)
+                continue
+            if isinstance(s, ast.EmptyStatement):
+                continue
+            call = s.call if isinstance(s, ast.MethodCallStatement) else None
+            name = call.callee.name if call is not None and isinstance(
+                call.callee, ast.ExternFunctionDecl) else None
+            if call is None or name not in CHECKSUM_FUNCTIONS:
+                raise LoweringError(s, "only verify_checksum/update_checksum calls are "
+                                       "supported in checksum controls on this target")
+            is_verify, with_payload = CHECKSUM_FUNCTIONS[name]
+            if is_verify != verify:
+                raise LoweringError(s, f"{name} is not allowed in this control")
+            args = call.ordered_args if call.ordered_args is not None else \
+                [a.value for a in call.args]
+            if len(args) < 4 or any(a is None for a in args[:4]):
+                raise LoweringError(call, f"{name} needs 4 arguments")
+            condition, data, target, algo = (a for a in args[:4] if a is not None)
+            inputs = calculation_inputs(BodyLowering(ctx), data, scope, s)
+            if with_payload:
+                inputs.append({"type": "payload", "value": None})
+            info = source_info(s, name)
+            calc = ctx.sections.add_calculation("calc", enum_member(algo), inputs, info)
+            target_loc = ctx.expr.location(target, scope)
+            if not isinstance(target_loc, FieldLoc):
+                raise LoweringError(target, "checksum target must be a field")
+            is_true = condition.const_value is True or (
+                isinstance(condition, ast.BoolLiteral) and condition.value)
+            ctx.sections.checksums.append({
+                "name": ctx.sections.fresh_name("cksum"), "id": len(ctx.sections.checksums),
+                "source_info": info, "target": [target_loc.header, target_loc.field],
+                "type": "generic", "calculation": calc, "verify": verify,
+                "update": not verify,
+                "if_cond": None if is_true else ctx.expr.condition(condition, scope)})
+
+    def _deparser(self, control: ast.ControlDecl, hdr: StructLoc) -> None:
+        scope = Scope(control.name)
+        self._bind_interface(control.params, scope, [PacketLoc("packet_out"), hdr])
+        self.ctx.sections.deparser_source_info = source_info(control, control.name)
+        self._emits(control.body.statements, scope)
+
+    def _emits(self, statements: list[ast.Node], scope: Scope) -> None:
+        for s in statements:
+            if isinstance(s, ast.BlockStatement):
+                self._emits(s.statements, scope)
+                continue
+            if isinstance(s, ast.EmptyStatement):
+                continue
+            call = s.call if isinstance(s, ast.MethodCallStatement) else None
+            if call is None or not isinstance(call.method, ast.Member) or \
+                    call.method.member != "emit" or not call.args:
+                raise LoweringError(s, "only packet.emit calls are supported in the deparser "
+                                       "on this target")
+            self._emit_location(self.ctx.expr.location(call.args[0].value, scope), s)
+
+    def _emit_location(self, loc: Location, node: ast.Node) -> None:
+        order = self.ctx.sections.deparser_order
+        if isinstance(loc, HeaderLoc):
+            order.append(loc.name)
+        elif isinstance(loc, StackLoc):
+            order.extend(loc.element_names)
+        elif isinstance(loc, UnionLoc):
+            order.extend(member.name for _, member in loc.members)
+        elif isinstance(loc, StructLoc):
+            for sub in loc.fields.values():
+                self._emit_location(sub, node)
+        else:
+            raise LoweringError(node, "emit needs a header, stack, union or struct of headers")

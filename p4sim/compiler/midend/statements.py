@@ -1,0 +1,344 @@
+"""Lowering of statement lists to BMv2 primitives (action bodies, parser ops).
+
+Actions and functions called from here are expanded in place with their
+parameters bound to the arguments (in-arguments as values, out/inout as the
+argument's storage).  ``if`` inside actions becomes ``_jump_if_zero``/``_jump``
+and ``return``/``exit`` jump to the end of the expanded body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from p4sim.compiler import ast
+from p4sim.compiler import types as t
+from p4sim.compiler.midend import v1model_externs
+from p4sim.compiler.midend.bmv2_sections import hexstr
+from p4sim.compiler.midend.context import LoweringContext, source_info
+from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.expressions import mask_to, op, repr_type
+from p4sim.compiler.midend.locations import (
+    FieldLoc,
+    HeaderLoc,
+    Location,
+    StackLoc,
+    StructLoc,
+    UnionLoc,
+    ValueLoc,
+)
+from p4sim.compiler.midend.scope import Scope
+from p4sim.compiler.midend.source_text import expression_text
+
+Json = Any
+
+PARSER_NATIVE_OPS = {"extract", "extract_VL", "verify", "advance", "set", "primitive"}
+
+
+def statement_text(s: ast.Node) -> str:
+    if isinstance(s, ast.AssignStatement):
+        return f"{expression_text(s.lhs)} = {expression_text(s.rhs)}"
+    if isinstance(s, ast.MethodCallStatement):
+        return expression_text(s.call)
+    if isinstance(s, ast.ExitStatement):
+        return "exit"
+    if isinstance(s, ast.ReturnStatement):
+        return "return"
+    if isinstance(s, ast.VariableDecl):
+        return s.name
+    return type(s).__name__
+
+
+class BodyLowering:
+    """Accumulates primitives in ``out``; ``in_parser`` selects parser-op encoding."""
+
+    def __init__(self, ctx: LoweringContext, in_parser: bool = False) -> None:
+        self.ctx = ctx
+        self.in_parser = in_parser
+        self.out: list[Json] = []
+        self._return_jumps: list[list[Json]] = []
+
+    # ------------------------------------------------------------ emission
+
+    def emit(self, name: str, parameters: list[Json], node: ast.Node | None,
+             fragment: str | None = None) -> Json:
+        if self.in_parser:
+            if name == "assign":
+                name = "set"
+            if name not in PARSER_NATIVE_OPS:
+                primitive: Json = {"op": "primitive",
+                                   "parameters": [{"op": name, "parameters": parameters}]}
+                self.out.append(primitive)
+                return primitive
+            primitive = {"parameters": parameters, "op": name}
+            self.out.append(primitive)
+            return primitive
+        primitive = {"op": name, "parameters": parameters}
+        if node is not None:
+            primitive["source_info"] = source_info(node, fragment or statement_text(node))
+        self.out.append(primitive)
+        return primitive
+
+    def _jump(self, name: str, parameters: list[Json], node: ast.Node) -> Json:
+        if self.in_parser:
+            raise LoweringError(node, "conditional statements in parser states are not "
+                                      "supported on this target")
+        target: Json = {"type": "hexstr", "value": "0x00000000"}
+        self.emit(name, parameters + [target], node)
+        return target
+
+    def _patch(self, target: Json) -> None:
+        target["value"] = hexstr(len(self.out), 32)
+
+    # ------------------------------------------------------------ statements
+
+    def action_body(self, body: list[ast.Node], scope: Scope) -> list[Json]:
+        """Lower a whole action (or synthesized action) body; returns its primitives."""
+        self._return_jumps.append([])
+        self.statements(body, scope)
+        for jump in self._return_jumps.pop():
+            self._patch(jump)
+        return self.out
+
+    def statements(self, body: list[ast.Node], scope: Scope) -> None:
+        for s in body:
+            self.statement(s, scope)
+
+    def statement(self, s: ast.Node, scope: Scope) -> None:
+        ctx = self.ctx
+        if isinstance(s, ast.AssignStatement):
+            self.precompute_calls(s.rhs, scope)
+            self.assign(s.lhs, s.rhs, scope, s)
+        elif isinstance(s, ast.MethodCallStatement):
+            self.call(s.call, scope, s)
+        elif isinstance(s, ast.BlockStatement):
+            self.statements(s.statements, scope.child())
+        elif isinstance(s, ast.VariableDecl):
+            assert s.type_ref.type is not None
+            loc = ctx.storage.variable(s.name, s.type_ref.type)
+            scope.bind(s, loc)
+            if s.init is not None:
+                self.precompute_calls(s.init, scope)
+                self.assign_to(loc, s.init, scope, s)
+        elif isinstance(s, ast.ConstDecl | ast.EmptyStatement):
+            return
+        elif isinstance(s, ast.IfStatement):
+            self.precompute_calls(s.cond, scope)
+            condition = op("b2d", None, ctx.expr.condition(s.cond, scope))
+            else_target = self._jump("_jump_if_zero", [condition], s)
+            self.statement(s.then, scope.child())
+            if s.otherwise is not None:
+                end_target = self._jump("_jump", [], s)
+                self._patch(else_target)
+                self.statement(s.otherwise, scope.child())
+                self._patch(end_target)
+            else:
+                self._patch(else_target)
+        elif isinstance(s, ast.ExitStatement):
+            if self.in_parser:
+                raise LoweringError(s, "exit is not allowed in a parser")
+            self.emit("exit", [], s)
+            if self._return_jumps:
+                self._return_jumps[0].append(self._jump("_jump", [], s))
+        elif isinstance(s, ast.ReturnStatement):
+            if not self._return_jumps:
+                raise LoweringError(s, "return outside of an action or function")
+            self._return_jumps[-1].append(self._jump("_jump", [], s))
+        else:
+            raise LoweringError(s, f"{type(s).__name__} is not supported in actions on this "
+                                   "target")
+
+    # ------------------------------------------------------------ assignment
+
+    def assign(self, lhs: ast.Expression, rhs: ast.Expression, scope: Scope,
+               node: ast.Node) -> None:
+        if isinstance(lhs, ast.Slice):
+            self._assign_slice(lhs, rhs, scope, node)
+            return
+        self.assign_to(self.ctx.expr.location(lhs, scope), rhs, scope, node)
+
+    def _assign_slice(self, lhs: ast.Slice, rhs: ast.Expression, scope: Scope,
+                      node: ast.Node) -> None:
+        expr = self.ctx.expr
+        target = expr.location(lhs.expr, scope)
+        hi = expr.const_int(lhs.hi)
+        lo = expr.const_int(lhs.lo)
+        width = t.strip_newtype(lhs.expr.type) if lhs.expr.type else None
+        if not isinstance(target, FieldLoc) or hi is None or lo is None or \
+                not isinstance(width, t.BitsType):
+            raise LoweringError(node, "slice assignment is only supported on bit fields")
+        field_mask = ((1 << (hi - lo + 1)) - 1) << lo
+        keep = ((1 << width.width) - 1) & ~field_mask
+        from p4sim.compiler.midend.bmv2_sections import hex_json
+        shifted = op("<<", mask_to(expr.value(rhs, scope), hi - lo + 1), hex_json(lo, None))
+        combined = op("|", op("&", target.json(), hex_json(keep, width.width)),
+                      op("&", shifted, hex_json(field_mask, width.width)))
+        self.emit("assign", [target.json(), combined], node)
+
+    def assign_to(self, dst: Location, rhs: ast.Expression, scope: Scope,
+                  node: ast.Node) -> None:
+        expr = self.ctx.expr
+        if isinstance(dst, FieldLoc):
+            self.emit("assign", [dst.json(), expr.value(rhs, scope)], node)
+            return
+        if isinstance(dst, HeaderLoc):
+            if isinstance(rhs, ast.InvalidExpression):
+                self.emit("remove_header", [{"type": "header", "value": dst.name}], node)
+                return
+            if isinstance(rhs, ast.StructExpression | ast.ListExpression):
+                self.emit("add_header", [{"type": "header", "value": dst.name}], node)
+                for (name, ftype), value in zip(dst.type.fields, _initializer(rhs, dst.type),
+                                                strict=True):
+                    self.assign_to(FieldLoc(dst.name, name, ftype), value, scope, node)
+                return
+        if isinstance(dst, StructLoc) and isinstance(rhs, ast.StructExpression |
+                                                      ast.ListExpression):
+            for (name, _), value in zip(dst.type.fields, _initializer(rhs, dst.type),
+                                        strict=True):
+                self.assign_to(dst.fields[name], value, scope, node)
+            return
+        self.copy(dst, expr.location(rhs, scope), node)
+
+    def copy(self, dst: Location, src: Location, node: ast.Node) -> None:
+        if isinstance(dst, FieldLoc) and isinstance(src, FieldLoc | ValueLoc):
+            value = src.json() if isinstance(src, FieldLoc) else src.json_value
+            self.emit("assign", [dst.json(), value], node)
+        elif isinstance(dst, HeaderLoc) and isinstance(src, HeaderLoc):
+            self.emit("assign_header", [{"type": "header", "value": dst.name},
+                                        {"type": "header", "value": src.name}], node)
+        elif isinstance(dst, StructLoc) and isinstance(src, StructLoc):
+            for name, sub in dst.fields.items():
+                self.copy(sub, src.fields[name], node)
+        elif isinstance(dst, UnionLoc) and isinstance(src, UnionLoc):
+            self.emit("assign_union", [{"type": "header_union", "value": dst.name},
+                                       {"type": "header_union", "value": src.name}], node)
+        elif isinstance(dst, StackLoc) and isinstance(src, StackLoc):
+            self.emit("assign_header_stack", [{"type": "header_stack", "value": dst.name},
+                                              {"type": "header_stack", "value": src.name}],
+                      node)
+        else:
+            raise LoweringError(node, "assignment between these values is not supported on "
+                                      "this target")
+
+    # ------------------------------------------------------------ calls
+
+    def precompute_calls(self, e: ast.Expression, scope: Scope) -> None:
+        """Expand function calls nested in ``e`` into temporaries, in evaluation order."""
+        for node in _postorder(e):
+            if isinstance(node, ast.MethodCall) and node.call_kind is ast.CallKind.FUNCTION \
+                    and node is not None and id(node) not in self.ctx.expr.precomputed:
+                decl = node.callee
+                assert isinstance(decl, ast.FunctionDecl) and node.type is not None
+                result = self.ctx.storage.variable("tmp", node.type)
+                self.inline(decl, node, scope, result)
+                if isinstance(result, FieldLoc):
+                    self.ctx.expr.precomputed[id(node)] = result.json()
+
+    def call(self, call: ast.MethodCall, scope: Scope, node: ast.Node) -> None:
+        kind = call.call_kind
+        for arg in call.args:
+            self.precompute_calls(arg.value, scope)
+        if kind is ast.CallKind.BUILTIN:
+            self._builtin(call, scope, node)
+        elif kind is ast.CallKind.ACTION or kind is ast.CallKind.FUNCTION:
+            assert isinstance(call.callee, ast.ActionDecl | ast.FunctionDecl)
+            self.inline(call.callee, call, scope, None)
+        elif kind is ast.CallKind.EXTERN_FUNCTION:
+            v1model_externs.extern_function(self, call, scope, node)
+        elif kind is ast.CallKind.EXTERN_METHOD:
+            assert isinstance(call.method, ast.Member)
+            instance = self.ctx.expr.location(call.method.expr, scope) \
+                if not _is_packet(call.method.expr) else None
+            v1model_externs.extern_method(self, call, instance, scope, node)
+        else:
+            raise LoweringError(call, f"{expression_text(call)}: this call is not allowed "
+                                      "here")
+
+    def _builtin(self, call: ast.MethodCall, scope: Scope, node: ast.Node) -> None:
+        assert isinstance(call.method, ast.Member)
+        target = self.ctx.expr.location(call.method.expr, scope)
+        name = call.builtin
+        if name in ("setValid", "setInvalid") and isinstance(target, HeaderLoc):
+            primitive = "add_header" if name == "setValid" else "remove_header"
+            self.emit(primitive, [{"type": "header", "value": target.name}], node)
+        elif name in ("push_front", "pop_front") and isinstance(target, StackLoc):
+            count = self.ctx.expr.const_int(call.args[0].value) if call.args else None
+            if count is None:
+                raise LoweringError(call, f"{name} needs a constant count")
+            from p4sim.compiler.midend.bmv2_sections import hex_json
+            self.emit("push" if name == "push_front" else "pop",
+                      [{"type": "header_stack", "value": target.name}, hex_json(count, None)],
+                      node)
+        else:
+            raise LoweringError(call, f"{expression_text(call)}: not supported on this target")
+
+    def inline(self, decl: ast.ActionDecl | ast.FunctionDecl, call: ast.MethodCall,
+               scope: Scope, result: Location | None) -> None:
+        expr = self.ctx.expr
+        inner = scope.child()
+        args = call.ordered_args if call.ordered_args is not None else \
+            [a.value for a in call.args]
+        for param, arg in zip(decl.params, args, strict=False):
+            if arg is None:
+                continue
+            if param.direction in ("out", "inout"):
+                inner.bind(param, expr.location(arg, scope))
+                continue
+            ptype = repr_type(param.type_ref.type)
+            if isinstance(ptype, t.StructLikeType | t.StackType) or \
+                    isinstance(ptype, t.ExternType):
+                inner.bind(param, expr.location(arg, scope))
+            else:
+                inner.bind(param, ValueLoc(expr.value(arg, scope), param.type_ref.type
+                                           or t.INT_LITERAL))
+        self._return_jumps.append([])
+        if isinstance(decl, ast.FunctionDecl) and result is not None:
+            self._function_body(decl.body.statements, inner, result)
+        else:
+            self.statements(decl.body.statements, inner)
+        for jump in self._return_jumps.pop():
+            self._patch(jump)
+
+    def _function_body(self, body: list[ast.Node], scope: Scope, result: Location) -> None:
+        for s in body:
+            if isinstance(s, ast.ReturnStatement) and s.value is not None:
+                self.precompute_calls(s.value, scope)
+                self.assign_to(result, s.value, scope, s)
+                self._return_jumps[-1].append(self._jump("_jump", [], s))
+            elif isinstance(s, ast.BlockStatement):
+                self._function_body(s.statements, scope.child(), result)
+            elif isinstance(s, ast.IfStatement):
+                condition = op("b2d", None, self.ctx.expr.condition(s.cond, scope))
+                else_target = self._jump("_jump_if_zero", [condition], s)
+                self._function_body([s.then], scope.child(), result)
+                end_target = self._jump("_jump", [], s)
+                self._patch(else_target)
+                if s.otherwise is not None:
+                    self._function_body([s.otherwise], scope.child(), result)
+                self._patch(end_target)
+            else:
+                self.statement(s, scope)
+
+
+def _is_packet(e: ast.Expression) -> bool:
+    ty = e.type
+    return isinstance(ty, t.ExternType) and ty.name in ("packet_in", "packet_out")
+
+
+def _initializer(rhs: ast.Expression, ty: t.StructLikeType) -> list[ast.Expression]:
+    if isinstance(rhs, ast.ListExpression):
+        return list(rhs.elements)
+    assert isinstance(rhs, ast.StructExpression)
+    by_name = {f.name: f.value for f in rhs.fields}
+    missing = [name for name, _ in ty.fields if name not in by_name]
+    if missing:
+        raise LoweringError(rhs, f"missing field(s) {', '.join(missing)} in initializer")
+    return [by_name[name] for name, _ in ty.fields]
+
+
+def _postorder(e: ast.Node) -> list[ast.Node]:
+    result: list[ast.Node] = []
+    for child in e.children():
+        result.extend(_postorder(child))
+    result.append(e)
+    return result
+

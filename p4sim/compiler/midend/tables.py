@@ -1,0 +1,573 @@
+"""Tables, their actions and the extern instances they use (BMv2 + P4Info)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from p4sim.compiler import ast
+from p4sim.compiler import types as t
+from p4sim.compiler.midend.bmv2_sections import Pipeline, hexstr
+from p4sim.compiler.midend.context import LoweringContext, source_info
+from p4sim.compiler.midend.control_plane import (
+    CpAction,
+    CpActionProfile,
+    CpActionRef,
+    CpCounter,
+    CpMatchField,
+    CpMeter,
+    CpParam,
+    CpRegister,
+    CpTable,
+)
+from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.expressions import VALID_FIELD, bit_width
+from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, HeaderLoc, ValueLoc
+from p4sim.compiler.midend.scope import Scope, control_plane_name
+from p4sim.compiler.midend.source_text import expression_text, p4info_annotations
+from p4sim.compiler.midend.statements import BodyLowering
+
+Json = Any
+
+STANDARD_MATCH_KINDS = {"exact", "lpm", "ternary", "range", "optional"}
+DEFAULT_TABLE_SIZE = 1024
+
+
+def _explicit_id(node: ast.Annotated) -> int | None:
+    annotation = node.annotation("id")
+    if annotation is None or not annotation.args:
+        return None
+    value = annotation.args[0]
+    if isinstance(value, ast.IntLiteral):
+        return value.value
+    raise LoweringError(annotation, "@id should be an unsigned integer")
+
+
+def _doc(node: ast.Annotated) -> str | None:
+    for name in ("brief", "description"):
+        annotation = node.annotation(name)
+        if annotation is not None and annotation.args and \
+                isinstance(annotation.args[0], ast.StringLiteral):
+            return annotation.args[0].value
+    return None
+
+
+def _const_int(ctx: LoweringContext, e: ast.Expression | None, what: str) -> int:
+    if e is None:
+        raise LoweringError(None, f"missing {what}")
+    value = ctx.expr.const_int(e)
+    if value is None:
+        raise LoweringError(e, f"{what} must be a compile-time constant")
+    return value
+
+
+def _enum_name(e: ast.Expression) -> str:
+    value = e.const_value
+    if isinstance(value, ast.EnumValue):
+        return value.member
+    if isinstance(e, ast.Member):
+        return e.member
+    raise LoweringError(e, "expected an enum constant")
+
+
+@dataclass
+class _Key:
+    json: Json
+    width: int
+    match_kind: str
+
+
+@dataclass
+class _Profile:
+    name: str
+    decl: ast.Node
+    kind: str  # action_profile or action_selector
+    args: list[ast.Expression]
+    cp: CpActionProfile
+    json: Json | None = None
+
+
+class TableLowering:
+    def __init__(self, ctx: LoweringContext, pipeline: Pipeline) -> None:
+        self.ctx = ctx
+        self.pipeline = pipeline
+        self._tables: dict[str, Json] = {}
+        self._table_actions: dict[str, dict[str, int]] = {}
+        self._applied: set[str] = set()
+        self._keys: dict[str, list[_Key]] = {}
+
+    # ------------------------------------------------------------ externs
+
+    def declare_extern(self, decl: ast.InstantiationDecl, name: str, ty: t.ExternType,
+                       scope: Scope) -> None:
+        ctx = self.ctx
+        args = [a.value for a in decl.args]
+        info = source_info(decl, decl.name)
+        annotations = p4info_annotations(decl.annotations)
+        explicit_id = _explicit_id(decl)
+        kind = ty.name
+        if kind == "counter":
+            size = _const_int(ctx, args[0] if args else None, "counter size")
+            unit = _enum_name(args[1]).upper() if len(args) > 1 else "BOTH"
+            ctx.sections.counter_arrays.append({
+                "name": name, "id": len(ctx.sections.counter_arrays), "source_info": info,
+                "size": size, "is_direct": False})
+            ctx.cp.counters.append(CpCounter(name, explicit_id, annotations, _doc(decl), unit,
+                                             size))
+        elif kind == "direct_counter":
+            unit = _enum_name(args[0]).upper() if args else "BOTH"
+            ctx.cp.counters.append(CpCounter(name, explicit_id, annotations, _doc(decl), unit,
+                                             0, direct_table=""))
+        elif kind == "meter":
+            size = _const_int(ctx, args[0] if args else None, "meter size")
+            unit = _enum_name(args[1]).upper() if len(args) > 1 else "BYTES"
+            ctx.sections.meter_arrays.append({
+                "name": name, "id": len(ctx.sections.meter_arrays), "source_info": info,
+                "is_direct": False, "size": size, "rate_count": 2, "type": unit.lower()})
+            ctx.cp.meters.append(CpMeter(name, explicit_id, annotations, _doc(decl), unit, size))
+        elif kind == "direct_meter":
+            unit = _enum_name(args[0]).upper() if args else "BYTES"
+            ctx.cp.meters.append(CpMeter(name, explicit_id, annotations, _doc(decl), unit, 0,
+                                         direct_table=""))
+        elif kind == "register":
+            size = _const_int(ctx, args[0] if args else None, "register size")
+            element = ty.type_args[0] if ty.type_args else t.BitsType(32)
+            width = bit_width(element)
+            if width is None:
+                raise LoweringError(decl, "register element type must be bit<W> or int<W>")
+            ctx.sections.register_arrays.append({
+                "name": name, "id": len(ctx.sections.register_arrays), "source_info": info,
+                "size": size, "bitwidth": width})
+            ctx.cp.registers.append(CpRegister(name, explicit_id, annotations, _doc(decl),
+                                               element, size))
+        elif kind in ("action_profile", "action_selector"):
+            cp = CpActionProfile(name, explicit_id, annotations, _doc(decl),
+                                 with_selector=kind == "action_selector")
+            ctx.cp.action_profiles.append(cp)
+            scope.bind(decl, ValueLoc(_Profile(name, decl, kind, args, cp), ty))
+        else:
+            raise LoweringError(decl, f"extern {kind} is not supported in controls on this "
+                                      "target")
+
+    # ------------------------------------------------------------ actions
+
+    def lower_action(self, decl: ast.ActionDecl, scope: Scope, for_table: bool) -> tuple[str,
+                                                                                         int]:
+        ctx = self.ctx
+        top_level = any(d is decl for d in ctx.program.declarations)
+        declaring = Scope("") if top_level else scope
+        name = control_plane_name(decl, declaring)
+        existing = ctx.sections.action_id(name)
+        if existing is None:
+            inner = declaring.child()
+            runtime_data: list[Json] = []
+            params: list[CpParam] = []
+            for param in decl.params:
+                if param.direction:
+                    raise LoweringError(param, f"{decl.name}: actions with directional "
+                                               "parameters cannot be used in tables")
+                width = bit_width(param.type_ref.type)
+                if width is None:
+                    raise LoweringError(param, f"{param.name}: action parameter type "
+                                               f"{param.type_ref.type} is not supported")
+                inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
+                                           param.type_ref.type or t.INT_LITERAL))
+                runtime_data.append({"name": param.name, "bitwidth": width})
+                params.append(CpParam(param.name, width, _explicit_id(param),
+                                      p4info_annotations(param.annotations)))
+            body = BodyLowering(ctx)
+            primitives = body.action_body(decl.body.statements, inner)
+            existing = ctx.sections.add_action(name, runtime_data, primitives)
+            if for_table and decl.annotation("hidden") is None:
+                ctx.cp.add_action(CpAction(name, _explicit_id(decl),
+                                           p4info_annotations(decl.annotations), _doc(decl),
+                                           params))
+        elif for_table and decl.annotation("hidden") is None:
+            ctx.cp.add_action(CpAction(name, _explicit_id(decl),
+                                       p4info_annotations(decl.annotations), _doc(decl),
+                                       [CpParam(p.name, bit_width(p.type_ref.type) or 0,
+                                                _explicit_id(p),
+                                                p4info_annotations(p.annotations))
+                                        for p in decl.params]))
+        return name, existing
+
+    def action_json_name(self, label: ast.Expression, scope: Scope) -> str:
+        if isinstance(label, ast.PathExpression) and isinstance(label.decl, ast.ActionDecl):
+            top_level = any(d is label.decl for d in self.ctx.program.declarations)
+            return control_plane_name(label.decl, Scope("") if top_level else scope)
+        raise LoweringError(label, "switch label must be an action name")
+
+    def _action_data(self, ref: ast.ActionRef, action: ast.ActionDecl) -> list[str]:
+        data: list[str] = []
+        args = ref.expr.ordered_args if isinstance(ref.expr, ast.MethodCall) and \
+            ref.expr.ordered_args is not None else [a.value for a in ref.args]
+        for param, arg in zip(action.params, args, strict=False):
+            if arg is None:
+                continue
+            value: int | None = self.ctx.expr.const_int(arg)
+            constant = self.ctx.expr.constant(arg) if value is None else None
+            if value is None and constant is not None and constant.get("type") == "hexstr":
+                value = int(constant["value"], 16)
+            if value is None:
+                raise LoweringError(arg, "action arguments in tables must be compile-time "
+                                         "constants")
+            width = bit_width(param.type_ref.type) or 32
+            data.append(hexstr(value & ((1 << width) - 1), width))
+        return data
+
+    # ------------------------------------------------------------ tables
+
+    def declare(self, decl: ast.TableDecl, scope: Scope) -> None:
+        ctx = self.ctx
+        name = control_plane_name(decl, scope)
+        if name in self._tables:
+            raise LoweringError(decl, f"table {name} is instantiated more than once")
+        keys, selector_inputs, cp_fields = self._keys_of(decl, scope)
+        self._keys[name] = keys
+        kinds = {k.match_kind for k in keys}
+        match_type = "range" if "range" in kinds else "ternary" if kinds & {
+            "ternary", "optional"} else "lpm" if "lpm" in kinds else "exact"
+        size = _const_int(ctx, decl.size, "table size") if decl.size is not None \
+            else DEFAULT_TABLE_SIZE
+        cp = CpTable(name, _explicit_id(decl), p4info_annotations(decl.annotations),
+                     _doc(decl), cp_fields, size=size)
+        hidden = decl.annotation("hidden") is not None
+        action_names: list[str] = []
+        action_ids: list[int] = []
+        refs = list(decl.actions)
+        default_ref = decl.default_action
+        if default_ref is None:
+            no_action = self._no_action(decl)
+            default_ref = ast.ActionRef(pos=decl.pos, expr=ast.PathExpression(
+                pos=decl.pos, name="NoAction", decl=no_action))
+            if all(r.action_path.decl is not no_action for r in refs):
+                refs.append(ast.ActionRef(pos=decl.pos, expr=default_ref.expr,
+                                          annotations=[ast.Annotation(pos=decl.pos,
+                                                                      name="defaultonly")]))
+        by_name: dict[str, int] = {}
+        for ref in refs:
+            action = ref.action_path.decl
+            if not isinstance(action, ast.ActionDecl):
+                raise LoweringError(ref, f"{ref.action_path.name} is not an action")
+            action_name, action_id = self.lower_action(action, scope, not hidden)
+            if action_name not in by_name:
+                action_names.append(action_name)
+                action_ids.append(action_id)
+                by_name[action_name] = action_id
+            scope_kind = "TABLE_AND_DEFAULT"
+            if ref.annotation("defaultonly") is not None:
+                scope_kind = "DEFAULT_ONLY"
+            elif ref.annotation("tableonly") is not None:
+                scope_kind = "TABLE_ONLY"
+            cp.action_refs.append(CpActionRef(action_name, scope_kind,
+                                              p4info_annotations(ref.annotations)))
+        self._table_actions[name] = by_name
+        default_action = default_ref.action_path.decl
+        if not isinstance(default_action, ast.ActionDecl):
+            raise LoweringError(default_ref, "default_action must be an action")
+        default_name, default_id = self.lower_action(default_action, scope, False)
+        if default_name not in by_name:
+            raise LoweringError(default_ref, f"default action {default_name} is not in the "
+                                             f"actions list of table {name}")
+        if decl.default_action_const:
+            cp.const_default_action = default_name
+        table: Json = {"name": name, "id": ctx.sections.new_table_id(),
+                       "source_info": source_info(decl, decl.name),
+                       "key": [k.json for k in keys], "match_type": match_type,
+                       "type": "simple", "max_size": size, "with_counters": False,
+                       "support_timeout": False, "direct_meters": None,
+                       "action_ids": action_ids, "actions": action_names,
+                       "base_default_next": None,
+                       "next_tables": {a: None for a in action_names},
+                       "default_entry": {"action_id": default_id,
+                                         "action_const": decl.default_action_const,
+                                         "action_data": self._action_data(default_ref,
+                                                                          default_action),
+                                         "action_entry_const": decl.default_action_const}}
+        self._implementation(decl, table, cp, scope, selector_inputs, size)
+        self._direct_resources(decl, table, cp, scope, size)
+        if decl.support_timeout is not None:
+            timeout = decl.support_timeout.const_value
+            table["support_timeout"] = bool(timeout)
+            cp.support_timeout = bool(timeout)
+        if decl.entries is not None:
+            table["entries"] = [self._entry(e, keys, index, scope, by_name, decl)
+                                for index, e in enumerate(decl.entries)]
+            cp.is_const = decl.entries_const
+            cp.has_initial_entries = True
+        self._tables[name] = table
+        self.pipeline.tables.append(table)
+        if not hidden:
+            ctx.cp.tables.append(cp)
+
+    def _no_action(self, decl: ast.TableDecl) -> ast.ActionDecl:
+        for d in self.ctx.program.declarations:
+            if isinstance(d, ast.ActionDecl) and d.name == "NoAction":
+                return d
+        raise LoweringError(decl, "NoAction is not declared (include core.p4)")
+
+    def _keys_of(self, decl: ast.TableDecl, scope: Scope
+                 ) -> tuple[list[_Key], list[Json], list[CpMatchField]]:
+        keys: list[_Key] = []
+        selector_inputs: list[Json] = []
+        cp_fields: list[CpMatchField] = []
+        for element in decl.keys or []:
+            kind = element.match_kind.name
+            name = element.name_annotation() or expression_text(element.expr)
+            target, width, mask = self._key_target(element.expr, scope)
+            if kind == "selector":
+                selector_inputs.append({"type": "field", "value": target})
+                continue
+            json_kind = "ternary" if kind == "optional" else kind
+            keys.append(_Key({"match_type": json_kind, "name": name, "target": target,
+                              "mask": mask}, width, kind))
+            cp_kind = kind if kind in STANDARD_MATCH_KINDS else kind
+            cp_fields.append(CpMatchField(name, width, cp_kind, _explicit_id(element),
+                                          p4info_annotations(element.annotations)))
+        return keys, selector_inputs, cp_fields
+
+    def _key_target(self, e: ast.Expression, scope: Scope) -> tuple[list[str], int, str | None]:
+        expr = self.ctx.expr
+        if isinstance(e, ast.MethodCall) and e.builtin == "isValid":
+            assert isinstance(e.method, ast.Member)
+            loc = expr.location(e.method.expr, scope)
+            if isinstance(loc, HeaderLoc):
+                return [loc.name, VALID_FIELD], 1, None
+        if isinstance(e, ast.BinaryOp) and e.op == "&":
+            mask = expr.const_int(e.right)
+            if mask is not None:
+                target, width, _ = self._key_target(e.left, scope)
+                return target, width, hexstr(mask, width)
+        if isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex):
+            loc = expr.location(e, scope)
+            if isinstance(loc, FieldLoc):
+                field_width = bit_width(loc.type)
+                if field_width is not None:
+                    return [loc.header, loc.field], field_width, None
+        raise LoweringError(e, f"{expression_text(e)}: table keys must be fields, masked "
+                               "fields or isValid() on this target")
+
+    def _implementation(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
+                        selector_inputs: list[Json], table_size: int) -> None:
+        impl = decl.implementation
+        if impl is None:
+            if selector_inputs:
+                raise LoweringError(decl, "selector keys need an action_selector "
+                                          "implementation")
+            return
+        ctx = self.ctx
+        profile: _Profile | None = None
+        if isinstance(impl, ast.PathExpression) and impl.decl is not None:
+            loc = scope.lookup(impl.decl)
+            if isinstance(loc, ValueLoc) and isinstance(loc.json_value, _Profile):
+                profile = loc.json_value
+        elif isinstance(impl, ast.ConstructorCall) and isinstance(impl.type, t.ExternType) \
+                and impl.type.name in ("action_profile", "action_selector"):
+            kind = impl.type.name
+            cp_profile = CpActionProfile(cp.name, None, [], None,
+                                         with_selector=kind == "action_selector")
+            ctx.cp.action_profiles.append(cp_profile)
+            profile = _Profile(cp.name, impl, kind, [a.value for a in impl.args], cp_profile)
+        if profile is None:
+            raise LoweringError(impl, "implementation must be an action_profile or "
+                                      "action_selector instance")
+        args = profile.args
+        if profile.kind == "action_selector":
+            size = _const_int(ctx, args[1] if len(args) > 1 else None, "selector size")
+            algo = _enum_name(args[0]) if args else "crc16"
+        else:
+            size = _const_int(ctx, args[0] if args else None, "action profile size")
+            algo = ""
+        if profile.json is None:
+            profile.json = {"name": profile.name, "id": ctx.sections.new_profile_id(),
+                            "source_info": source_info(profile.decl, profile.name),
+                            "max_size": size}
+            if profile.kind == "action_selector":
+                if not selector_inputs:
+                    raise LoweringError(decl, "a table with an action_selector needs "
+                                              "selector keys")
+                profile.json["selector"] = {"algo": algo, "input": selector_inputs}
+            self.pipeline.action_profiles.append(profile.json)
+            profile.cp.size = size
+            if profile.kind == "action_selector":
+                max_group = profile.decl.annotation("max_group_size") \
+                    if isinstance(profile.decl, ast.Annotated) else None
+                if max_group is not None and max_group.args and \
+                        isinstance(max_group.args[0], ast.IntLiteral):
+                    profile.cp.max_group_size = max_group.args[0].value
+        profile.cp.tables.append(cp.name)
+        table["type"] = "indirect_ws" if profile.kind == "action_selector" else "indirect"
+        table["action_profile"] = profile.name
+        cp.implementation = profile.name
+        del table_size
+
+    def _direct_resources(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
+                          size: int) -> None:
+        ctx = self.ctx
+        if decl.counters is not None:
+            counter = self._extern_ref(decl.counters, scope, "direct_counter")
+            ctx.sections.counter_arrays.append({
+                "name": counter.name, "id": len(ctx.sections.counter_arrays),
+                "source_info": source_info(decl.counters, counter.name), "is_direct": True,
+                "binding": cp.name})
+            table["with_counters"] = True
+            cp.direct_counter = counter.name
+            for c in ctx.cp.counters:
+                if c.name == counter.name:
+                    c.direct_table = cp.name
+        if decl.meters is not None:
+            meter = self._extern_ref(decl.meters, scope, "direct_meter")
+            cp_meter = next((m for m in ctx.cp.meters if m.name == meter.name), None)
+            unit = cp_meter.unit.lower() if cp_meter is not None else "bytes"
+            meter_json: Json = {"name": meter.name, "id": len(ctx.sections.meter_arrays),
+                                "source_info": source_info(decl.meters, meter.name),
+                                "is_direct": True, "rate_count": 2, "type": unit,
+                                "size": size, "binding": cp.name, "result_target": None}
+            ctx.sections.meter_arrays.append(meter_json)
+            ctx.meter_objects[meter.name] = meter_json
+            table["direct_meters"] = meter.name
+            cp.direct_meter = meter.name
+            if cp_meter is not None:
+                cp_meter.direct_table = cp.name
+
+    def _extern_ref(self, e: ast.Expression, scope: Scope, kind: str) -> ExternLoc:
+        if isinstance(e, ast.PathExpression) and e.decl is not None:
+            loc = scope.lookup(e.decl)
+            if isinstance(loc, ExternLoc) and loc.type.name == kind:
+                return loc
+        raise LoweringError(e, f"expected a {kind} instance")
+
+    def _entry(self, entry: ast.TableEntry, keys: list[_Key], index: int, scope: Scope,
+               actions: dict[str, int], decl: ast.TableDecl) -> Json:
+        keyset = entry.keyset
+        values = list(keyset.elements) if isinstance(keyset, ast.ListExpression) and \
+            len(keys) != 1 else [keyset]
+        if len(keys) == 1 and isinstance(keyset, ast.ListExpression) and \
+                len(keyset.elements) == 1:
+            values = list(keyset.elements)
+        if len(values) != len(keys):
+            raise LoweringError(entry, f"entry has {len(values)} key values, table has "
+                                       f"{len(keys)} keys")
+        match_key = [self._entry_key(v, k) for v, k in zip(values, keys, strict=True)]
+        action = entry.action.action_path.decl
+        if not isinstance(action, ast.ActionDecl):
+            raise LoweringError(entry, "entry action must be an action")
+        action_name, _ = self.lower_action(action, scope, False)
+        if action_name not in actions:
+            raise LoweringError(entry, f"action {action_name} is not in the actions of "
+                                       f"table {decl.name}")
+        result: Json = {"source_info": source_info(entry, expression_text(entry.keyset)),
+                        "match_key": match_key,
+                        "action_entry": {"action_id": actions[action_name],
+                                         "action_data": self._action_data(entry.action,
+                                                                          action)},
+                        "priority": index + 1}
+        return result
+
+    def _entry_key(self, value: ast.Expression, key: _Key) -> Json:
+        width = key.width
+        full = (1 << width) - 1
+        kind = key.json["match_type"]
+        wildcard = isinstance(value, ast.DefaultExpression | ast.DontCare)
+        expr = self.ctx.expr
+
+        def const(e: ast.Expression) -> int:
+            v = expr.const_int(e)
+            if v is None:
+                constant = expr.constant(e)
+                if constant is not None and constant.get("type") == "hexstr":
+                    return int(constant["value"], 16)
+                raise LoweringError(e, "entry key values must be compile-time constants")
+            return v & full
+
+        if kind == "exact":
+            if wildcard:
+                raise LoweringError(value, "exact keys cannot be wildcards")
+            return {"match_type": "exact", "key": hexstr(const(value), width)}
+        if kind == "lpm":
+            if wildcard:
+                return {"match_type": "lpm", "key": hexstr(0, width), "prefix_length": 0}
+            if isinstance(value, ast.MaskExpression):
+                mask = const(value.mask)
+                return {"match_type": "lpm", "key": hexstr(const(value.value) & mask, width),
+                        "prefix_length": bin(mask).count("1")}
+            return {"match_type": "lpm", "key": hexstr(const(value), width),
+                    "prefix_length": width}
+        if kind == "ternary":
+            if wildcard:
+                return {"match_type": "ternary", "key": hexstr(0, width),
+                        "mask": hexstr(0, width)}
+            if isinstance(value, ast.MaskExpression):
+                mask = const(value.mask)
+                return {"match_type": "ternary", "key": hexstr(const(value.value) & mask, width),
+                        "mask": hexstr(mask, width)}
+            return {"match_type": "ternary", "key": hexstr(const(value), width),
+                    "mask": hexstr(full, width)}
+        if kind == "range":
+            if wildcard:
+                return {"match_type": "range", "start": hexstr(0, width),
+                        "end": hexstr(full, width)}
+            if isinstance(value, ast.RangeExpression):
+                return {"match_type": "range", "start": hexstr(const(value.low), width),
+                        "end": hexstr(const(value.high), width)}
+            return {"match_type": "range", "start": hexstr(const(value), width),
+                    "end": hexstr(const(value), width)}
+        raise LoweringError(value, f"match kind {key.match_kind} is not supported in entries")
+
+    # ------------------------------------------------------------ application
+
+    def _start_apply(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Json:
+        name = control_plane_name(table, scope)
+        if name not in self._tables:
+            raise LoweringError(node, f"table {name} is not declared in this control")
+        if name in self._applied:
+            raise LoweringError(node, f"table {name} is applied more than once; this target "
+                                      "does not support that")
+        self._applied.add(name)
+        if self.pipeline.init_table is None and not self.pipeline.tables:
+            pass
+        return self._tables[name]
+
+    def apply(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Any:
+        from p4sim.compiler.midend.control_flow import Fragment
+        table_json = self._start_apply(table, scope, node)
+
+        def set_next(value: str | None) -> None:
+            for action in table_json["next_tables"]:
+                table_json["next_tables"][action] = value
+            table_json["base_default_next"] = value
+
+        return Fragment(table_json["name"], [set_next])
+
+    def apply_for_hit_miss(self, table: ast.TableDecl, scope: Scope,
+                           node: ast.Node) -> tuple[str, Json]:
+        table_json = self._start_apply(table, scope, node)
+        table_json["next_tables"] = {"__HIT__": None, "__MISS__": None}
+        return table_json["name"], table_json
+
+    def apply_for_switch(self, table: ast.TableDecl, scope: Scope,
+                         node: ast.Node) -> tuple[str, Json]:
+        table_json = self._start_apply(table, scope, node)
+        return table_json["name"], table_json
+
+    def synthesized(self, primitives: list[Json], node: ast.Node) -> tuple[str, list[Any]]:
+        ctx = self.ctx
+        action_name = ctx.sections.fresh_name("act")
+        action_id = ctx.sections.add_action(action_name, [], primitives)
+        table_name = ctx.sections.fresh_name(f"tbl_{action_name}")
+        table: Json = {"name": table_name, "id": ctx.sections.new_table_id(),
+                       "source_info": source_info(node, action_name),
+                       "key": [], "match_type": "exact", "type": "simple",
+                       "max_size": DEFAULT_TABLE_SIZE, "with_counters": False,
+                       "support_timeout": False, "direct_meters": None,
+                       "action_ids": [action_id], "actions": [action_name],
+                       "base_default_next": None, "next_tables": {action_name: None},
+                       "default_entry": {"action_id": action_id, "action_const": True,
+                                         "action_data": [], "action_entry_const": True}}
+        self.pipeline.tables.append(table)
+
+        def set_next(value: str | None) -> None:
+            table["next_tables"][action_name] = value
+            table["base_default_next"] = value
+
+        return table_name, [set_next]
