@@ -1,0 +1,155 @@
+"""Counters, meters, registers, hash calculations and action selectors."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+from engine_helpers import FakeClock, udp_packet
+from engine_jsonkit import assign, eth_ipv4_program, ex, fld, hexv, param, prim
+
+from p4sim.engine import (
+    ActionCall,
+    Engine,
+    Exact,
+    GroupRef,
+    InvalidEntryError,
+    MemberRef,
+    NotFoundError,
+)
+from p4sim.engine.hashing import make_hash
+
+SM = "standard_metadata"
+
+
+def test_hash_algorithms_match_reference_check_values() -> None:
+    check = b"123456789"
+    assert make_hash("crc32")(check) == zlib.crc32(check) == 0xCBF43926
+    assert make_hash("crc16")(check) == 0xBB3D         # CRC-16/ARC
+    assert make_hash("crc16_custom")(check) == 0xBB3D
+    assert make_hash("crcCCITT")(check) == 0x29B1      # CRC-16/CCITT-FALSE
+    assert make_hash("csum16")(bytes.fromhex("4500003c1c4640004006 0000ac100a63ac100a0c"
+                                             .replace(" ", ""))) == 0xB1E6
+    assert make_hash("identity")(b"\x01\x02\x03") == 0x010203
+    assert make_hash("xor16")(b"\x12\x34\x56\x78\x9a") == 0x1234 ^ 0x5678 ^ 0x9A00
+    assert make_hash("no_such_algo") is None
+
+
+def test_meter_two_rate_three_colour_with_fake_clock() -> None:
+    clock = FakeClock()
+    b = eth_ipv4_program()
+    b.json["meter_arrays"].append({"name": "m", "id": 0, "is_direct": False, "size": 4,
+                                   "rate_count": 2, "type": "packets"})
+    b.action("meter_it", [], [
+        prim("execute_meter", {"type": "meter_array", "value": "m"}, hexv(1),
+             fld("ipv4", "diffserv"))])
+    b.table("ingress", "t", [], ["meter_it"], default="meter_it")
+    engine = Engine(b.json, clock_ns=clock)
+
+    def colour() -> int:
+        return engine.process(1, udp_packet()).packets[0][1][15]
+
+    assert colour() == 0 and engine.meter_get("m", 1) is None   # unconfigured: green
+    engine.meter_set("m", 1, [(1.0, 2), (2.0, 3)])
+    assert engine.meter_get("m", 1) == [(1.0, 2), (2.0, 3)]
+    assert [colour() for _ in range(4)] == [0, 0, 1, 2]
+    clock.advance_ms(1000)
+    assert colour() == 0
+    with pytest.raises(InvalidEntryError):
+        engine.meter_set("m", 1, [(2.0, 1), (1.0, 1)])
+    with pytest.raises(NotFoundError):
+        engine.meter_set("m", 4, None)
+
+
+def test_registers_and_indirect_counters() -> None:
+    b = eth_ipv4_program()
+    b.json["register_arrays"].append({"name": "r", "id": 0, "size": 8, "bitwidth": 16})
+    b.json["counter_arrays"].append({"name": "c", "id": 0, "is_direct": False, "size": 8})
+    b.metadata("meta", [["v", 16, False]])
+    reg = {"type": "register_array", "value": "r"}
+    b.action("bump", [("idx", 3)], [
+        prim("register_read", fld("meta", "v"), reg, param(0)),
+        prim("register_write", reg, param(0),
+             ex("&", ex("+", fld("meta", "v"), hexv(1)), hexv(0xFFFF))),
+        prim("count", {"type": "counter_array", "value": "c"}, param(0)),
+        assign(fld("ipv4", "identification"), fld("meta", "v")),
+    ])
+    b.table("ingress", "t", [], ["bump"], default="bump", default_data=[5])
+    engine = Engine(b.json)
+    engine.register_write("r", 5, 0xFFFF)
+    data = udp_packet()
+    out = engine.process(1, data).packets[0][1]
+    assert out[18:20] == b"\xff\xff"
+    assert engine.register_read("r", 5) == 0
+    engine.process(1, data)
+    assert engine.register_read("r", 5) == 1
+    assert engine.counter_read("c", 5) == (2 * len(data), 2)
+    engine.counter_write("c", 5, 1, 1)
+    assert engine.counter_read("c", 5) == (1, 1)
+    with pytest.raises(NotFoundError):
+        engine.register_read("r", 8)
+    with pytest.raises(InvalidEntryError):
+        engine.register_write("r", 0, 1 << 16)
+    with pytest.raises(NotFoundError):
+        engine.counter_read("nope", 0)
+
+
+def test_hash_primitive_base_plus_modulo() -> None:
+    b = eth_ipv4_program()
+    b.calculation("h", "identity", [fld("ipv4", "dstAddr")])
+    b.action("hash_it", [], [
+        prim("modify_field_with_hash_based_offset", fld("ipv4", "identification"), hexv(100),
+             {"type": "calculation", "value": "h"}, hexv(16))])
+    b.table("ingress", "t", [], ["hash_it"], default="hash_it")
+    engine = Engine(b.json)
+    out = engine.process(1, udp_packet(dst="10.0.1.23")).packets[0][1]
+    assert int.from_bytes(out[18:20], "big") == 100 + (0x0A000117 % 16)
+
+
+def selector_program(algo: str) -> dict:
+    b = eth_ipv4_program()
+    b.table("ingress", "t", [("exact", ["ipv4", "protocol"])], ["forward", "drop"],
+            default="drop", type="indirect_ws", action_profile="sel")
+    b.pipeline("ingress")["action_profiles"].append({
+        "name": "sel", "id": 0, "max_size": 64,
+        "selector": {"algo": algo, "input": [fld("ipv4", "srcAddr")]}})
+    return b.json
+
+
+def test_action_selector_picks_member_by_hash_modulo_group_size() -> None:
+    engine = Engine(selector_program("identity"))
+    for member, port in ((10, 1), (11, 2), (12, 3)):
+        engine.act_prof_set_member("sel", member, ActionCall("forward", (port,)))
+    engine.act_prof_set_group("sel", 1, [(12, 1), (10, 1), (11, 1)])
+    engine.table_add("t", [Exact(17)], GroupRef(1))
+    ports = [engine.process(1, udp_packet(src=f"10.0.0.{i}")).packets[0][0] for i in range(6)]
+    # members in handle (creation) order: 10 -> port 1, 11 -> 2, 12 -> 3
+    assert ports == [(0x0A000000 + i) % 3 + 1 for i in range(6)]
+    engine.act_prof_set_group("sel", 1, [(10, 2), (11, 1)])
+    assert [engine.process(1, udp_packet(src=f"10.0.0.{i}")).packets[0][0]
+            for i in range(3)] == [[1, 1, 2][(0x0A000000 + i) % 3] for i in range(3)]
+    with pytest.raises(InvalidEntryError):
+        engine.act_prof_delete_member("sel", 10)
+    engine.table_modify("t", engine.table_entries("t")[0].handle, MemberRef(12))
+    assert engine.process(1, udp_packet()).packets[0][0] == 3
+    engine.act_prof_delete_group("sel", 1)
+    with pytest.raises(InvalidEntryError):
+        engine.table_add("t", [Exact(6)], ActionCall("forward", (1,)))
+    with pytest.raises(NotFoundError):
+        engine.table_add("t", [Exact(6)], GroupRef(1))
+    assert engine.act_prof_members("sel")[12] == ActionCall("forward", (3,))
+    assert engine.info.action_profiles["sel"].has_selector
+
+
+def test_action_selector_with_crc16_spreads_flows() -> None:
+    engine = Engine(selector_program("crc16"))
+    for member in range(4):
+        engine.act_prof_set_member("sel", member, ActionCall("forward", (member,)))
+    engine.act_prof_set_group("sel", 7, [(m, 1) for m in range(4)])
+    engine.table_add("t", [Exact(17)], GroupRef(7))
+    crc16 = make_hash("crc16")
+    assert crc16 is not None
+    for i in range(8):
+        src = bytes([10, 0, 0, i])
+        port = engine.process(1, udp_packet(src=f"10.0.0.{i}")).packets[0][0]
+        assert port == crc16(src) % 4
