@@ -296,10 +296,10 @@ class Checker:
     def declare(self, scope: Scope, name: str, node: ast.Node, overloadable: bool = False) -> None:
         existing = scope.names.get(name)
         if existing and not overloadable:
-            self.error(node, f"{name}: re-declaration of {name}")
+            self.error(node, f"{name}: Duplicate declaration of {name}")
             return
         if existing and overloadable and any(not self._is_overloadable(e) for e in existing):
-            self.error(node, f"{name}: re-declaration of {name}")
+            self.error(node, f"{name}: Duplicate declaration of {name}")
             return
         scope.declare(name, node)
 
@@ -553,6 +553,8 @@ class Checker:
                 self.error(member, f"{member.name}: serializable enum members need a value")
                 continue
             value = self.const_int(member.value, scope, "enum member value", underlying)
+            if isinstance(member.value.type, t.IntLiteralType):
+                self.retype_literal(member.value, underlying)
             if value is not None:
                 if wrap(value, underlying) != value:
                     self.error(member.value, f"{member.name}: value {value} does not fit in "
@@ -659,8 +661,8 @@ class Checker:
             if p.direction == "":
                 seen_directionless = True
             elif seen_directionless:
-                self.error(p, f"{p.name}: parameters with a direction must come before "
-                              "directionless action parameters")
+                self.error(p, f"{p.name}: direction-less action parameters have to be at "
+                              "the end")
         decl.type = t.ActionType(params)
         self.declare_params(decl.params, inner)
         self.block(decl.body, inner, _Context(in_action=True))
@@ -737,6 +739,7 @@ class Checker:
 
     def state_ref(self, ref: ast.PathExpression, states: Scope) -> None:
         found = states.names.get(ref.name)
+        ref.type = t.STATE
         if not found:
             self.error(ref, f"{ref.name}: declaration not found")
             return
@@ -888,8 +891,7 @@ class Checker:
         if decl.default_action is not None:
             action = self.action_ref(decl.default_action, scope, partial=False)
             if action is not None and action.name not in listed:
-                self.error(decl.default_action, f"{action.name}: default action is not in the "
-                                                f"action list of table {decl.name}")
+                self.error(decl.default_action, f"{action.name} not present in action list")
         for entry in decl.entries or []:
             self.table_entry(decl, entry, key_types, listed, scope)
         if decl.size is not None:
@@ -1007,7 +1009,7 @@ class Checker:
                 self.expression(stmt.rhs, scope)
                 return
             ltype = self.expression(stmt.lhs, scope)
-            self.require_lvalue(stmt.lhs, "cannot be the target of an assignment")
+            self.require_lvalue(stmt.lhs, "Expression {} cannot be the target of an assignment")
             self.expression(stmt.rhs, scope, ltype)
             self.convert(stmt.rhs, ltype, stmt)
         elif isinstance(stmt, ast.MethodCallStatement):
@@ -1096,7 +1098,7 @@ class Checker:
                 if isinstance(root.expr.type, t.StackType) and root.member in (
                         "last", "lastIndex", "size"):
                     if root.member != "last":
-                        raise self.fail(e, f"{_text(e)}: {message}")
+                        raise self.fail(e, self._lvalue_message(e, message))
                 root = root.expr
             elif isinstance(root, ast.ArrayIndex | ast.Slice):
                 root = root.expr
@@ -1110,7 +1112,11 @@ class Checker:
                 return
         if isinstance(root, ast.DontCare):
             return
-        raise self.fail(e, f"{_text(e)}: {message}")
+        raise self.fail(e, self._lvalue_message(e, message))
+
+    @staticmethod
+    def _lvalue_message(e: ast.Expression, message: str) -> str:
+        return message.format(_text(e)) if "{}" in message else f"{_text(e)}: {message}"
 
     # --------------------------------------------------------- expressions
     def expression(self, e: ast.Expression, scope: Scope,
@@ -1307,7 +1313,8 @@ class Checker:
         index = e.index.const_value
         if isinstance(base, t.StackType):
             if not isinstance(itype, t.BitsType | t.IntLiteralType | UnknownType):
-                raise self.fail(e.index, f"{_text(e.index)}: array index must be an integer")
+                raise self.fail(e.index, f"Array index {_text(e.index)} must be an integer, "
+                                         f"but it has type {itype}")
             if isinstance(index, int) and not 0 <= index < base.size:
                 raise self.fail(e.index, f"{_text(e)}: index {index} out of bounds of "
                                          f"{base}")
@@ -1318,7 +1325,8 @@ class Checker:
             if not 0 <= index < len(base.elements):
                 raise self.fail(e.index, f"{_text(e)}: index {index} out of bounds of {base}")
             return base.elements[index]
-        raise self.fail(e, f"{_text(e.expr)}: indexing a value of type {base}")
+        raise self.fail(e, f"Indexing {_text(e)} applied to non-array and non-tuple type "
+                           f"{base}")
 
     def slice(self, e: ast.Slice, scope: Scope) -> t.P4Type:
         base = self.expression(e.expr, scope)
@@ -1336,11 +1344,11 @@ class Checker:
                 raise self.fail(e, f"{_text(e)}: invalid slice bounds")
             return t.BitsType(hi - lo + 1)
         if not isinstance(bits, t.BitsType):
-            raise self.fail(e, f"{_text(e.expr)}: bit slices require a bit<> or int<> value, "
-                               f"not {base}")
-        if lo < 0 or hi < lo or hi >= bits.width:
-            raise self.fail(e, f"{_text(e)}: bit slice indexes [{hi}:{lo}] out of range for "
-                               f"{bits}")
+            raise self.fail(e, f"{_text(e)}: bit extraction only defined for bit<> types")
+        if hi >= bits.width:
+            raise self.fail(e.hi, f"Bit index {hi} greater than width {bits.width}")
+        if lo < 0 or hi < lo:
+            raise self.fail(e, f"{_text(e)}: invalid bit slice [{hi}:{lo}]")
         return t.BitsType(hi - lo + 1)
 
     def unary(self, e: ast.UnaryOp, scope: Scope, expected: t.P4Type | None) -> t.P4Type:
@@ -1399,12 +1407,16 @@ class Checker:
             if isinstance(lt, t.ExternType | t.TableType | t.VoidType | t.StringType):
                 raise self.fail(e, f"{_text(e)}: values of type {lt} cannot be compared")
             return t.BOOL
+        comparison = op in ("<", ">", "<=", ">=")
         if not self.same_type(lt, rt):
-            raise self.fail(e, f"{_text(e)}: Cannot unify type '{rt}' with type '{lt}'")
+            if isinstance(lt, t.BitsType) and isinstance(rt, t.BitsType) and not comparison:
+                raise self.fail(e, f"{_text(e)}: Cannot operate on values with different "
+                                   f"widths {lt.width} and {rt.width}")
+            raise self.fail(e, f"{_text(e)}: not defined on {lt} and {rt}")
         base = t.strip_newtype(lt)
         if isinstance(base, t.BoolType) or not isinstance(base, t.BitsType | t.IntLiteralType):
-            raise self.fail(e, f"{_text(e)}: operation {op} is not defined on {lt}")
-        if op in ("<", ">", "<=", ">="):
+            raise self.fail(e, f"{_text(e)}: not defined on {lt} and {rt}")
+        if comparison:
             return t.BOOL
         if op in ("/", "%") and isinstance(base, t.BitsType) and base.signed:
             raise self.fail(e, f"{_text(e)}: {op} is not defined on signed values")
@@ -1765,7 +1777,7 @@ class Checker:
         atype = self.expression(value, scope, expected)
         if param.direction in ("out", "inout"):
             self.require_lvalue(value, "Read-only value used for out/inout parameter "
-                                       f"{param.name}")
+                                       f"'{param.name}'")
         if isinstance(ptype, t.TypeVar):
             if isinstance(atype, t.ListType):
                 atype = t.TupleType(atype.elements)

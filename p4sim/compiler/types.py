@@ -26,7 +26,8 @@ How the backend reads them:
   ``FunctionType`` (also used for extern methods), ``TableType``,
   ``ActionEnumType`` (type of ``t.apply().action_run``), ``TableApplyResultType``
   (type of ``t.apply()``), ``SetType`` (keyset expressions), ``TypeVar`` (an
-  unbound generic parameter), ``DontCareType`` (``_``).
+  unbound generic parameter), ``DontCareType`` (``_``), ``StateType``
+  (parser state names in transitions).
 """
 
 from __future__ import annotations
@@ -416,7 +417,16 @@ class ActionEnumType(P4Type):
         return f"action_list({self.table.name})"
 
 
+@dataclass(frozen=True)
+class StateType(P4Type):
+    """Type of parser state names (targets of transitions)."""
+
+    def __str__(self) -> str:
+        return "state"
+
+
 INT_LITERAL = IntLiteralType()
+STATE = StateType()
 BOOL = BoolType()
 STRING = StringType()
 ERROR = ErrorType()
