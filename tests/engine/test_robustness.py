@@ -1,0 +1,87 @@
+"""Bad input never escapes as anything but ConfigError; random packets never raise."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from engine_helpers import tcp_packet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_parser import mpls_program
+
+from p4sim.engine import ActionCall, ConfigError, Engine, Lpm
+
+BASIC = json.loads((Path(__file__).parent / "fixtures" / "basic_ipv4.json").read_text())
+
+
+def _engines() -> list[Engine]:
+    basic = Engine(BASIC)
+    basic.table_add("MyIngress.ipv4_lpm", [Lpm(0, 0)],
+                    ActionCall("MyIngress.ipv4_forward", (1, 2)))
+    return [basic, Engine(mpls_program())]
+
+
+ENGINES = _engines()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(port=st.integers(0, 511), data=st.binary(max_size=120))
+def test_random_packets_never_raise(port: int, data: bytes) -> None:
+    for engine in ENGINES:
+        result = engine.process(port, data)
+        assert all(isinstance(p, int) and isinstance(b, bytes) for p, b in result.packets)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cut=st.integers(0, 80), flip=st.integers(0, 60), bit=st.integers(0, 7))
+def test_truncated_and_corrupted_valid_packets(cut: int, flip: int, bit: int) -> None:
+    data = bytearray(tcp_packet())
+    data[flip] ^= 1 << bit
+    for engine in ENGINES:
+        packets = engine.process(1, bytes(data[:cut])).packets
+        # unicast programs: at most one copy, on a port the program can choose
+        assert len(packets) <= 1 and all(port in (0, 1, 2) for port, _ in packets)
+
+
+def _broken(mutate: str) -> dict:
+    cfg = copy.deepcopy(BASIC)
+    if mutate == "unknown header type":
+        cfg["headers"][2]["header_type"] = "nope_t"
+    elif mutate == "unknown primitive":
+        cfg["actions"][1]["primitives"][0]["op"] = "teleport"
+    elif mutate == "unknown next node":
+        cfg["pipelines"][0]["conditionals"][0]["true_next"] = "nowhere"
+    elif mutate == "bad field":
+        cfg["actions"][2]["primitives"][0]["parameters"][0]["value"] = ["ipv4", "nope"]
+    elif mutate == "bad algo":
+        cfg["calculations"][0]["algo"] = "md5"
+    elif mutate == "bad version":
+        cfg["__meta__"]["version"] = [3, 0]
+    elif mutate == "no pipelines":
+        cfg["pipelines"] = []
+    elif mutate == "bad transition":
+        cfg["parsers"][0]["parse_states"][0]["transitions"][0]["next_state"] = "zzz"
+    elif mutate == "bad op":
+        cfg["pipelines"][0]["conditionals"][0]["expression"]["value"]["op"] = "**"
+    elif mutate == "headers not a list":
+        cfg["headers"] = {"a": 1}
+    return cfg
+
+
+@pytest.mark.parametrize("mutate", [
+    "unknown header type", "unknown primitive", "unknown next node", "bad field", "bad algo",
+    "bad version", "no pipelines", "bad transition", "bad op", "headers not a list"])
+def test_malformed_json_raises_config_error_naming_the_problem(mutate: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Engine(_broken(mutate))
+    assert str(err.value)
+
+
+def test_unparseable_json_text() -> None:
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        Engine("{not json")
+    with pytest.raises(ConfigError, match="object"):
+        Engine("[1, 2]")
