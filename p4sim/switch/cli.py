@@ -43,6 +43,9 @@ def _core_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device-id", type=int, default=0, help="P4Runtime device id")
     parser.add_argument("--cpu-port", type=int, help="port number of the CPU port")
     parser.add_argument("--log-console", action="store_true", help="log to stderr")
+    parser.add_argument("--log-file", metavar="PATH", help="log to a file")
+    parser.add_argument("--log-flush", action="store_true",
+                        help="accepted for compatibility; log records are always flushed")
     parser.add_argument("-L", "--log-level", choices=sorted(_LOG_LEVELS), default="info",
                         help="log level with --log-console")
     parser.add_argument("--pcap", nargs="?", const=".", metavar="DIR",
@@ -85,9 +88,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(
-        level=_LOG_LEVELS[args.log_level] if args.log_console else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    level = _LOG_LEVELS[args.log_level]
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level if args.log_console else logging.WARNING)
+    handlers: list[logging.Handler] = [console]
+    if args.log_file is not None:
+        to_file = logging.FileHandler(args.log_file)
+        to_file.setLevel(level)
+        handlers.append(to_file)
+    logging.basicConfig(level=min(level, logging.WARNING), handlers=handlers,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.thrift_port is not None:
         log.warning("--thrift-port %d ignored: p4sim-switch only serves P4Runtime",
                     args.thrift_port)
