@@ -88,6 +88,7 @@ class Engine:
         self.pre = ReplicationEngine()
         self._std = _StdMeta(self.program)
         self._template = self.program.layout.template
+        self._now_us = 0
 
     # ================================================================== data path =====
 
@@ -111,8 +112,10 @@ class Engine:
         p = Packet(f, data)
         f[std.ingress_port] = ingress_port & 0x1FF  # type: ignore[index]
         f[std.packet_length] = len(data)  # type: ignore[index]
+        # one timestamp per input packet: everything it causes happens "at the same time"
+        self._now_us = self._micros()
         if std.ingress_ts is not None:
-            f[std.ingress_ts] = self._micros()
+            f[std.ingress_ts] = self._now_us & 0xFFFFFFFFFFFF
         ingress_q: deque[Packet] = deque([p])
         egress_q: deque[Packet] = deque()
         passes = 0
@@ -193,7 +196,7 @@ class Engine:
         p.egress_port = port
         std = self._std
         if std.enq_ts is not None:
-            p.f[std.enq_ts] = self._micros() & 0xFFFFFFFF
+            p.f[std.enq_ts] = self._now_us & 0xFFFFFFFF
         if std.enq_qdepth is not None:
             p.f[std.enq_qdepth] = 0
         egress_q.append(p)
@@ -222,11 +225,10 @@ class Engine:
         prog = self.program
         std = self._std
         f = p.f
-        now = self._micros()
         if std.egress_ts is not None:
-            f[std.egress_ts] = now
-        if std.deq_timedelta is not None and std.enq_ts is not None:
-            f[std.deq_timedelta] = (now - f[std.enq_ts]) & 0xFFFFFFFF
+            f[std.egress_ts] = self._now_us & 0xFFFFFFFFFFFF
+        if std.deq_timedelta is not None:
+            f[std.deq_timedelta] = 0
         if std.deq_qdepth is not None:
             f[std.deq_qdepth] = 0
         if std.qid is not None:

@@ -55,12 +55,17 @@ def _make_crc(width: int, polynomial: int, init: int, final_xor: int,
 
 
 def csum16(data: bytes) -> int:
-    """Internet checksum (ones' complement of the ones' complement sum of 16-bit words)."""
+    """Internet checksum (ones' complement of the ones' complement sum of 16-bit words).
+
+    The ones' complement sum of the words is the buffer's value modulo 0xFFFF (as 2**16 is
+    1 modulo 0xFFFF), except that a non-zero sum is 0xFFFF rather than 0.
+    """
     if len(data) % 2:
         data = data + b"\x00"
-    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
+    value = int.from_bytes(data, "big")
+    total = value % 0xFFFF
+    if total == 0 and value:
+        total = 0xFFFF
     return (~total) & 0xFFFF
 
 
