@@ -56,6 +56,8 @@ class ApiServer:
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISSOCK(path.lstat().st_mode):
                 raise ApiError(f"{path} exists and is not a socket")
+            if _answers(path):
+                raise ApiError(f"another lbd is already serving {path}")
             path.unlink()  # stale socket of a previous run
         old_umask = os.umask(0o177)  # the socket is never visible with wider permissions
         try:
@@ -129,6 +131,12 @@ class ApiServer:
         except Exception as err:  # a bug must not take the API down; report it
             LOG.exception("management method %s failed", method)
             return {"ok": False, "error": f"internal error: {type(err).__name__}: {err}"}
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(str(path)) == 0
 
 
 async def _send(writer: asyncio.StreamWriter, response: dict[str, Any]) -> None:

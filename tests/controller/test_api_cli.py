@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.api import ApiServer
+from controller.api import ApiError, ApiServer
 from controller.cli import main
 from controller.config import ApiConfig, load_config
 from controller.management import Management
@@ -76,6 +76,12 @@ def test_socket_is_private(daemon: Daemon) -> None:
     mode = path.stat().st_mode
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
     assert path.stat().st_uid == os.getuid()
+
+
+def test_second_daemon_on_the_same_socket_is_refused(daemon: Daemon) -> None:
+    with pytest.raises(ApiError, match="another lbd is already serving"):
+        asyncio.run(ApiServer(daemon.server.config, {}).start())
+    assert daemon.server.config.unix_socket.exists()
 
 
 def test_service_list_table_and_json(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
