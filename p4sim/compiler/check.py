@@ -765,7 +765,10 @@ class Checker:
                                        f"keys of type {expected}")
                 return
         if len(key_types) == 1:
-            if isinstance(keyset, ast.ListExpression) and len(keyset.elements) == 1:
+            if isinstance(keyset, ast.ListExpression) and len(keyset.elements) != 1:
+                raise self.fail(keyset, f"keyset: {len(keyset.elements)} elements for 1 "
+                                        "select keys")
+            if isinstance(keyset, ast.ListExpression):
                 self.keyset_element(keyset.elements[0], key_types[0], scope)
                 keyset.type = t.SetType(key_types[0])
                 return
@@ -1116,7 +1119,7 @@ class Checker:
 
     @staticmethod
     def _lvalue_message(e: ast.Expression, message: str) -> str:
-        return message.format(_text(e)) if "{}" in message else f"{_text(e)}: {message}"
+        return message.format(_text(e)) if "{}" in message else message
 
     # --------------------------------------------------------- expressions
     def expression(self, e: ast.Expression, scope: Scope,
@@ -1436,9 +1439,6 @@ class Checker:
         elif not isinstance(rt, t.BitsType):
             raise self.fail(e.right, f"{_text(e.right)}: shift amount must be an integer")
         if isinstance(lt, t.IntLiteralType):
-            if isinstance(expected, t.BitsType):
-                self.convert(e.left, expected, e)
-                return expected
             if e.right.const_value is None:
                 raise self.fail(e, f"{_text(e)}: shift of a value with unknown width by a "
                                    "non-constant amount")
@@ -1722,9 +1722,12 @@ class Checker:
         if not fitting:
             if len(candidates) == 1:
                 params = list(getattr(candidates[0], "params", []))
-                self.error(node, f"{name}: Not enough arguments for call to {name}"
-                           if len(args) < len(params) else
-                           f"{name}: Too many arguments for call to {name}")
+                required = [p for p in params if not _is_optional(p)]
+                if len(args) < len(required):
+                    self.error(node, f"{name}: Not enough arguments for call to {name}: "
+                                     f"missing {required[len(args)].name}")
+                else:
+                    self.error(node, f"{name}: Too many arguments for call to {name}")
             else:
                 self.error(node, f"{name}: no overload of {name} takes {len(args)} arguments")
             return None
@@ -1849,7 +1852,8 @@ class Checker:
                 raise self.fail(e, f"{name}: not defined on header unions")
             self.expect_args(e, 0)
             if name != "isValid":
-                self.require_lvalue(method.expr, f"cannot call {name} on a read-only header")
+                self.require_lvalue(method.expr, f"{_text(method.expr)}: cannot call {name} "
+                                                 "on a read-only header")
             e.call_kind, e.builtin, e.ordered_args = ast.CallKind.BUILTIN, name, []
             e.type_args_inferred = {}
             return t.BOOL if name == "isValid" else t.VOID
@@ -1858,7 +1862,8 @@ class Checker:
             count = self.const_int(e.args[0].value, scope, f"{name} count")
             if count is not None and count < 0:
                 raise self.fail(e.args[0], f"{name}: count must be non-negative")
-            self.require_lvalue(method.expr, f"cannot call {name} on a read-only stack")
+            self.require_lvalue(method.expr, f"{_text(method.expr)}: cannot call {name} on "
+                                             "a read-only stack")
             e.call_kind, e.builtin, e.ordered_args = ast.CallKind.BUILTIN, name, \
                 [e.args[0].value]
             e.type_args_inferred = {}

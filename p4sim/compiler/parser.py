@@ -655,9 +655,9 @@ class _AstBuilder(Transformer[Token, Any]):
                               state=ast.PathExpression(pos=self.tok_pos(state), name=str(state)))
 
     def tuple_keyset_expression(self, c: list[Any]) -> ast.Expression:
-        if len(c) == 1:
-            return c[0]
-        return ast.ListExpression(pos=c[0].pos, elements=[c[0], *c[1]])
+        if len(c) == 2:
+            return c[1]
+        return ast.ListExpression(pos=self.tok_pos(c[0]), elements=[c[1], *c[2]])
 
     def simple_expression_list(self, c: list[Any]) -> list[ast.Expression]:
         return list(c)
@@ -897,7 +897,7 @@ class _AstBuilder(Transformer[Token, Any]):
         return ast.UnaryOp(pos=self.tok_pos(op), op=str(op), operand=operand)
 
     def cast(self, c: list[Any]) -> ast.Cast:
-        return ast.Cast(pos=c[0].pos, type_ref=c[0], expr=c[1])
+        return ast.Cast(pos=self.tok_pos(c[0]), type_ref=c[1], expr=c[2])
 
     def call(self, c: list[Any]) -> ast.MethodCall:
         return ast.MethodCall(pos=c[0].pos, method=c[0], args=c[1])

@@ -1,0 +1,113 @@
+"""Programs the front end must reject, with p4c-like messages at the right place."""
+
+from collections.abc import Callable
+
+import pytest
+
+# (decls, locals, body, marker, column offset in the marker, message)
+CASES = [
+    pytest.param("", "", "meta.x = undefined_name;", "undefined_name", 0,
+                 "undefined_name: declaration not found", id="undeclared-name"),
+    pytest.param("", "", "unknown_t v;", " v;", 1, None, id="undeclared-type"),
+    pytest.param("", "", "meta.y = meta.x;", "meta.y", 0,
+                 "meta.y = meta.x: Cannot unify type 'bit<32>' with type 'bit<16>'",
+                 id="width-mismatch"),
+    pytest.param("", "", "meta.x = meta.x + meta.y;", "meta.x +", 0,
+                 "meta.x + meta.y: Cannot operate on values with different widths 32 and 16",
+                 id="operand-widths"),
+    pytest.param("", "", "meta.flag = meta.flag < meta.flag;", "meta.flag <", 0,
+                 "meta.flag < meta.flag: not defined on bool and bool", id="bool-compare"),
+    pytest.param("", "action a(in bit<8> v) { v = 1; }", "", "v = 1", 0,
+                 "Expression v cannot be the target of an assignment", id="assign-in-param"),
+    pytest.param("", "action a(bit<8> v) { v = 1; }", "", "v = 1", 0,
+                 "Expression v cannot be the target of an assignment",
+                 id="assign-directionless-param"),
+    pytest.param("const bit<8> K = 1;", "", "K = 2;", "K = 2", 0,
+                 "Expression K cannot be the target of an assignment", id="assign-constant"),
+    pytest.param("", "action a(out bit<8> v) { v = 1; }", "a(3);", "3)", 0,
+                 "Read-only value used for out/inout parameter 'v'", id="out-arg-not-lvalue"),
+    pytest.param("", "action a(bit<8> v, bit<8> w) { }", "a(1);", "a(1)", 0,
+                 "a: Not enough arguments for call to a: missing w", id="too-few-args"),
+    pytest.param("", "action a(bit<8> v) { }", "a(1, 2);", "a(1, 2)", 0,
+                 "a: Too many arguments for call to a", id="too-many-args"),
+    pytest.param("", "", "bit<4> s = meta.x[7:4]; bit<8> t = meta.z[8:1];", "8:1", 0,
+                 "Bit index 8 greater than width 8", id="slice-out-of-range"),
+    pytest.param("", "", "bit<1> b = meta.flag[0:0];", "meta.flag[", 0,
+                 "meta.flag[0:0]: bit extraction only defined for bit<> types",
+                 id="slice-of-bool"),
+    pytest.param("", "", "if (meta.x) { }", "meta.x)", 0,
+                 "Condition of if statement must be bool, not bit<32>", id="if-not-bool"),
+    pytest.param("", "", "meta.flag = (bool)meta.x;", "(bool)", 0,
+                 "(bool)meta.x: Illegal cast from bit<32> to bool", id="illegal-cast"),
+    pytest.param("", "action a() { } action b() { }\n"
+                 "table t { key = { meta.x: exact; } actions = { a; } default_action = b; }",
+                 "", "b;", 0, "b not present in action list", id="default-not-in-list"),
+    pytest.param("", "action a(out bit<8> x, bit<8> y, inout bit<8> z) { }", "", "z)", 0,
+                 "z: direction-less action parameters have to be at the end",
+                 id="directionless-order"),
+    pytest.param("const bit<8> D = 1;\nconst bit<8> D = 2;", "", "", "D = 2", 0,
+                 "D: Duplicate declaration of D", id="duplicate-declaration"),
+    pytest.param("", "table t { key = { meta.x: fuzzy; } actions = { NoAction; } }", "",
+                 "fuzzy", 0, "fuzzy: declaration not found", id="unknown-match-kind"),
+    pytest.param("", "", "hdr.ethernet.nofield = 1;", "hdr.ethernet.nofield", 0,
+                 "Field nofield is not a member of header ethernet_t", id="unknown-field"),
+    pytest.param("", "", "meta.x = error.NoSuchError == error.NoError ? 1 : 0;",
+                 "error.NoSuch", 0, "error.NoSuchError: declaration not found",
+                 id="unknown-error"),
+    pytest.param("", "table t { key = { meta.x: exact; } actions = { NoAction; }\n"
+                 "const entries = { (1, 2): NoAction(); } }", "", "(1, 2)", 0,
+                 "keyset: 2 elements for 1 select keys", id="entry-arity"),
+    pytest.param("", "", "meta.z = 8w1 ++ 8w2;", "meta.z =", 0,
+                 "meta.z = 8w1 ++ 8w2: Cannot unify type 'bit<16>' with type 'bit<8>'",
+                 id="concat-width"),
+    pytest.param("", "", "hdr.ethernet = { dst = 1, src = 2 };", "hdr.ethernet =", 0,
+                 "{dst = 1, src = 2}: cannot initialize ethernet_t: missing field etherType",
+                 id="struct-initializer-missing-field"),
+    pytest.param("", "", "meta.z = meta.z << meta.flag;", "meta.flag;", 0,
+                 "meta.flag: shift amount must be an integer", id="shift-by-bool"),
+    pytest.param("", "", "meta.x = 1 << meta.x;", "1 <<", 0,
+                 "1 << meta.x: shift of a value with unknown width by a non-constant amount",
+                 id="shift-of-int-literal"),
+    pytest.param("", "register<bit<32>, bit<8>>(4) r;", "r.read(meta.x, meta.y);", "meta.y)", 0,
+                 "meta.y: Cannot unify type 'bit<16>' with type 'bit<8>'",
+                 id="register-index-type"),
+    pytest.param("", "", "hdr.ethernet.setValid(1);", "hdr.ethernet.setValid", 0,
+                 "hdr.ethernet.setValid: expected 0 arguments, got 1", id="builtin-args"),
+]
+
+
+@pytest.mark.parametrize(("decls", "locals_", "body", "marker", "offset", "message"), CASES)
+def test_rejected(check_errors: Callable[[str], list[str]], program: Callable[..., str],
+                  where: Callable[..., str], decls: str, locals_: str, body: str, marker: str,
+                  offset: int, message: str | None) -> None:
+    source = program(decls=decls, locals_=locals_, body=body)
+    errors = check_errors(source)
+    if message is None:
+        assert errors[0].startswith(where(source, marker, offset) + ": error: ")
+    else:
+        assert errors[0] == f"{where(source, marker, offset)}: error: {message}"
+
+
+def test_parser_errors(check_errors: Callable[[str], list[str]],
+                       where: Callable[..., str]) -> None:
+    source = """#include <core.p4>
+header h_t { bit<8> f; }
+struct hs { h_t h; }
+parser P(packet_in p, out hs hdr) {
+    state start { p.extract(hdr.h); transition select(hdr.h.f) { 1: nowhere; default: accept; } }
+}
+parser Q(packet_in p, out hs hdr) {
+    state begin { transition accept; }
+}
+"""
+    errors = check_errors(source)
+    assert errors == [f"{where(source, 'nowhere')}: error: nowhere: declaration not found",
+                      f"{where(source, 'parser Q')}: error: Q: parser has no 'start' state"]
+
+
+def test_every_error_is_reported(check_errors: Callable[[str], list[str]],
+                                 program: Callable[..., str]) -> None:
+    source = program(body="meta.x = nope1; meta.y = nope2;")
+    errors = check_errors(source)
+    assert [e.split(": error: ")[1] for e in errors] == ["nope1: declaration not found",
+                                                         "nope2: declaration not found"]
