@@ -410,9 +410,26 @@ def test_controller_restart_adopts_connections_and_repairs(rig: Rig) -> None:
     assert origins == {"adopted"}
 
 
-def test_idle_connections_are_removed(rig: Rig) -> None:
+def test_removed_backend_serves_its_connections_until_they_end(rig: Rig) -> None:
+    (conn,) = rig.lbd.lbctl_json("conns", "--service", "http")
+    backend = conn["backend"]
+    assert rig.lbd.lbctl("backend", "del", "http", backend).returncode == 0
+    (http,) = rig.lbd.lbctl_json("stats", "http")
+    assert {b["name"]: b["state"] for b in http["backends"]}[backend] == "retiring"
+    assert len(rig.table("backend_table")) == 4  # still reachable for its connection
+    assert all(dict(e.params)["backend_id"] != dict(_pinned(rig, 42000).params)["backend_id"]
+               for e in rig.table("maglev_table"))
+    # The connection ends (idle timeout): the backend goes with it.
     wait_for(lambda: not connection_entries(rig), 35, "idle connections to expire")
     assert rig.lbd.lbctl_json("conns") == []
+    wait_for(lambda: len(rig.table("backend_table")) == 3, 5, "the retired backend to go")
+    (http,) = rig.lbd.lbctl_json("stats", "http")
+    assert [b["name"] for b in http["backends"]] == [n for n in ("b1", "b2") if n != backend]
+
+
+def _pinned(rig: Rig, client_port: int) -> Entry:
+    return next(e for e in rig.table("connection_table")
+                if dict(e.match)["client_port"] == client_port)
 
 
 def test_switch_restart_is_reprogrammed(rig: Rig) -> None:
