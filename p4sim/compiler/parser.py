@@ -968,7 +968,7 @@ class _Parser:
         self.lark = Lark(_GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual",
                          start=["start", "annotation_body"], postlex=self.postlex,
                          transformer=self.builder, maybe_placeholders=True,
-                         propagate_positions=False)
+                         propagate_positions=False, cache=True)
         self.lock = threading.RLock()
 
     def _parse_annotation_body(self, text: str, offset: int) -> tuple[str, list[Any]] | None:
