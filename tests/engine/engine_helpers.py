@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
@@ -21,7 +23,7 @@ class FakeClock:
 
 
 def tcp_packet(dst: str = "10.0.1.5", src: str = "10.0.0.1", sport: int = 1234,
-               dport: int = 80, payload: bytes = b"payload", **ip: object) -> bytes:
+               dport: int = 80, payload: bytes = b"payload", **ip: Any) -> bytes:
     pkt: Packet = (Ether(dst="aa:bb:cc:dd:ee:ff", src="00:00:00:00:00:01")
                    / IP(src=src, dst=dst, **ip) / TCP(sport=sport, dport=dport) / Raw(payload))
     return bytes(pkt)

@@ -54,7 +54,7 @@ def assign(dst: Json, src: Json) -> Json:
     return prim("assign", dst, src)
 
 
-def transition(next_state: str | None, value: int | None = None, mask: int | None = None,
+def transition(next_state: str | None, value: int | str | None = None, mask: int | None = None,
                kind: str | None = None) -> Json:
     if kind is None:
         kind = "default" if value is None else "hexstr"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from engine_helpers import FakeClock, tcp_packet, udp_packet
 from engine_jsonkit import eth_ipv4_program, fld, hexv
@@ -23,7 +25,7 @@ from p4sim.engine import (
 FWD = "forward"
 
 
-def engine_with(key: list[tuple[str, object]], **table_kw: object) -> Engine:
+def engine_with(key: list[tuple[str, Any]], **table_kw: Any) -> Engine:
     b = eth_ipv4_program()
     b.table("ingress", "t", key, [FWD, "drop", "NoAction"], default="drop", **table_kw)
     return Engine(b.json)
