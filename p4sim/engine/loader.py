@@ -506,6 +506,8 @@ class Loader:
                 table.next_by_action.setdefault(call.action, None)
             table.json_default = call
             table.default_const = bool(de.get("action_const", False))
+            table.default_entry_const = bool(de.get("action_entry_const", False)) and \
+                "action_data" in de
             try:
                 table.set_default(call, force=True)
             except Exception as exc:
@@ -634,7 +636,7 @@ class Loader:
             table_infos[name] = TableInfo(
                 name, t.id,
                 tuple(KeyFieldInfo(k.name, k.match_type, k.width) for k in t.key_fields),
-                tuple(t.actions), t.is_const, t.default_const,
+                tuple(t.actions), t.is_const, t.default_const or t.default_entry_const,
                 t.profile.name if t.profile is not None else None,
                 direct_counter.get(name), t.direct_meter,
                 t.support_timeout, t.max_size, t.json_default)

@@ -113,6 +113,7 @@ class Table:
         self.ternary: list[Entry] = []
         self.json_default: ActionCall | None = None
         self.default_const = False
+        self.default_entry_const = False
         self.default = Entry(-1)
         self._free_handles: list[int] = []
         self._next_handle = 0
@@ -361,8 +362,16 @@ class Table:
         return entry.handle if entry is not None else None
 
     def set_default(self, ref: ActionRef, *, force: bool = False) -> None:
-        if self.default_const and not force:
-            raise InvalidEntryError(f"table {self.name!r}: the default action is const")
+        """BMv2 rules: a const default entry cannot change at all; a const default action
+        keeps its action but may take other action data."""
+        if not force:
+            if self.default_entry_const:
+                raise InvalidEntryError(f"table {self.name!r}: the default entry is const")
+            current = self.default.ref
+            if self.default_const and not (isinstance(ref, ActionCall)
+                                           and isinstance(current, ActionCall)
+                                           and ref.action == current.action):
+                raise InvalidEntryError(f"table {self.name!r}: the default action is const")
         self._bind_ref(self.default, ref, False)
 
     # --- data path --------------------------------------------------------------------

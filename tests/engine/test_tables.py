@@ -139,8 +139,21 @@ def test_default_action_set_reset_and_const() -> None:
     engine.table_reset_default("t")
     assert out_port(engine, udp_packet()) is None
     const = engine_with([("exact", ["ipv4", "dstAddr"])], default_const=True)
-    with pytest.raises(InvalidEntryError, match="const"):
+    with pytest.raises(InvalidEntryError, match="default entry is const"):
         const.table_set_default("t", ActionCall(FWD, (1,)))
+    assert const.info.tables["t"].has_const_default
+
+
+def test_const_default_action_accepts_new_data_for_the_same_action() -> None:
+    b = eth_ipv4_program()
+    table = b.table("ingress", "t", [("exact", ["ipv4", "dstAddr"])], [FWD, "drop"],
+                    default=FWD, default_data=[1])
+    table["default_entry"]["action_const"] = True
+    engine = Engine(b.json)
+    engine.table_set_default("t", ActionCall(FWD, (6,)))
+    assert out_port(engine, udp_packet()) == 6
+    with pytest.raises(InvalidEntryError, match="default action is const"):
+        engine.table_set_default("t", ActionCall("drop", ()))
 
 
 def test_const_entries_from_json_are_immutable() -> None:
