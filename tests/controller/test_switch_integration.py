@@ -369,6 +369,10 @@ def test_maglev_connection_is_pinned_from_the_digest(rig: Rig) -> None:
     (conn,) = rig.lbd.lbctl_json("conns", "--service", "http")
     assert conn["origin"] == "dataplane"
     assert {"10.0.2.11": "b1", "10.0.2.12": "b2"}[out[IP].dst] == conn["backend"]
+    (http,) = rig.lbd.lbctl_json("stats", "http")
+    backend = next(b for b in http["backends"] if b["name"] == conn["backend"])
+    assert http["packets"] == backend["packets"] == 1 and http["bytes"] == len(out) > 0
+    assert (http["active"], backend["active"]) == (1, 1)
 
 
 def test_change_reaches_the_switch_within_100ms(rig: Rig) -> None:
@@ -397,6 +401,10 @@ def test_controller_restart_adopts_connections_and_repairs(rig: Rig) -> None:
     before = connection_entries(rig)
     assert before, "earlier tests pinned connections"
     rig.lbd.stop()
+    # Established connections keep working without the controller: pinned in the switch.
+    from scapy.layers.l2 import Ether
+    seen = send_and_capture(tcp_syn(443, 41000))
+    assert seen and Ether(seen[0]).dst == B1_MAC
     # While lbd is down: a stale VIP appears and a service entry is lost.
     sh(str(BIN / "python"), "-c", _TAMPER, str(rig.switch.port), str(rig.config["pipeline"]
                                                                        ["p4info"]))
