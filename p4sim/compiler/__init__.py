@@ -47,7 +47,10 @@ def _backend(program: ast.Program, program_name: str,
         lowered = lower_program(program)
         p4info = build_p4info(lowered.control_plane)
     except LoweringError as err:
-        raise CompileError([err.diagnostic]) from None
+        diagnostic = err.diagnostic
+        if diagnostic.line == 0:  # not tied to a source construct: blame the program
+            diagnostic = Diagnostic(program_name, 1, 1, diagnostic.message)
+        raise CompileError([diagnostic]) from None
     except (P4InfoError, IdAllocationError) as err:
         raise CompileError([Diagnostic(program_name, 0, 0, str(err))]) from None
     return CompiledProgram(build_bmv2_json(lowered.sections, program_name), p4info, warnings)

@@ -23,7 +23,7 @@ SCOPES = {"TABLE_AND_DEFAULT": p4i.ActionRef.TABLE_AND_DEFAULT,
           "TABLE_ONLY": p4i.ActionRef.TABLE_ONLY,
           "DEFAULT_ONLY": p4i.ActionRef.DEFAULT_ONLY}
 COUNTER_UNITS = {"BYTES": p4i.CounterSpec.BYTES, "PACKETS": p4i.CounterSpec.PACKETS,
-                 "BOTH": p4i.CounterSpec.BOTH}
+                 "BOTH": p4i.CounterSpec.BOTH, "PACKETS_AND_BYTES": p4i.CounterSpec.BOTH}
 METER_UNITS = {"BYTES": p4i.MeterSpec.BYTES, "PACKETS": p4i.MeterSpec.PACKETS}
 
 
@@ -78,14 +78,14 @@ class _Builder:
         for digest in m.digests:
             add(ResourcePrefix.DIGEST, digest.name, digest.explicit_id)
         for header in m.controller_headers:
-            add(ResourcePrefix.CONTROLLER_HEADER, header.name, header.explicit_id)
+            add(ResourcePrefix.CONTROLLER_HEADER, header.symbol_name, header.explicit_id)
         for value_set in m.value_sets:
             add(ResourcePrefix.VALUE_SET, value_set.name, value_set.explicit_id)
         self.ids.assign()
 
     def _preamble(self, target: p4i.Preamble, kind: ResourcePrefix, entity: CpEntity,
-                  alias: str | None = None) -> None:
-        target.id = self.ids.id_of(kind, entity.name)
+                  alias: str | None = None, symbol: str | None = None) -> None:
+        target.id = self.ids.id_of(kind, symbol or entity.name)
         target.name = entity.name
         target.alias = alias if alias is not None else self.ids.alias_of(entity.name)
         target.annotations.extend(entity.annotations)
@@ -185,7 +185,7 @@ class _Builder:
         for header in m.controller_headers:
             out_header = info.controller_packet_metadata.add()
             self._preamble(out_header.preamble, ResourcePrefix.CONTROLLER_HEADER, header,
-                           alias=header.name)
+                           alias=header.name, symbol=header.symbol_name)
             for header_field, field_id in zip(header.fields, _field_ids(header.fields),
                                               strict=True):
                 md = out_header.metadata.add()

@@ -153,6 +153,10 @@ class ControlLowering:
             if run:
                 result = result.then(self._synthesize(run, scope))
                 run = []
+            if isinstance(s, ast.ReturnStatement):
+                # The dangling edges so far leave the control: they join its continuation.
+                self._returns[-1].extend(result.exits)
+                return Fragment(result.entry, [], terminated=True)
             result = result.then(self.statement(s, scope))
         if run and not result.terminated:
             result = result.then(self._synthesize(run, scope))
@@ -186,8 +190,6 @@ class ControlLowering:
             for setter in fragment.exits:
                 setter(None)
             return Fragment(fragment.entry, [], terminated=True)
-        if isinstance(s, ast.ReturnStatement):
-            return Fragment(None, [], terminated=True)
         raise LoweringError(s, f"{type(s).__name__} is not supported in an apply block on "
                                "this target")
 

@@ -99,7 +99,10 @@ class CpDigest(CpEntity):
 
 @dataclass
 class CpControllerHeader(CpEntity):
+    """``name`` is the ``@controller_header`` string; ids hash ``symbol_name`` (the type)."""
+
     fields: list[CpParam] = field(default_factory=list)
+    symbol_name: str = ""
 
 
 @dataclass

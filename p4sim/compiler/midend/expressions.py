@@ -212,6 +212,11 @@ class ExpressionLowering:
                         return hex_json(base_loc.type.size, 32)
                     return op("last_stack_index", None,
                               {"type": "header_stack", "value": base_loc.name})
+            if isinstance(e, ast.Member) and isinstance(e.expr, ast.Member) and \
+                    e.expr.member == "last":
+                stack = self.location(e.expr.expr, scope)
+                if isinstance(stack, StackLoc):
+                    return {"type": "stack_field", "value": [stack.name, e.member]}
             if isinstance(e, ast.PathExpression) and isinstance(e.decl, ast.ConstDecl):
                 return self.value(e.decl.value, scope)
             loc = self.location(e, scope)

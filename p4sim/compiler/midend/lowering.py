@@ -9,7 +9,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections, Pipeline
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.control_flow import ControlLowering
-from p4sim.compiler.midend.control_plane import ControlPlaneModel
+from p4sim.compiler.midend.control_plane import ControlPlaneModel, CpControllerHeader, CpParam
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
 from p4sim.compiler.midend.locations import (
@@ -23,8 +23,9 @@ from p4sim.compiler.midend.locations import (
 )
 from p4sim.compiler.midend.parser_lowering import ParserLowering
 from p4sim.compiler.midend.scope import Scope
-from p4sim.compiler.midend.source_text import string_annotation
+from p4sim.compiler.midend.source_text import p4info_annotations, string_annotation
 from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.midend.tables import explicit_id
 from p4sim.compiler.midend.v1model_externs import calculation_inputs, enum_member
 
 V1SWITCH_BLOCKS = ("parser", "verify_checksum", "ingress", "egress", "compute_checksum",
@@ -69,6 +70,7 @@ class _Lowering:
         self._pipeline("egress", controls["egress"], hdr, meta, standard_metadata)
         self._checksums(controls["compute_checksum"], hdr, meta, verify=False)
         self._deparser(controls["deparser"], hdr)
+        self._controller_headers()
         self._finish_scalars()
         return LoweredProgram(self.ctx.sections, self.ctx.cp)
 
@@ -89,6 +91,29 @@ class _Lowering:
                 codes.enums[decl.name] = values
                 sections.enums.append({"name": decl.name,
                                        "entries": [[m, v] for m, v in values.items()]})
+
+    def _controller_headers(self) -> None:
+        """``@controller_header`` types become P4Info controller_packet_metadata; as in
+        p4c the id is hashed from the type name while the preamble uses the annotation."""
+        for decl in self.program.declarations:
+            if not isinstance(decl, ast.HeaderDecl) or decl.annotation("hidden") is not None:
+                continue
+            controller_name = string_annotation(decl.annotations, "controller_header")
+            if controller_name is None or not isinstance(decl.type, t.HeaderType):
+                continue
+            fields: list[CpParam] = []
+            for field_decl in decl.fields:
+                if field_decl.annotation("hidden") is not None:
+                    continue
+                field_type = decl.type.field_type(field_decl.name)
+                width = bit_width(field_type)
+                if width is None:
+                    raise LoweringError(field_decl, "controller header fields must be bit<W>")
+                fields.append(CpParam(field_decl.name, width, explicit_id(field_decl),
+                                      p4info_annotations(field_decl.annotations)))
+            self.ctx.cp.controller_headers.append(CpControllerHeader(
+                controller_name, explicit_id(decl), p4info_annotations(decl.annotations),
+                None, fields, symbol_name=decl.name_annotation() or decl.name))
 
     # ------------------------------------------------------------ main
 
@@ -272,18 +297,19 @@ class _Lowering:
 
     def _order_actions(self, first: int, control: ast.ControlDecl) -> None:
         """p4c lists a control's actions as: used global actions first (they are
-        localized at the top of the control), then local actions in declaration order."""
+        localized at the top of the control), then its locals in declaration order,
+        an inlined sub-control's actions at the position of its instance."""
         actions = self.ctx.cp.actions
         added = actions[first:]
-        local_order = {a.name: index for index, a in enumerate(
-            d for d in control.locals if isinstance(d, ast.ActionDecl))}
+        positions = {d.name: index for index, d in enumerate(control.locals)
+                     if isinstance(d, ast.Declaration)}
         prefix = control.name + "."
 
         def key(action_name: str) -> tuple[int, int]:
-            short = action_name[len(prefix):] if action_name.startswith(prefix) else None
-            if short is None or short not in local_order:
+            if not action_name.startswith(prefix):
                 return (0, 0)
-            return (1, local_order[short])
+            first_component = action_name[len(prefix):].split(".")[0]
+            return (1, positions.get(first_component, len(positions)))
 
         added.sort(key=lambda a: key(a.name))
         actions[first:] = added

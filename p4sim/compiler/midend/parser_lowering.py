@@ -106,7 +106,7 @@ class ParserLowering:
             if width is None:
                 raise LoweringError(key, "select keys must be bit<W>, bool or enum values")
             value = self.ctx.expr.value(key, scope)
-            if value.get("type") not in ("field", "lookahead"):
+            if value.get("type") not in ("field", "lookahead", "stack_field"):
                 assert key.type is not None
                 temp = self.ctx.storage.scalar("tmp", key.type)
                 body.emit("set", [temp.json(), value], None)

@@ -33,7 +33,8 @@ STANDARD_MATCH_KINDS = {"exact", "lpm", "ternary", "range", "optional"}
 DEFAULT_TABLE_SIZE = 1024
 
 
-def _explicit_id(node: ast.Annotated) -> int | None:
+def explicit_id(node: ast.Annotated) -> int | None:
+    """The value of an ``@id(N)`` annotation, if any."""
     annotation = node.annotation("id")
     if annotation is None or not annotation.args:
         return None
@@ -104,7 +105,7 @@ class TableLowering:
         args = [a.value for a in decl.args]
         info = source_info(decl, decl.name)
         annotations = p4info_annotations(decl.annotations)
-        explicit_id = _explicit_id(decl)
+        decl_id = explicit_id(decl)
         kind = ty.name
         if kind == "counter":
             size = _const_int(ctx, args[0] if args else None, "counter size")
@@ -112,11 +113,11 @@ class TableLowering:
             ctx.sections.counter_arrays.append({
                 "name": name, "id": len(ctx.sections.counter_arrays), "source_info": info,
                 "size": size, "is_direct": False})
-            ctx.cp.counters.append(CpCounter(name, explicit_id, annotations, _doc(decl), unit,
+            ctx.cp.counters.append(CpCounter(name, decl_id, annotations, _doc(decl), unit,
                                              size))
         elif kind == "direct_counter":
             unit = _enum_name(args[0]).upper() if args else "BOTH"
-            ctx.cp.counters.append(CpCounter(name, explicit_id, annotations, _doc(decl), unit,
+            ctx.cp.counters.append(CpCounter(name, decl_id, annotations, _doc(decl), unit,
                                              0, direct_table=""))
         elif kind == "meter":
             size = _const_int(ctx, args[0] if args else None, "meter size")
@@ -124,10 +125,10 @@ class TableLowering:
             ctx.sections.meter_arrays.append({
                 "name": name, "id": len(ctx.sections.meter_arrays), "source_info": info,
                 "is_direct": False, "size": size, "rate_count": 2, "type": unit.lower()})
-            ctx.cp.meters.append(CpMeter(name, explicit_id, annotations, _doc(decl), unit, size))
+            ctx.cp.meters.append(CpMeter(name, decl_id, annotations, _doc(decl), unit, size))
         elif kind == "direct_meter":
             unit = _enum_name(args[0]).upper() if args else "BYTES"
-            ctx.cp.meters.append(CpMeter(name, explicit_id, annotations, _doc(decl), unit, 0,
+            ctx.cp.meters.append(CpMeter(name, decl_id, annotations, _doc(decl), unit, 0,
                                          direct_table=""))
         elif kind == "register":
             size = _const_int(ctx, args[0] if args else None, "register size")
@@ -138,10 +139,10 @@ class TableLowering:
             ctx.sections.register_arrays.append({
                 "name": name, "id": len(ctx.sections.register_arrays), "source_info": info,
                 "size": size, "bitwidth": width})
-            ctx.cp.registers.append(CpRegister(name, explicit_id, annotations, _doc(decl),
+            ctx.cp.registers.append(CpRegister(name, decl_id, annotations, _doc(decl),
                                                element, size))
         elif kind in ("action_profile", "action_selector"):
-            cp = CpActionProfile(name, explicit_id, annotations, _doc(decl),
+            cp = CpActionProfile(name, decl_id, annotations, _doc(decl),
                                  with_selector=kind == "action_selector")
             ctx.cp.action_profiles.append(cp)
             scope.bind(decl, ValueLoc(_Profile(name, decl, kind, args, cp), ty))
@@ -173,20 +174,20 @@ class TableLowering:
                 inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
                                            param.type_ref.type or t.INT_LITERAL))
                 runtime_data.append({"name": param.name, "bitwidth": width})
-                params.append(CpParam(param.name, width, _explicit_id(param),
+                params.append(CpParam(param.name, width, explicit_id(param),
                                       p4info_annotations(param.annotations)))
             body = BodyLowering(ctx)
             primitives = body.action_body(decl.body.statements, inner)
             existing = ctx.sections.add_action(name, runtime_data, primitives)
             if for_table and decl.annotation("hidden") is None:
-                ctx.cp.add_action(CpAction(name, _explicit_id(decl),
+                ctx.cp.add_action(CpAction(name, explicit_id(decl),
                                            p4info_annotations(decl.annotations), _doc(decl),
                                            params))
         elif for_table and decl.annotation("hidden") is None:
-            ctx.cp.add_action(CpAction(name, _explicit_id(decl),
+            ctx.cp.add_action(CpAction(name, explicit_id(decl),
                                        p4info_annotations(decl.annotations), _doc(decl),
                                        [CpParam(p.name, bit_width(p.type_ref.type) or 0,
-                                                _explicit_id(p),
+                                                explicit_id(p),
                                                 p4info_annotations(p.annotations))
                                         for p in decl.params]))
         return name, existing
@@ -229,11 +230,18 @@ class TableLowering:
             "ternary", "optional"} else "lpm" if "lpm" in kinds else "exact"
         size = _const_int(ctx, decl.size, "table size") if decl.size is not None \
             else DEFAULT_TABLE_SIZE
-        cp = CpTable(name, _explicit_id(decl), p4info_annotations(decl.annotations),
+        cp = CpTable(name, explicit_id(decl), p4info_annotations(decl.annotations),
                      _doc(decl), cp_fields, size=size)
         hidden = decl.annotation("hidden") is not None
-        action_names: list[str] = []
-        action_ids: list[int] = []
+        table: Json = {"name": name, "id": ctx.sections.new_table_id(),
+                       "source_info": source_info(decl, decl.name),
+                       "key": [k.json for k in keys], "match_type": match_type,
+                       "type": "simple", "max_size": size, "with_counters": False,
+                       "support_timeout": False, "direct_meters": None,
+                       "action_ids": [], "actions": [], "base_default_next": None,
+                       "next_tables": {}, "default_entry": {}}
+        self._implementation(decl, table, cp, scope, selector_inputs)
+        self._direct_resources(decl, table, cp, scope, size)
         refs = list(decl.actions)
         default_ref = decl.default_action
         if default_ref is None:
@@ -251,8 +259,9 @@ class TableLowering:
                 raise LoweringError(ref, f"{ref.action_path.name} is not an action")
             action_name, action_id = self.lower_action(action, scope, not hidden)
             if action_name not in by_name:
-                action_names.append(action_name)
-                action_ids.append(action_id)
+                table["actions"].append(action_name)
+                table["action_ids"].append(action_id)
+                table["next_tables"][action_name] = None
                 by_name[action_name] = action_id
             scope_kind = "TABLE_AND_DEFAULT"
             if ref.annotation("defaultonly") is not None:
@@ -271,21 +280,10 @@ class TableLowering:
                                              f"actions list of table {name}")
         if decl.default_action_const:
             cp.const_default_action = default_name
-        table: Json = {"name": name, "id": ctx.sections.new_table_id(),
-                       "source_info": source_info(decl, decl.name),
-                       "key": [k.json for k in keys], "match_type": match_type,
-                       "type": "simple", "max_size": size, "with_counters": False,
-                       "support_timeout": False, "direct_meters": None,
-                       "action_ids": action_ids, "actions": action_names,
-                       "base_default_next": None,
-                       "next_tables": {a: None for a in action_names},
-                       "default_entry": {"action_id": default_id,
-                                         "action_const": decl.default_action_const,
-                                         "action_data": self._action_data(default_ref,
-                                                                          default_action),
-                                         "action_entry_const": decl.default_action_const}}
-        self._implementation(decl, table, cp, scope, selector_inputs, size)
-        self._direct_resources(decl, table, cp, scope, size)
+        table["default_entry"] = {"action_id": default_id,
+                                  "action_const": decl.default_action_const,
+                                  "action_data": self._action_data(default_ref, default_action),
+                                  "action_entry_const": decl.default_action_const}
         if decl.support_timeout is not None:
             timeout = decl.support_timeout.const_value
             table["support_timeout"] = bool(timeout)
@@ -322,7 +320,7 @@ class TableLowering:
             keys.append(_Key({"match_type": json_kind, "name": name, "target": target,
                               "mask": mask}, width, kind))
             cp_kind = kind if kind in STANDARD_MATCH_KINDS else kind
-            cp_fields.append(CpMatchField(name, width, cp_kind, _explicit_id(element),
+            cp_fields.append(CpMatchField(name, width, cp_kind, explicit_id(element),
                                           p4info_annotations(element.annotations)))
         return keys, selector_inputs, cp_fields
 
@@ -348,7 +346,7 @@ class TableLowering:
                                "fields or isValid() on this target")
 
     def _implementation(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
-                        selector_inputs: list[Json], table_size: int) -> None:
+                        selector_inputs: list[Json]) -> None:
         impl = decl.implementation
         if impl is None:
             if selector_inputs:
@@ -399,7 +397,6 @@ class TableLowering:
         table["type"] = "indirect_ws" if profile.kind == "action_selector" else "indirect"
         table["action_profile"] = profile.name
         cp.implementation = profile.name
-        del table_size
 
     def _direct_resources(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
                           size: int) -> None:
