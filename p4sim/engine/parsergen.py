@@ -329,10 +329,9 @@ class ParserBuilder:
             else:
                 raise ConfigError(f"{what}: unsupported transition type {kind!r}")
         if not has_default:
-            if transitions:
-                body.append(f"raise ParserError({self.err('NoMatch')})")
-            else:
-                body.append("return None")
+            # BMv2 accepts when no case matches and there is no default (p4c's HandleNoMatch
+            # pass makes the NoMatch error explicit with a verify in a "noMatch" state)
+            body.append("return None")
         self.cg.compile(fn_names[st["name"]], "p, f, data, n", body)
 
 

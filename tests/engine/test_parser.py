@@ -87,6 +87,17 @@ def test_stack_overflow_and_short_packet_errors() -> None:
     assert parser_error(engine, mpls([1, 2])[:-2]) == 1       # PacketTooShort
 
 
+def test_no_matching_case_without_default_accepts_like_bmv2() -> None:
+    b = ProgramBuilder()
+    b.header_type("ethernet_t", ETH)
+    b.header("ethernet", "ethernet_t")
+    b.parser([state("start", [extract("ethernet")], [fld("ethernet", "etherType")],
+                    [transition("start", 0x1)])])
+    b.deparser(["ethernet"])
+    engine = Engine(report_program(b))
+    assert parser_error(engine, bytes(Ether(type=0x9000))) == 0
+
+
 def test_lookahead_verify_vset_and_nomatch() -> None:
     b = ProgramBuilder()
     b.header_type("ethernet_t", ETH)
@@ -99,7 +110,9 @@ def test_lookahead_verify_vset_and_nomatch() -> None:
         state("start", [extract("ethernet")],
               [{"type": "lookahead", "value": [0, 8]}],
               [transition("parse_tag", 0xAA), transition("parse_tag", "kinds", kind="parse_vset"),
-               transition("skip", 0x10, 0xF0)]),
+               transition("skip", 0x10, 0xF0), transition("no_match")]),
+        state("no_match", [{"op": "verify", "parameters": [{"type": "bool", "value": False},
+                                                           hexv(2)]}], [], [transition(None)]),
         state("parse_tag", [extract("tag"),
                             {"op": "verify", "parameters": [
                                 ex("!=", fld("tag", "value"), hexv(0)), hexv(7)]}],
@@ -111,7 +124,7 @@ def test_lookahead_verify_vset_and_nomatch() -> None:
     eth = bytes(Ether(type=0x9000))
     assert parser_error(engine, eth + b"\xaa\x01") == 0
     assert parser_error(engine, eth + b"\xaa\x00") == 7        # verify -> BadTag
-    assert parser_error(engine, eth + b"\xbb\x01") == 2        # NoMatch
+    assert parser_error(engine, eth + b"\xbb\x01") == 2        # NoMatch (p4c's noMatch state)
     engine.parse_vset_set("kinds", [0xBB])
     assert parser_error(engine, eth + b"\xbb\x01") == 0
     out = engine.process(0, eth + b"\x1f\x02payload").packets[0][1]
