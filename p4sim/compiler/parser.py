@@ -215,14 +215,66 @@ def _prescan(text: str) -> _Scan:
                 start, end = _declaration_extent(tokens, index, params[1])
                 scopes.append((tokens[start].offset, tokens[min(end, count - 1)].offset,
                                set(params[0])))
+    shadows = _value_shadows(tokens, global_types)
     for tok in tokens:
         if tok.kind != "id" or tok.offset in exempt or tok.text in _KEYWORDS:
+            continue
+        if any(lo <= tok.offset <= hi and tok.text == name for lo, hi, name in shadows):
             continue
         if tok.text in global_types or any(
                 lo <= tok.offset <= hi and tok.text in names for lo, hi, names in scopes):
             scan.type_positions.add(tok.offset)
     _mark_type_argument_openers(tokens, scan)
     return scan
+
+
+def _statement_keyword(tokens: list[_Tok], index: int) -> str:
+    """First word of the declaration/statement containing ``tokens[index]``."""
+    start = index
+    while start > 0 and tokens[start - 1].text not in (";", "{", "}"):
+        start -= 1
+    while start < index and tokens[start].text == "@":
+        start += 2  # skip annotations (their bodies are already cut out)
+    return tokens[start].text
+
+
+def _value_shadows(tokens: list[_Tok], global_types: set[str]) -> list[tuple[int, int, str]]:
+    """Variables, parameters and instances named like a type, with their scope.
+
+    Inside the innermost ``{...}`` around such a declaration the name denotes the
+    value (as p4c's scoped lexer decides), e.g. ``bit<32> counter;``.
+    """
+    closers: dict[int, int] = {}
+    stack: list[int] = []
+    for index, tok in enumerate(tokens):
+        if tok.text == "{":
+            stack.append(index)
+        elif tok.text == "}" and stack:
+            closers[stack.pop()] = index
+    shadows: list[tuple[int, int, str]] = []
+    open_braces: list[int] = []
+    for index, tok in enumerate(tokens):
+        if tok.text == "{":
+            open_braces.append(index)
+        elif tok.text == "}" and open_braces:
+            open_braces.pop()
+        if tok.kind != "id" or tok.text not in global_types or index == 0 or \
+                index + 1 >= len(tokens):
+            continue
+        before, after = tokens[index - 1], tokens[index + 1]
+        declares_value = after.text in (";", "=", ",", ")") and (
+            (before.kind == "id" and before.text not in _KEYWORDS)
+            or before.text in _TYPE_KEYWORDS or before.text in (">", "]", ")"))
+        if not declares_value or (after.text == ")" and before.text == ")"):
+            continue
+        if _statement_keyword(tokens, index) in ("typedef", "type"):
+            continue  # the declaration of the type itself
+        if open_braces and _statement_keyword(tokens, open_braces[-1]) in (
+                "struct", "header", "header_union"):
+            continue  # a field: members are looked up by name, no shadowing
+        end = closers.get(open_braces[-1], len(tokens) - 1) if open_braces else len(tokens) - 1
+        shadows.append((tok.offset, tokens[end].offset, tok.text))
+    return shadows
 
 
 def _mark_type_argument_openers(tokens: list[_Tok], scan: _Scan) -> None:

@@ -204,3 +204,22 @@ def test_syntax_errors(text: str, message: str) -> None:
     with pytest.raises(CompileError) as info:
         parse_text(text, "t.p4")
     assert str(info.value) == message
+
+
+def test_values_named_like_types_shadow_them_in_their_scope() -> None:
+    program = parse_text("""
+        extern counter { counter(bit<32> n); void count(in bit<32> i); }
+        struct m_t { bit<32> counter; }
+        control C(inout m_t meta) {
+            counter(4) hits;
+            apply {
+                bit<32> counter = 1;
+                counter = counter + meta.counter;
+                hits.count(counter);
+            }
+        }""", "t.p4")
+    control = program.declarations[2]
+    assert isinstance(control, ast.ControlDecl)
+    assign = control.body.statements[1]
+    assert isinstance(assign, ast.AssignStatement)
+    assert isinstance(assign.lhs, ast.PathExpression) and assign.lhs.name == "counter"
