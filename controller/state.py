@@ -279,14 +279,12 @@ class LbState:
             raise StateError("switch names, addresses and device ids cannot change while lbd "
                              "runs; restart lbd")
         old = self.config
-        self.config = dataclasses.replace(new, api=old.api, pipeline=old.pipeline)
-        self._retire_missing(old)
+        self._swap(dataclasses.replace(new, api=old.api, pipeline=old.pipeline))
         for service in old.services:
             if not self._has_service(service.name):
                 self._drop_service_state(service)
             elif self.config.service(service.name).scheduler != service.scheduler:
                 self._schedulers.pop(service.name, None)
-        self._changed()
 
     def add_service(self, service: Service) -> None:
         """Add a service; a pool it names that does not exist yet starts empty."""
@@ -326,10 +324,8 @@ class LbState:
         """Stop new connections now; the backend goes once its connections end or time out."""
         service = self.service(service_name)
         backend = self._pool_member(service, backend_name)
-        old = self.config
         self._replace_pool(service.pool, tuple(b for b in self.pool_backends(service)
                                                if b is not backend))
-        self._retire_missing(old)
 
     # ----- internals -------------------------------------------------------------------
     def _scheduler(self, service: Service) -> Scheduler:
@@ -356,7 +352,17 @@ class LbState:
         problems = cross_check(new)
         if problems:
             raise ConfigError(problems)
-        self.config = new
+        self._swap(new)
+
+    def _swap(self, new: LbConfig) -> None:
+        """Install a validated config: backends that left keep serving (retiring), and
+        connections whose service or backend no longer exists are forgotten."""
+        old, self.config = self.config, new
+        self._retire_missing(old)
+        backends = {s.name: {b.name for b in self.backends_in_use(s)} for s in new.services}
+        for key, conn in list(self.connections.items()):
+            if conn.backend not in backends.get(conn.service, ()):
+                del self.connections[key]
         self._changed()
 
     def _replace_pool(self, pool: str, backends: tuple[Backend, ...]) -> None:

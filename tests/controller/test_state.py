@@ -120,3 +120,16 @@ def test_pin_from_dataplane_checks_backend(state: LbState) -> None:
         state.pin("s1", key, "web1", "dataplane")
     with pytest.raises(StateError, match="does not belong to any service"):
         state.pin("s1", flow("192.0.2.1", vport=1), "web1", "dataplane")
+
+
+def test_connections_to_vanished_backends_are_forgotten(state: LbState) -> None:
+    conn = state.pin("s1", flow("192.0.2.1", vip="10.0.0.101", vport=8080), "cache1",
+                     "dataplane")
+    new = load_config(EXAMPLE)
+    moved = [s if s.name != "cache" else s.__class__(**{**s.__dict__, "pool": "web",
+                                                       "mode": "tun"})
+             for s in new.services]
+    state.apply_config(new.__class__(**{**new.__dict__, "services": tuple(moved)}))
+    assert ("s1", conn.flow) not in state.connections
+    assert state.backend_ids.find(state.backend_id(state.service("cache"), "web1")) == (
+        "cache", "web1")
