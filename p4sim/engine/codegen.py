@@ -102,6 +102,9 @@ BASE_NAMESPACE: dict[str, Any] = {
     "_randint": random.randint,
 }
 
+_THREE_OPERAND = {"add": "+", "subtract": "-", "bit_xor": "^", "bit_or": "|", "bit_and": "&",
+                  "shift_left": "<<", "shift_right": ">>"}
+
 _BINARY = {"+": "+", "-": "-", "*": "*", "&": "&", "|": "|", "^": "^",
            "==": "==", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
@@ -443,10 +446,20 @@ class CodeGen:
         emit(f"    p.length_reg -= {nbytes}")
 
     def copy_header(self, dst: str, src: str, rep: HeaderDef, emit: Emit) -> None:
+        """BMv2 assign_header: an invalid source only invalidates the destination."""
         n = rep.nslots()
         db = str(self.layout.headers[int(dst)].base) if dst.isdigit() else f"HB[{dst}]"
         sb = str(self.layout.headers[int(src)].base) if src.isdigit() else f"HB[{src}]"
-        emit(f"f[{db}:{db} + {n}] = f[{sb}:{sb} + {n}]")
+        emit(f"if f[{sb}]:")
+        emit(f"    f[{db}:{db} + {n}] = f[{sb}:{sb} + {n}]")
+        if dst.isdigit():
+            static = self.layout.headers[int(dst)]
+            if static.union is not None:
+                for other in self.layout.unions[static.union].headers:
+                    if other != static.index:
+                        emit(f"    f[{self.layout.headers[other].base}] = 0")
+        emit("else:")
+        emit(f"    f[{db}] = 0")
 
     def primitive(self, prim: Any, emit: Emit, what: str) -> None:
         if not isinstance(prim, dict) or not isinstance(prim.get("op"), str):
@@ -504,8 +517,8 @@ class CodeGen:
         elif op in ("mark_to_drop", "drop"):
             self.mark_to_drop(emit)
         elif op == "exit":
+            # BMv2 only marks the packet: the action runs to its end, no further node runs
             emit("p.exit = True")
-            emit("return")
         elif op in ("clone_ingress_pkt_to_egress", "clone_egress_pkt_to_egress"):
             need(1)
             emit(f"p.clone_session = (({self.rv(params[0], where)}) & 0x7fff) | 0x8000")
@@ -528,17 +541,21 @@ class CodeGen:
             counter = self._named(params[0], self.res.counters, "counter array", where)
             emit(f"{counter}.count({self.rv(params[1], where)}, p.ingress_length)")
         elif op == "execute_meter":
+            # out of range: BMv2 updates neither the meter nor the destination
             need(3)
             meter = self._named(params[0], self.res.meters, "meter array", where)
             slot, fdef = self.field_slot(params[2], where)
-            emit(self.store(slot, fdef,
-                            f"{meter}.execute({self.rv(params[1], where)}, p.ingress_length)",
-                            where))
+            emit(f"_i = {self.rv(params[1], where)}")
+            emit(f"if 0 <= _i < {meter}.size:")
+            emit("    " + self.store(slot, fdef, f"{meter}.execute(_i, p.ingress_length)",
+                                     where))
         elif op == "register_read":
             need(3)
             reg = self._named(params[1], self.res.registers, "register array", where)
             slot, fdef = self.field_slot(params[0], where)
-            emit(self.store(slot, fdef, f"{reg}.read({self.rv(params[2], where)})", where))
+            emit(f"_i = {self.rv(params[2], where)}")
+            emit(f"if 0 <= _i < {reg}.size:")
+            emit("    " + self.store(slot, fdef, f"{reg}.cells[_i]", where))
         elif op == "register_write":
             need(3)
             reg = self._named(params[0], self.res.registers, "register array", where)
@@ -552,7 +569,33 @@ class CodeGen:
             emit(f"_n = {size}")
             emit(self.store(slot, fdef,
                             f"({base}) + ({calc}(p, f) % _n if _n else 0)", where))
-        elif op == "modify_field_rand_dist" or op == "modify_field_with_rand":
+        elif op in ("add_to_field", "subtract_from_field"):
+            need(2)
+            slot, fdef = self.field_slot(params[0], where)
+            sign = "+" if op == "add_to_field" else "-"
+            emit(self.store(slot, fdef, f"f[{slot}] {sign} ({self.rv(params[1], where)})", where))
+        elif op in _THREE_OPERAND:
+            need(3)
+            slot, fdef = self.field_slot(params[0], where)
+            a, b = self.rv(params[1], where), self.rv(params[2], where)
+            if op == "shift_left":
+                value = f"_shl({a}, {b})"
+            elif op == "shift_right":
+                value = f"_shr({a}, {b})"
+            else:
+                value = f"({a}) {_THREE_OPERAND[op]} ({b})"
+            emit(self.store(slot, fdef, value, where))
+        elif op == "add_header_fast":
+            need(1)
+            hcode, _ = self.header_ref(params[0], where)
+            b = str(self.layout.headers[int(hcode)].base) if hcode.isdigit() else f"HB[{hcode}]"
+            emit(f"f[{b}] = 1")
+        elif op == "copy_header":
+            need(2)
+            dst, rep = self.header_ref(params[0], where)
+            src, _ = self.header_ref(params[1], where)
+            self.copy_header(dst, src, rep, emit)
+        elif op in ("modify_field_rng_uniform", "modify_field_rand_dist"):
             need(3)
             slot, fdef = self.field_slot(params[0], where)
             lo, hi = self.rv(params[1], where), self.rv(params[2], where)

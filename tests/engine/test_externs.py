@@ -157,3 +157,20 @@ def test_action_selector_with_crc16_spreads_flows() -> None:
         src = bytes([10, 0, 0, i])
         port = engine.process(1, udp_packet(src=f"10.0.0.{i}")).packets[0][0]
         assert port == crc16(src) % 4
+
+
+def test_out_of_range_register_read_and_meter_leave_destination_alone() -> None:
+    b = eth_ipv4_program()
+    b.json["register_arrays"].append({"name": "r", "id": 0, "size": 2, "bitwidth": 8})
+    b.json["meter_arrays"].append({"name": "m", "id": 0, "is_direct": False, "size": 2,
+                                   "rate_count": 2, "type": "bytes"})
+    b.action("oob", [], [
+        prim("register_read", fld("ipv4", "ttl"), {"type": "register_array", "value": "r"},
+             hexv(7)),
+        prim("execute_meter", {"type": "meter_array", "value": "m"}, hexv(9),
+             fld("ipv4", "diffserv")),
+        prim("modify_field_rng_uniform", fld("ipv4", "identification"), hexv(5), hexv(5))])
+    b.table("ingress", "t", [], ["oob"], default="oob")
+    engine = Engine(b.json)
+    out = engine.process(1, udp_packet()).packets[0][1]
+    assert out[22] == 64 and out[15] == 0 and out[18:20] == b"\x00\x05"
