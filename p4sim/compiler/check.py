@@ -1687,7 +1687,10 @@ class Checker:
             e.type_args_inferred = bindings
             return self.substitute(sig.return_type, bindings)
         if isinstance(method, ast.Member):
-            return self.method_call(e, method, explicit, scope)
+            result = self.method_call(e, method, explicit, scope)
+            if method.type is None or isinstance(method.type, UnknownType):
+                method.type = t.FunctionType(result, ())
+            return result
         raise self.fail(e, f"{_text(method)}: is not a method")
 
     def explicit_bindings(self, e: ast.MethodCall, type_params: Sequence[ast.TypeParam],
@@ -1892,6 +1895,10 @@ class Checker:
             e.call_kind, e.callee = ast.CallKind.EXTERN_METHOD, decl
             e.ordered_args = self.bind_call(e, sig, e.args, scope, bindings, name)
             e.type_args_inferred = bindings
+            if base.name == "packet_in" and name == "extract":
+                self.check_extract(e, bindings.get("T"), len(e.args))
+            elif base.name == "packet_out" and name == "emit":
+                self.check_emit(e, bindings.get("T"))
             method.decl = decl
             method.type = decl.type
             result = self.substitute(sig.return_type, bindings)
@@ -1900,6 +1907,33 @@ class Checker:
                                    f"argument explicitly")
             return result
         raise self.fail(method, f"{name}: not a method of a value of type {base}")
+
+    def check_extract(self, e: ast.MethodCall, target: t.P4Type | None, nargs: int) -> None:
+        if target is None or isinstance(target, UnknownType):
+            return
+        if not isinstance(target, t.HeaderType):
+            raise self.fail(e.args[0], f"{_text(e.args[0].value)}: extract only accepts "
+                                       f"arguments with header types, not {target}")
+        has_varbit = any(isinstance(ft, t.VarbitType) for _, ft in target.fields)
+        if nargs == 1 and has_varbit:
+            raise self.fail(e, f"{_text(e)}: header {target} has a varbit field; use the "
+                               "two-argument extract")
+        if nargs == 2 and not has_varbit:
+            raise self.fail(e, f"{_text(e)}: header {target} has no varbit field")
+
+    def check_emit(self, e: ast.MethodCall, target: t.P4Type | None) -> None:
+        def emittable(typ: t.P4Type) -> bool:
+            if isinstance(typ, t.HeaderType | t.HeaderUnionType | UnknownType):
+                return True
+            if isinstance(typ, t.StackType):
+                return emittable(typ.element)
+            if isinstance(typ, t.StructType):
+                return all(emittable(ft) for _, ft in typ.fields)
+            return False
+        if target is not None and not emittable(target):
+            raise self.fail(e.args[0], f"{_text(e.args[0].value)}: emit only accepts headers, "
+                                       f"header stacks, header unions and structs of them, "
+                                       f"not {target}")
 
     def block_apply(self, e: ast.MethodCall, target: ast.Node, typ: t.P4Type,
                     scope: Scope) -> t.P4Type:

@@ -122,3 +122,30 @@ def test_standard_metadata_layout() -> None:
 def test_load_balancer_program_checks() -> None:
     program = frontend_file(REPO / "p4src" / "lb.p4", include_dirs=[REPO / "p4src"])
     assert program.find("main") is not None
+
+
+def test_sub_parsers_sub_controls_functions_and_unions() -> None:
+    program = frontend_file(HERE / "programs" / "subblocks.p4")
+    calls = find_calls(program, "subblocks.p4")
+    kinds = {c.call_kind for c in calls}
+    assert {ast.CallKind.PARSER_APPLY, ast.CallKind.CONTROL_APPLY,
+            ast.CallKind.FUNCTION} <= kinds
+    direct = [c for c in calls if c.call_kind is ast.CallKind.CONTROL_APPLY
+              and isinstance(c.callee, ast.ControlDecl)]
+    assert [c.callee.name for c in direct] == ["Count"]
+    pick = next(c for c in calls if isinstance(c.callee, ast.FunctionDecl)
+                and c.callee.name == "pick")
+    assert pick.type_args_inferred == {"T": t.BitsType(8)} and pick.type == t.BitsType(8)
+    count = program.find("Ing")
+    assert isinstance(count, ast.ControlDecl)
+    instance = count.locals[0]
+    assert isinstance(instance, ast.InstantiationDecl) and isinstance(instance.callee,
+                                                                      ast.ControlDecl)
+    assert instance.args[0].value.const_value == 2
+    calc = program.find("CALC")
+    assert isinstance(calc, ast.ConstDecl) and calc.value.const_value == 19
+    neg = program.find("NEG")
+    assert isinstance(neg, ast.ConstDecl) and neg.value.const_value == -3
+    extract_var = next(c for c in calls if isinstance(c.callee, ast.MethodDecl)
+                       and c.callee.name == "extract" and len(c.args) == 2)
+    assert str(extract_var.type_args_inferred["T"]) == "var_t"
