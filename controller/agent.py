@@ -341,9 +341,9 @@ class SwitchAgent:
     async def sweep_idle(self) -> None:
         """End connections idle for longer than the timeout whose notification was missed
         (sent while lbd was down: a switch notifies an entry once).  Lock held."""
-        if not self.ready:
-            return
         timeout_ns = int(self.state.config.connection_idle_timeout_s * 1e9)
+        if not self.ready or timeout_ns == 0:  # 0: connections never age
+            return
         idle = [read async for read in _read(
                     self.switch, [P4TableEntry(CONNECTION_TABLE, time_since_last_hit=0)])
                 if isinstance(read, P4TableEntry) and read.time_since_last_hit is not None
