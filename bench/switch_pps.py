@@ -2,12 +2,12 @@
 
 A sender and a receiver sit on the host ends of two veth pairs (namespace ``p4b-h``); the
 switch runs in namespace ``p4b-sw`` with the other ends as ports 1 and 2, and is programmed
-over P4Runtime (on a Unix socket) to route 10.0.2.0/24 out of port 2.  Throughput: a burst of
-``--count`` UDP frames sent as fast as one raw socket allows, rate = frames received / time
-between the first and the last.  Latency: ``--latency-count`` frames, one per millisecond,
+over P4Runtime (on a Unix socket) to route 10.0.2.0/24 out of port 2.  Throughput: ``--count``
+UDP frames offered at ``--rate`` frames/s, forwarding rate = frames received / time between
+the first and the last received.  Latency: ``--latency-count`` frames, one per millisecond,
 median of receive time - send time (both clocks are this process's).
 
-    python -m bench.switch_pps [--program basic|lb|mini] [--count N] [--bmv2]
+    python -m bench.switch_pps [--program basic|lb|mini] [--count N] [--rate PPS] [--no-bmv2]
 
 ``simple_switch_grpc`` (with p4c's JSON) is measured in the same run when installed, and the
 ratio printed.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import multiprocessing
 import os
 import socket
 import statistics
@@ -24,11 +25,12 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import grpc
@@ -194,39 +196,46 @@ def frame(sequence: int, sent_ns: int) -> bytes:
     return ROUTER_MAC + SENDER_MAC + b"\x08\x00" + ip + udp + payload
 
 
+def _receive(interface: str, ready: Event, stop: Event, results: Connection) -> None:
+    """Receiver process: (sequence, send time, receive time) of every benchmark frame."""
+    sock = host_socket(interface)
+    sock.settimeout(0.1)
+    offset = 14 + 20 + 8
+    samples: list[tuple[int, int, int]] = []
+    buffer = bytearray(2048)
+    ready.set()
+    while not stop.is_set():
+        try:
+            size = sock.recv_into(buffer)
+        except TimeoutError:
+            continue
+        now = time.monotonic_ns()
+        if size >= offset + 16 and buffer[offset:offset + 4] == MAGIC:
+            sequence, sent_ns = struct.unpack_from("!IQ", buffer, offset + 4)
+            samples.append((sequence, sent_ns, now))
+    results.send(samples)
+
+
 class Receiver:
-    """Collects (sequence, send time, receive time) of benchmark frames on a socket."""
+    """A receiver process on a host interface; :meth:`collect` stops it and returns samples."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.sock.settimeout(0.2)
-        self.samples: list[tuple[int, int, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+    def __init__(self, interface: str) -> None:
+        context = multiprocessing.get_context("fork")
+        self._stop = context.Event()
+        ready = context.Event()
+        self._results, child_end = context.Pipe(duplex=False)
+        self._process = context.Process(target=_receive,
+                                        args=(interface, ready, self._stop, child_end))
+        self._process.start()
+        if not ready.wait(10):
+            raise OSError("the receiver process did not start")
 
-    def _run(self) -> None:
-        offset = 14 + 20 + 8
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(2048)
-            except TimeoutError:
-                continue
-            now = time.monotonic_ns()
-            if data[offset:offset + 4] == MAGIC:
-                sequence, sent_ns = struct.unpack_from("!IQ", data, offset + 4)
-                self.samples.append((sequence, sent_ns, now))
-
-    def wait_quiet(self, quiet_s: float = 1.0, limit_s: float = 60.0) -> None:
-        deadline = time.monotonic() + limit_s
-        seen = -1
-        while time.monotonic() < deadline and seen != len(self.samples):
-            seen = len(self.samples)
-            time.sleep(quiet_s)
-
-    def stop(self) -> None:
+    def collect(self, quiet_s: float) -> list[tuple[int, int, int]]:
+        time.sleep(quiet_s)
         self._stop.set()
-        self._thread.join()
+        samples: list[tuple[int, int, int]] = self._results.recv()
+        self._process.join()
+        return samples
 
 
 @dataclass(frozen=True)
@@ -240,8 +249,8 @@ class Result:
     p99_latency_us: float
 
 
-def measure(target: Target, program: str, count: int, latency_count: int,
-            work_dir: Path) -> Result:
+def measure(target: Target, program: str, count: int, rate: int, latency_count: int,
+            work_dir: Path, settle_s: float = 2.0) -> Result:
     json_path, p4info = build(program, target, work_dir / target.value)
     socket_path = work_dir / f"{target.value}.sock"
     if target is Target.EMBEDDED:
@@ -255,21 +264,27 @@ def measure(target: Target, program: str, count: int, latency_count: int,
                               stderr=subprocess.STDOUT)
     try:
         program_switch(f"unix:{socket_path}", json_path, p4info, PROGRAMS[program][1])
-        sender, receiver = host_socket("h1"), Receiver(host_socket("h2"))
-        sender.send(frame(0, time.monotonic_ns()))  # warm-up
-        receiver.wait_quiet(0.5)
-        receiver.samples.clear()
-        for sequence in range(count):
-            sender.send(frame(sequence, time.monotonic_ns()))
-        receiver.wait_quiet()
-        burst = list(receiver.samples)
-        receiver.samples.clear()
+        sender = host_socket("h1")
+        sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024 * 1024)
+        warm_up = Receiver("h2")
+        sender.send(frame(0, time.monotonic_ns()))
+        warm_up.collect(0.5)
+        receiver = Receiver("h2")
+        frames = [frame(sequence, 0) for sequence in range(count)]
+        per_slice = max(1, rate // 1000)
+        start = time.monotonic()
+        for first in range(0, count, per_slice):
+            for data in frames[first:first + per_slice]:
+                sender.send(data)
+            pause = start + (first + per_slice) / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        burst = receiver.collect(settle_s)
+        receiver = Receiver("h2")
         for sequence in range(latency_count):
             sender.send(frame(sequence, time.monotonic_ns()))
             time.sleep(0.001)
-        receiver.wait_quiet(0.5)
-        latencies = sorted((rx - tx) / 1000 for _, tx, rx in receiver.samples)
-        receiver.stop()
+        latencies = sorted((rx - tx) / 1000 for _, tx, rx in receiver.collect(0.5))
     finally:
         switch.terminate()
         switch.wait(timeout=10)
@@ -286,7 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--program", choices=sorted(PROGRAMS), action="append",
                         help="program(s) to measure (default: basic and lb)")
-    parser.add_argument("--count", type=int, default=30000, help="frames in the burst")
+    parser.add_argument("--count", type=int, default=100_000,
+                        help="frames of the throughput phase")
+    parser.add_argument("--rate", type=int, default=100_000,
+                        help="offered load of the throughput phase, frames/s")
     parser.add_argument("--latency-count", type=int, default=300,
                         help="frames of the latency phase (1 per ms)")
     parser.add_argument("--no-bmv2", action="store_true",
@@ -303,8 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for program in args.program or ["basic", "lb"]:
             for target in targets:
                 try:
-                    results.append(measure(target, program, args.count, args.latency_count,
-                                           Path(tmp)))
+                    results.append(measure(target, program, args.count, args.rate,
+                                           args.latency_count, Path(tmp)))
                 except (BuildError, grpc.RpcError, OSError) as err:
                     print(f"switch_pps: {target.value}/{program}: {err}", file=sys.stderr)
     print(f"{'target':<10}{'program':<9}{'sent':>8}{'received':>10}{'pkt/s':>10}"
