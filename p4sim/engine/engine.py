@@ -67,6 +67,7 @@ class _StdMeta:
                                   "standard_metadata.deq_timedelta")
         self.deq_qdepth = slot("queueing_metadata.deq_qdepth", "standard_metadata.deq_qdepth")
         self.qid = slot("queueing_metadata.qid")
+        self.priority = slot("intrinsic_metadata.priority", "standard_metadata.priority")
         missing = [n for n in ("ingress_port", "egress_spec", "egress_port", "instance_type",
                                "packet_length") if getattr(self, n) is None]
         if missing:
@@ -156,6 +157,8 @@ class Engine:
                 copy = Packet(self._template.copy(), p.data)
                 copy.length_reg = ingress_length
                 copy.ingress_length = ingress_length
+                # the parser may branch on the ingress port: BMv2 restores it for the re-parse
+                copy.f[std.ingress_port] = f[std.ingress_port]  # type: ignore[index]
                 prog.parse(copy)
                 self._reset_metadata(copy.f)
                 self._copy_field_list(copy.f, f, p.clone_field_list)
@@ -193,8 +196,10 @@ class Engine:
         self._enqueue(p, egress_spec, egress_q)
 
     def _enqueue(self, p: Packet, port: int, egress_q: deque[Packet]) -> None:
-        p.egress_port = port
         std = self._std
+        if std.priority is not None and p.f[std.priority] != 0:
+            return  # simple_switch has one queue per port: other priorities are dropped
+        p.egress_port = port
         if std.enq_ts is not None:
             p.f[std.enq_ts] = self._now_us & 0xFFFFFFFF
         if std.enq_qdepth is not None:
