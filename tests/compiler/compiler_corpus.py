@@ -9,7 +9,7 @@ from p4sim.compiler import CompiledProgram, compile_file
 CORPUS = Path(__file__).parent / "corpus"
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_PROGRAMS = ("basic_ipv4", "externs_stateful", "ecmp_selector", "acl_const_entries",
-                   "mac_learning", "tunnel_encap", "udp_checksum", "inlining")
+                   "mac_learning", "tunnel_encap", "udp_checksum", "inlining", "expressions")
 
 _cache: dict[str, CompiledProgram] = {}
 

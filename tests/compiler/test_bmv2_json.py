@@ -202,3 +202,16 @@ def test_inlining_and_control_flow() -> None:
     first = next(c for c in ingress["conditionals"] if c["name"] == "node_2")
     drop_table = table(program, first["true_next"])
     assert drop_table["base_default_next"] is None
+
+
+def test_computed_keys_use_temporaries_and_masks() -> None:
+    program = compiled("expressions")
+    by_prefix = table(program, "MyIngress.by_prefix")
+    first, second = by_prefix["key"]
+    assert first["name"] == "first_octet" and first["target"][0] == "scalars"
+    assert second == {"match_type": "ternary", "name": "hdr.ipv4.srcAddr & 0xffff0000",
+                      "target": ["ipv4", "srcAddr"], "mask": "0xffff0000"}
+    setup = next(t for t in program.bmv2_json["pipelines"][0]["tables"]
+                 if t["base_default_next"] == "MyIngress.by_prefix")
+    primitive = action(program, setup["actions"][0])["primitives"][0]
+    assert primitive["parameters"][0] == {"type": "field", "value": first["target"]}

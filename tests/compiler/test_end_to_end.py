@@ -5,7 +5,7 @@ from __future__ import annotations
 from compiler_corpus import compiled
 from scapy.all import IP, TCP, UDP, Ether, Raw  # type: ignore[attr-defined]
 
-from p4sim.engine import ActionCall, Engine, Exact, Lpm
+from p4sim.engine import ActionCall, Engine, Exact, Lpm, Ternary
 
 
 def _ipv4(dst: str, ttl: int = 64, payload: bytes = b"data") -> bytes:
@@ -68,3 +68,19 @@ def test_inlined_sub_controls_have_separate_tables_and_return_drops() -> None:
                      ActionCall("MyIngress.by_src.bump", ()))
     assert len(engine.table_entries("MyIngress.by_src.seen")) == 1
     assert engine.table_entries("MyIngress.by_dst.seen") == []
+
+
+def test_expression_semantics_match_p4() -> None:
+    engine = Engine(compiled("expressions").bmv2_json)
+    engine.table_add("MyIngress.by_prefix", [Exact(10), Ternary(0xC0A80000, 0xFFFF0000)],
+                     ActionCall("MyIngress.to_port", (7,)), priority=1)
+    packet = Ether() / IP(src="192.168.1.1", dst="10.1.2.3", ttl=20, proto=6, tos=1,
+                          frag=5) / Raw(b"x" * 10)
+    port, data = engine.process(1, bytes(packet)).packets[0]
+    out = Ether(data)[IP]
+    assert port == 7
+    assert out.id == 0x1406          # ttl ++ protocol
+    assert out.tos == 254            # (int<8>)1 - 3 wrapped to bit<8>
+    assert out.ttl == 255            # 20 |+| 250 saturates
+    assert out.proto == 1            # ttl > 10 ? 1 : 2
+    assert int(out.flags) == 5       # fragOffset[2:0]

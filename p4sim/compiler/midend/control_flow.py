@@ -176,7 +176,8 @@ class ControlLowering:
             call = s.call
             table = _table_apply(call)
             if table is not None:
-                return self.tables.apply(table, scope, s)
+                applied = self.tables.apply(table, scope, s)
+                return self._with_key_setup(table, scope, s, applied)
             if call.call_kind is ast.CallKind.CONTROL_APPLY:
                 return self._apply_control(call, scope)
         if isinstance(s, ast.BlockStatement):
@@ -237,8 +238,8 @@ class ControlLowering:
             exits += self._branch_target(miss_branch, _dict_setter(table_json["next_tables"],
                                                                    "__MISS__"))
             exits.append(_dict_setter(table_json, "base_default_next"))
-            return Fragment(entry, exits,
-                            terminated=then_fragment.terminated and else_fragment.terminated)
+            return self._with_key_setup(table, scope, s, Fragment(
+                entry, exits, terminated=then_fragment.terminated and else_fragment.terminated))
         if _contains_table_apply(s.cond):
             raise LoweringError(s.cond, "table application in this condition is not supported "
                                         "on this target")
@@ -291,7 +292,15 @@ class ControlLowering:
             else:
                 exits.append(_dict_setter(next_tables, action))
         exits.append(_dict_setter(table_json, "base_default_next"))
-        return Fragment(entry, exits)
+        return self._with_key_setup(table, scope, s, Fragment(entry, exits))
+
+    def _with_key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node,
+                        applied: Fragment) -> Fragment:
+        setup = self.tables.key_setup(table, scope, node)
+        if setup is None:
+            return applied
+        name, exits = setup
+        return Fragment(name, exits).then(applied)
 
     # ------------------------------------------------------------ sub-controls
 

@@ -96,6 +96,9 @@ class TableLowering:
         self._table_actions: dict[str, dict[str, int]] = {}
         self._applied: set[str] = set()
         self._keys: dict[str, list[_Key]] = {}
+        # key expressions that are not plain fields: computed into temporaries
+        # right before the table is applied (p4c's key simplification)
+        self._key_setup: dict[str, list[tuple[FieldLoc, ast.Expression]]] = {}
 
     # ------------------------------------------------------------ externs
 
@@ -223,7 +226,7 @@ class TableLowering:
         name = control_plane_name(decl, scope)
         if name in self._tables:
             raise LoweringError(decl, f"table {name} is instantiated more than once")
-        keys, selector_inputs, cp_fields = self._keys_of(decl, scope)
+        keys, selector_inputs, cp_fields = self._keys_of(decl, scope, name)
         self._keys[name] = keys
         kinds = {k.match_kind for k in keys}
         match_type = "range" if "range" in kinds else "ternary" if kinds & {
@@ -304,7 +307,7 @@ class TableLowering:
                 return d
         raise LoweringError(decl, "NoAction is not declared (include core.p4)")
 
-    def _keys_of(self, decl: ast.TableDecl, scope: Scope
+    def _keys_of(self, decl: ast.TableDecl, scope: Scope, table_name: str
                  ) -> tuple[list[_Key], list[Json], list[CpMatchField]]:
         keys: list[_Key] = []
         selector_inputs: list[Json] = []
@@ -312,7 +315,7 @@ class TableLowering:
         for element in decl.keys or []:
             kind = element.match_kind.name
             name = element.name_annotation() or expression_text(element.expr)
-            target, width, mask = self._key_target(element.expr, scope)
+            target, width, mask = self._key_target(element.expr, scope, table_name)
             if kind == "selector":
                 selector_inputs.append({"type": "field", "value": target})
                 continue
@@ -324,7 +327,8 @@ class TableLowering:
                                           p4info_annotations(element.annotations)))
         return keys, selector_inputs, cp_fields
 
-    def _key_target(self, e: ast.Expression, scope: Scope) -> tuple[list[str], int, str | None]:
+    def _key_target(self, e: ast.Expression, scope: Scope,
+                    table_name: str) -> tuple[list[str], int, str | None]:
         expr = self.ctx.expr
         if isinstance(e, ast.MethodCall) and e.builtin == "isValid":
             assert isinstance(e.method, ast.Member)
@@ -334,16 +338,21 @@ class TableLowering:
         if isinstance(e, ast.BinaryOp) and e.op == "&":
             mask = expr.const_int(e.right)
             if mask is not None:
-                target, width, _ = self._key_target(e.left, scope)
-                return target, width, hexstr(mask, width)
+                target, masked_width, _ = self._key_target(e.left, scope, table_name)
+                return target, masked_width, hexstr(mask, masked_width)
         if isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex):
             loc = expr.location(e, scope)
             if isinstance(loc, FieldLoc):
                 field_width = bit_width(loc.type)
                 if field_width is not None:
                     return [loc.header, loc.field], field_width, None
-        raise LoweringError(e, f"{expression_text(e)}: table keys must be fields, masked "
-                               "fields or isValid() on this target")
+        key_width = bit_width(e.type)
+        if key_width is None or e.type is None:
+            raise LoweringError(e, f"{expression_text(e)}: table keys must have a bit<W>, "
+                                   "int<W>, bool, enum or error type")
+        temp = self.ctx.storage.scalar("key", e.type)
+        self._key_setup.setdefault(table_name, []).append((temp, e))
+        return [temp.header, temp.field], key_width, None
 
     def _implementation(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
                         selector_inputs: list[Json]) -> None:
@@ -405,8 +414,8 @@ class TableLowering:
             counter = self._extern_ref(decl.counters, scope, "direct_counter")
             ctx.sections.counter_arrays.append({
                 "name": counter.name, "id": len(ctx.sections.counter_arrays),
-                "source_info": source_info(decl.counters, counter.name), "is_direct": True,
-                "binding": cp.name})
+                "source_info": source_info(decl.counters, counter.name), "size": size,
+                "is_direct": True, "binding": cp.name})
             table["with_counters"] = True
             cp.direct_counter = counter.name
             for c in ctx.cp.counters:
@@ -513,6 +522,18 @@ class TableLowering:
 
     # ------------------------------------------------------------ application
 
+    def key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node
+                  ) -> tuple[str, list[Any]] | None:
+        """A synthesized table computing the table's non-field keys, if it has any."""
+        setup = self._key_setup.get(control_plane_name(table, scope))
+        if not setup:
+            return None
+        body = BodyLowering(self.ctx)
+        for temp, expr in setup:
+            body.emit("assign", [temp.json(), self.ctx.expr.value(expr, scope)], node,
+                      f"{temp.field} = {expression_text(expr)}")
+        return self.synthesized(body.out, node)
+
     def _start_apply(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Json:
         name = control_plane_name(table, scope)
         if name not in self._tables:
@@ -521,8 +542,6 @@ class TableLowering:
             raise LoweringError(node, f"table {name} is applied more than once; this target "
                                       "does not support that")
         self._applied.add(name)
-        if self.pipeline.init_table is None and not self.pipeline.tables:
-            pass
         return self._tables[name]
 
     def apply(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Any:

@@ -1,0 +1,95 @@
+"""Programs this target cannot run get exact ``file:line:col: error:`` diagnostics."""
+
+from __future__ import annotations
+
+import pytest
+
+from p4sim.compiler import CompileError, compile_source
+
+PRELUDE = "#include <core.p4>\n#include <v1model.p4>\n"
+
+HEADERS = """
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct metadata { bit<8> x; }
+parser P(packet_in pk, out headers hdr, inout metadata meta,
+         inout standard_metadata_t sm) {
+    state start { pk.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+"""
+
+MAIN = "V1Switch(P(), VC(), I(), E(), CC(), D()) main;\n"
+DEPARSER = "control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.h); } }\n"
+
+
+def _error(source: str) -> str:
+    with pytest.raises(CompileError) as info:
+        compile_source(PRELUDE + source, "bad.p4")
+    return str(info.value)
+
+
+def _line_of(source: str, needle: str) -> int:
+    return (PRELUDE + source).splitlines().index(next(
+        line for line in (PRELUDE + source).splitlines() if needle in line)) + 1
+
+
+def test_header_not_byte_aligned() -> None:
+    source = ("header odd_t { bit<12> a; }\nstruct headers { odd_t h; }\n" +
+              HEADERS.split("struct headers { h_t h; }\n", 1)[1] +
+              "control I(inout headers hdr, inout metadata meta, "
+              "inout standard_metadata_t sm) { apply { } }\n" + DEPARSER + MAIN)
+    line = _line_of(source, "header odd_t")
+    assert _error(source) == (
+        f"bad.p4:{line}:1: error: odd_t: Found header with fields totaling 12 bits.  "
+        "BMv2 target only supports headers with fields totaling a multiple of 8 bits.")
+
+
+def test_table_applied_twice() -> None:
+    source = HEADERS + """
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    table t { key = { hdr.h.a: exact; } actions = { NoAction; } }
+    apply {
+        t.apply();
+        t.apply();
+    }
+}
+""" + DEPARSER + MAIN
+    line = _line_of(source, "        t.apply();") + 1
+    assert _error(source) == (f"bad.p4:{line}:9: error: table I.t is applied more than once; "
+                              "this target does not support that")
+
+
+def test_conditional_emit_in_deparser() -> None:
+    source = HEADERS + """
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control D(packet_out pk, in headers hdr) {
+    apply {
+        if (hdr.h.a == 1) { pk.emit(hdr.h); }
+    }
+}
+""" + MAIN
+    line = _line_of(source, "if (hdr.h.a == 1)")
+    assert _error(source) == (f"bad.p4:{line}:9: error: only packet.emit calls are supported "
+                              "in the deparser on this target")
+
+
+def test_missing_main_blames_the_program() -> None:
+    source = HEADERS + "control I(inout headers hdr, inout metadata meta, " \
+        "inout standard_metadata_t sm) { apply { } }\n" + DEPARSER
+    assert _error(source) == "bad.p4:1:1: error: program does not declare a 'main' " \
+                             "package instance"
+
+
+def test_range_in_select_is_rejected() -> None:
+    source = HEADERS.replace(
+        "state start { pk.extract(hdr.h); transition accept; }",
+        "state start { pk.extract(hdr.h); transition select(hdr.h.a) {\n"
+        "        1 .. 5: accept;\n        default: accept; } }") + \
+        "control I(inout headers hdr, inout metadata meta, " \
+        "inout standard_metadata_t sm) { apply { } }\n" + DEPARSER + MAIN
+    line = _line_of(source, "1 .. 5: accept;")
+    assert _error(source) == (f"bad.p4:{line}:9: error: ranges in select cases are not "
+                              "supported on this target")
