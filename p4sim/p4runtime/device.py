@@ -162,29 +162,29 @@ class Device:
     def _write_one(self, pipeline: Pipeline, update: p4r.Update) -> None:
         entity = update.entity
         kind = entity.WhichOneof("entity")
-        kind_type = update.type
-        if kind_type == p4r.Update.UNSPECIFIED:
+        update_type = update.type
+        if update_type == p4r.Update.UNSPECIFIED:
             raise invalid_argument("Update type UNSPECIFIED")
         if kind == "table_entry":
-            pipeline.tables.write(kind_type, entity.table_entry)
+            pipeline.tables.write(update_type, entity.table_entry)
         elif kind == "action_profile_member":
-            pipeline.profiles.write_member(kind_type, entity.action_profile_member)
+            pipeline.profiles.write_member(update_type, entity.action_profile_member)
         elif kind == "action_profile_group":
-            pipeline.profiles.write_group(kind_type, entity.action_profile_group)
+            pipeline.profiles.write_group(update_type, entity.action_profile_group)
         elif kind == "counter_entry":
-            pipeline.externs.write_counter(kind_type, entity.counter_entry)
+            pipeline.externs.write_counter(update_type, entity.counter_entry)
         elif kind == "direct_counter_entry":
-            pipeline.externs.write_direct_counter(kind_type, entity.direct_counter_entry)
+            pipeline.externs.write_direct_counter(update_type, entity.direct_counter_entry)
         elif kind == "meter_entry":
-            pipeline.externs.write_meter(kind_type, entity.meter_entry)
+            pipeline.externs.write_meter(update_type, entity.meter_entry)
         elif kind == "direct_meter_entry":
-            pipeline.externs.write_direct_meter(kind_type, entity.direct_meter_entry)
+            pipeline.externs.write_direct_meter(update_type, entity.direct_meter_entry)
         elif kind == "register_entry":
-            pipeline.externs.write_register(kind_type, entity.register_entry)
+            pipeline.externs.write_register(update_type, entity.register_entry)
         elif kind == "packet_replication_engine_entry":
-            pipeline.replication.write(kind_type, entity.packet_replication_engine_entry)
+            pipeline.replication.write(update_type, entity.packet_replication_engine_entry)
         elif kind == "digest_entry":
-            pipeline.digests.write(kind_type, entity.digest_entry)
+            pipeline.digests.write(update_type, entity.digest_entry)
         elif kind == "value_set_entry":
             raise unimplemented("ValueSet writes are not supported yet")
         elif kind == "extern_entry":
