@@ -17,7 +17,7 @@ from finsy.proto import p4d, p4r
 
 from p4sim.engine import DigestSample
 from p4sim.p4runtime import bytestrings
-from p4sim.p4runtime.errors import invalid_argument, not_found
+from p4sim.p4runtime.errors import already_exists, invalid_argument, not_found
 from p4sim.p4runtime.p4info_index import P4InfoIndex
 
 DEFAULT_MAX_LIST_SIZE = 1024
@@ -57,8 +57,7 @@ class DigestManager:
         configured = entry.digest_id in self._digests
         if update_type == p4r.Update.INSERT:
             if configured:
-                raise invalid_argument(
-                    f"Digest {entry.digest_id} already configured, use MODIFY")
+                raise already_exists(f"Digest {entry.digest_id} is already configured")
             self._digests[entry.digest_id] = _Digest(_checked(entry))
         elif update_type == p4r.Update.MODIFY:
             if not configured:

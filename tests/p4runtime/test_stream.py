@@ -8,7 +8,7 @@ import time
 import pytest
 from finsy.proto import p4r
 from p4rt_fixture import A_SEND_TO_CPU, CPU_PORT, D_LEARN
-from p4rt_testlib import Client, Server, acl_entry, insert, lpm_entry
+from p4rt_testlib import Client, Server, acl_entry, delete, insert, lpm_entry, modify
 
 MAC_A = bytes.fromhex("020000000001")
 MAC_B = bytes.fromhex("020000000002")
@@ -117,3 +117,17 @@ def test_idle_timeout_notification(server: Server, primary) -> None:
     (expired,) = notification.idle_timeout_notification.table_entry
     assert expired.table_id == entry.table_id and list(expired.match) == list(entry.match)
     assert expired.idle_timeout_ns == 100_000_000 and expired.controller_metadata == 5
+
+
+def test_digest_config_lifecycle(primary) -> None:
+    client, _ = primary
+    configure_digest(client, max_list_size=4, max_timeout_ns=1000, ack_timeout_ns=0)
+    entry = p4r.DigestEntry(digest_id=D_LEARN, config=p4r.DigestEntry.Config(max_list_size=8))
+    assert [e.canonical_code for e in client.write_errors(insert(digest_entry=entry))] == [6]
+    client.write(modify(digest_entry=entry))
+    (read,) = client.read(p4r.Entity(digest_entry=p4r.DigestEntry()))
+    assert read.digest_entry == entry
+    client.write(delete(digest_entry=entry))
+    assert client.read(p4r.Entity(digest_entry=p4r.DigestEntry())) == []
+    unknown = p4r.DigestEntry(digest_id=12345)
+    assert [e.canonical_code for e in client.write_errors(insert(digest_entry=unknown))] == [3]
