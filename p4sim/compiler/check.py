@@ -278,7 +278,22 @@ class Checker:
                 pass
         for node in ast.walk(program):
             if isinstance(node, ast.Annotation):
+                self.annotation_shape(node)
                 self.annotation_literals(node)
+
+    def annotation_shape(self, annotation: ast.Annotation) -> None:
+        """Known annotations must have the arguments p4c and the backend expect."""
+        args = annotation.args
+        name = annotation.name
+        if name in ("name", "controller_header"):
+            if len(args) != 1 or not isinstance(args[0], ast.StringLiteral):
+                self.error(annotation, f"@{name}: expected one string literal argument")
+        elif name in ("id", "priority"):
+            if len(args) != 1 or not isinstance(args[0], ast.IntLiteral):
+                self.error(annotation, f"@{name}: expected one integer literal argument")
+        elif name == "field_list":
+            if not args or not all(isinstance(a, ast.IntLiteral) for a in args):
+                self.error(annotation, "@field_list: expected integer literal arguments")
 
     def annotation_literals(self, annotation: ast.Annotation) -> None:
         """Type and fold the literal arguments of annotations (names stay unresolved)."""
@@ -820,6 +835,9 @@ class Checker:
         self.block(decl.body, inner, _Context(in_control_apply=True))
 
     def instantiation(self, decl: ast.InstantiationDecl, scope: Scope) -> None:
+        if decl.initializer:
+            self.error(decl, f"{decl.name}: instantiations with an initializer block (abstract "
+                             "method implementations) are not supported by p4sim")
         typ = self.resolve_type(decl.type_ref, scope)
         decl.type, decl.callee = self.construct(decl, decl.type_ref, typ, decl.args, scope)
 
@@ -1206,6 +1224,8 @@ class Checker:
             raise self.fail(e, f"{_text(e)}: only allowed in select cases and table entries")
         if isinstance(e, ast.SelectExpression):
             raise self.fail(e, "select: only allowed as a parser transition")
+        if isinstance(e, ast.ThisExpression):
+            raise self.fail(e, "this: not supported by p4sim")
         raise self.fail(e, f"{type(e).__name__}: unsupported expression")
 
     def path(self, e: ast.PathExpression, scope: Scope) -> t.P4Type:  # noqa: C901

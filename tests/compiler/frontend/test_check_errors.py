@@ -111,3 +111,21 @@ def test_every_error_is_reported(check_errors: Callable[[str], list[str]],
     errors = check_errors(source)
     assert [e.split(": error: ")[1] for e in errors] == ["nope1: declaration not found",
                                                          "nope2: declaration not found"]
+
+
+@pytest.mark.parametrize(("annotation", "message"), [
+    ("@name(1)", "@name: expected one string literal argument"),
+    ('@id("x")', "@id: expected one integer literal argument"),
+    ("@field_list(a)", "@field_list: expected integer literal arguments"),
+])
+def test_known_annotations_are_validated(check_errors: Callable[[str], list[str]],
+                                         program: Callable[..., str],
+                                         where: Callable[..., str], annotation: str,
+                                         message: str) -> None:
+    source = program(locals_=f"{annotation} action a() {{ }}")
+    assert check_errors(source) == [f"{where(source, annotation)}: error: {message}"]
+
+
+def test_unknown_annotations_are_kept(check_ok: Callable[[str], object],
+                                      program: Callable[..., str]) -> None:
+    check_ok(program(locals_='@my_tool(anything + goes, "here") @flag action a() { }'))
