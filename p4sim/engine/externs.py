@@ -38,11 +38,12 @@ class Meter:
     in units per microsecond, exactly like meters.cpp.
     """
 
-    __slots__ = ("rates", "clock_ns", "origin_ns", "is_packets")
+    __slots__ = ("rates", "config", "clock_ns", "origin_ns", "is_packets")
 
     def __init__(self, clock_ns: Callable[[], int], origin_ns: int, is_packets: bool) -> None:
         # one cell per rate, peak first: [rate per us, burst, tokens, tokens_last, colour]
         self.rates: list[list[float | int]] | None = None
+        self.config: list[tuple[float, int]] | None = None
         self.clock_ns = clock_ns
         self.origin_ns = origin_ns
         self.is_packets = is_packets
@@ -50,7 +51,9 @@ class Meter:
     def configure(self, rates: Sequence[tuple[float, int]] | None) -> None:
         if rates is None:
             self.rates = None
+            self.config = None
             return
+        self.config = [(float(rate), int(burst)) for rate, burst in rates]
         cells: list[list[float | int]] = []
         for i, (rate_per_s, burst) in enumerate(rates):
             cells.append([rate_per_s / 1e6, int(burst), int(burst), 0, i + 1])
@@ -58,9 +61,8 @@ class Meter:
         self.rates = cells
 
     def get(self) -> list[tuple[float, int]] | None:
-        if self.rates is None:
-            return None
-        return [(float(r[0]) * 1e6, int(r[1])) for r in reversed(self.rates)]
+        """The rates as configured (units per second), committed first."""
+        return list(self.config) if self.config is not None else None
 
     def execute(self, nbytes: int) -> int:
         rates = self.rates
