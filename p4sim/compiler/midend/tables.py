@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from p4sim.compiler import ast
@@ -69,6 +71,14 @@ def _enum_name(e: ast.Expression) -> str:
     if isinstance(e, ast.Member):
         return e.member
     raise LoweringError(e, "expected an enum constant")
+
+
+def synthesized_action_base(node: ast.Node) -> str:
+    """p4c names a compiler-made action after its source position: ``<file>l<line>``."""
+    stem = Path(node.pos.file).name
+    stem = stem[:-3] if stem.endswith(".p4") else stem
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", stem) or "act"
+    return f"{stem}l{node.pos.line}"
 
 
 @dataclass
@@ -145,6 +155,8 @@ class TableLowering:
             ctx.cp.registers.append(CpRegister(name, decl_id, annotations, _doc(decl),
                                                element, size))
         elif kind in ("action_profile", "action_selector"):
+            annotations = p4info_annotations([a for a in decl.annotations
+                                              if a.name != "max_group_size"])
             cp = CpActionProfile(name, decl_id, annotations, _doc(decl),
                                  with_selector=kind == "action_selector")
             ctx.cp.action_profiles.append(cp)
@@ -233,6 +245,7 @@ class TableLowering:
             "ternary", "optional"} else "lpm" if "lpm" in kinds else "exact"
         size = _const_int(ctx, decl.size, "table size") if decl.size is not None \
             else DEFAULT_TABLE_SIZE
+        size = size or DEFAULT_TABLE_SIZE  # p4c: size 0 means the default size
         cp = CpTable(name, explicit_id(decl), p4info_annotations(decl.annotations),
                      _doc(decl), cp_fields, size=size)
         hidden = decl.annotation("hidden") is not None
@@ -371,10 +384,14 @@ class TableLowering:
         elif isinstance(impl, ast.ConstructorCall) and isinstance(impl.type, t.ExternType) \
                 and impl.type.name in ("action_profile", "action_selector"):
             kind = impl.type.name
-            cp_profile = CpActionProfile(cp.name, None, [], None,
-                                         with_selector=kind == "action_selector")
+            profile_name = self._in_place_name(decl, cp.name, scope)
+            annotations = getattr(decl, "property_annotations", {}).get("implementation", [])
+            cp_profile = CpActionProfile(profile_name, None, p4info_annotations(
+                [a for a in annotations if a.name != "max_group_size"]), None,
+                with_selector=kind == "action_selector")
             ctx.cp.action_profiles.append(cp_profile)
-            profile = _Profile(cp.name, impl, kind, [a.value for a in impl.args], cp_profile)
+            profile = _Profile(profile_name, impl, kind, [a.value for a in impl.args],
+                               cp_profile)
         if profile is None:
             raise LoweringError(impl, "implementation must be an action_profile or "
                                       "action_selector instance")
@@ -398,7 +415,9 @@ class TableLowering:
             profile.cp.size = size
             if profile.kind == "action_selector":
                 max_group = profile.decl.annotation("max_group_size") \
-                    if isinstance(profile.decl, ast.Annotated) else None
+                    if isinstance(profile.decl, ast.Annotated) else next(
+                        (a for a in getattr(decl, "property_annotations", {}).get(
+                            "implementation", []) if a.name == "max_group_size"), None)
                 if max_group is not None and max_group.args and \
                         isinstance(max_group.args[0], ast.IntLiteral):
                     profile.cp.max_group_size = max_group.args[0].value
@@ -406,6 +425,22 @@ class TableLowering:
         table["type"] = "indirect_ws" if profile.kind == "action_selector" else "indirect"
         table["action_profile"] = profile.name
         cp.implementation = profile.name
+
+    @staticmethod
+    def _in_place_name(decl: ast.TableDecl, table_name: str, scope: Scope) -> str:
+        """p4c names an in-place ``implementation = ...(...)`` after the property's
+        ``@name`` (and rejects it without one)."""
+        annotations = getattr(decl, "property_annotations", None)
+        if annotations is None:  # front end without property annotations: use the table
+            return table_name
+        for annotation in annotations.get("implementation", []):
+            if annotation.name == "name" and annotation.args and \
+                    isinstance(annotation.args[0], ast.StringLiteral):
+                return scope.qualify(annotation.args[0].value)
+        raise LoweringError(decl.implementation,
+                            f"Table '{table_name}' has an anonymous table property "
+                            "'implementation' with no name annotation, which is not supported "
+                            "by P4Runtime")
 
     def _direct_resources(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
                           size: int) -> None:
@@ -568,7 +603,7 @@ class TableLowering:
 
     def synthesized(self, primitives: list[Json], node: ast.Node) -> tuple[str, list[Any]]:
         ctx = self.ctx
-        action_name = ctx.sections.fresh_name("act")
+        action_name = ctx.sections.fresh_name(synthesized_action_base(node))
         action_id = ctx.sections.add_action(action_name, [], primitives)
         table_name = ctx.sections.fresh_name(f"tbl_{action_name}")
         table: Json = {"name": table_name, "id": ctx.sections.new_table_id(),
