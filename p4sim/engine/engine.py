@@ -124,10 +124,13 @@ class Engine:
             passes += 1
             if passes > MAX_PASSES:
                 break
-            if egress_q:
-                self._egress(egress_q.popleft(), egress_q, ingress_q, result)
-            else:
-                self._ingress(ingress_q.popleft(), egress_q, ingress_q, result)
+            try:
+                if egress_q:
+                    self._egress(egress_q.popleft(), egress_q, ingress_q, result)
+                else:
+                    self._ingress(ingress_q.popleft(), egress_q, ingress_q, result)
+            except PacketAbort:
+                continue  # where BMv2 would abort the process, only this packet is dropped
         return result
 
     def _ingress(self, p: Packet, egress_q: deque[Packet], ingress_q: deque[Packet],
@@ -143,10 +146,7 @@ class Engine:
             ok = self._verify_checksums(p, f)
             if std.checksum_error is not None:
                 f[std.checksum_error] = 0 if ok else 1
-        try:
-            prog.ingress(p, f)
-        except PacketAbort:
-            return
+        prog.ingress(p, f)
         p.exit = False
         egress_spec = f[std.egress_spec]  # type: ignore[index]
         mgid = f[std.mcast_grp] if std.mcast_grp is not None else 0
@@ -243,10 +243,7 @@ class Engine:
         f[std.packet_length] = p.length_reg  # type: ignore[index]
         clone_truncate = p.truncate_length
         p.truncate_length = 0
-        try:
-            prog.egress(p, f)
-        except PacketAbort:
-            return
+        prog.egress(p, f)
         p.exit = False
 
         if p.clone_session:

@@ -85,3 +85,20 @@ def test_unparseable_json_text() -> None:
         Engine("{not json")
     with pytest.raises(ConfigError, match="object"):
         Engine("[1, 2]")
+
+
+def test_failed_assert_drops_only_that_packet() -> None:
+    from engine_helpers import udp_packet
+    from engine_jsonkit import assign, eth_ipv4_program, ex, fld, hexv, prim
+
+    b = eth_ipv4_program()
+    b.action("check", [], [
+        assign(fld("standard_metadata", "egress_spec"), hexv(3)),
+        prim("assert", ex("!=", fld("ipv4", "ttl"), hexv(1)))])
+    b.table("ingress", "t", [], ["check"], default="check")
+    engine = Engine(b.json)
+    assert engine.process(1, udp_packet()).packets[0][0] == 3
+    bad = bytearray(udp_packet())
+    bad[22] = 1                                    # ttl 1: the assert fails
+    assert engine.process(1, bytes(bad)).packets == []
+    assert engine.process(1, udp_packet()).packets[0][0] == 3
