@@ -4,10 +4,12 @@ direct packet-out, and the packet-in meter."""
 from __future__ import annotations
 
 from lb_base import (
+    BACKEND1,
     BACKEND2,
     BACKEND_PORT,
     CLIENT,
     DROP_PACKET_IN_METERED,
+    FWD_MODE_DR,
     FWD_MODE_NAT,
     OTHER,
     PACKET_IN_REASON_NEW_CONNECTION,
@@ -46,6 +48,28 @@ class ControllerScheduledConnection(LbTest):
                                eth_dst=BACKEND2.mac, ttl=63), BACKEND2.port)
         self.expect_nothing_else()
         self.assertIsNone(self.p4rt.packet_in(timeout=0.5))
+
+
+class ControllerScheduledDirectRouting(LbTest):
+    """DR service scheduled by the controller: the re-injected SYN keeps its IP header."""
+
+    def runTest(self) -> None:
+        self.add_service(SERVICE, PROTO_TCP, 443, FWD_MODE_DR, SCHED_CONTROLLER)
+        syn = tcp_packet(CLIENT, VIP, 40000, 443, eth_src=CLIENT.mac, eth_dst=ROUTER_MAC)
+        self.send(CLIENT.port, syn)
+        packet_in = self.p4rt.packet_in(timeout=3.0)
+        assert packet_in is not None, "no packet-in for the SYN"
+        self.pin_connection(40000, 443, backend_id=1)
+        self.p4rt.packet_out(packet_in.payload, egress_port=0,
+                             ingress_port=packet_in.metadata["ingress_port"],
+                             mode=PACKET_OUT_MODE_PIPELINE)
+        self.expect(tcp_packet(CLIENT, VIP, 40000, 443, eth_src=ROUTER_MAC,
+                               eth_dst=BACKEND1.mac, ttl=63), BACKEND1.port)
+        self.send(CLIENT.port, tcp_packet(CLIENT, VIP, 40000, 443, eth_src=CLIENT.mac,
+                                          eth_dst=ROUTER_MAC, flags="A"))
+        self.expect(tcp_packet(CLIENT, VIP, 40000, 443, eth_src=ROUTER_MAC,
+                               eth_dst=BACKEND1.mac, ttl=63, flags="A"), BACKEND1.port)
+        self.expect_nothing_else()
 
 
 class DirectPacketOut(LbTest):

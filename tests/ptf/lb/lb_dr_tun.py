@@ -9,12 +9,14 @@ from lb_base import (
     FWD_MODE_TUN,
     MAGLEV_TABLE_SIZE,
     PROTO_TCP,
+    PROTO_UDP,
     ROUTER_MAC,
     SCHED_MAGLEV,
     TUNNEL_MAX_MSS,
     VIP,
     LbTest,
     tcp_packet,
+    udp_packet,
 )
 from scapy.layers.inet import IP
 from scapy.layers.l2 import Ether
@@ -66,4 +68,17 @@ class TunnelEncapsulation(LbTest):
         self.send(CLIENT.port, data)
         self.expect(tunnelled(tcp_packet(CLIENT, VIP, 40000, 80, eth_src=CLIENT.mac,
                                          eth_dst=ROUTER_MAC, ttl=63, flags="A")), BACKEND1.port)
+        self.expect_nothing_else()
+
+
+class TunnelUdp(LbTest):
+    """TUN for UDP: the datagram travels unchanged (but TTL) inside the outer header."""
+
+    def runTest(self) -> None:
+        self.add_service(6, PROTO_UDP, 53, FWD_MODE_TUN, SCHED_MAGLEV)
+        self.fill_maglev(6, [1] * MAGLEV_TABLE_SIZE)
+        self.send(CLIENT.port, udp_packet(CLIENT, VIP, 5353, 53, eth_src=CLIENT.mac,
+                                          eth_dst=ROUTER_MAC))
+        self.expect(tunnelled(udp_packet(CLIENT, VIP, 5353, 53, eth_src=CLIENT.mac,
+                                         eth_dst=ROUTER_MAC, ttl=63)), BACKEND1.port)
         self.expect_nothing_else()
