@@ -1469,7 +1469,20 @@ class Checker:
 
     def unify_operands(self, e: ast.BinaryOp, lt: t.P4Type,
                        rt: t.P4Type) -> tuple[t.P4Type, t.P4Type]:
-        """Give an untyped integer operand the type of the other operand."""
+        """Give an untyped integer operand the type of the other operand.
+
+        Serializable enums convert implicitly to their underlying type (spec
+        8.11.2) when the other operand is not the same enum, or for arithmetic;
+        the conversion is made explicit with a Cast node, as p4c does.
+        """
+        if isinstance(lt, t.SerEnumType) and (e.op not in ("==", "!=")
+                                              or not self.same_type(lt, rt)):
+            e.left = self.implicit_cast(e.left, lt.underlying)
+            lt = lt.underlying
+        if isinstance(rt, t.SerEnumType) and (e.op not in ("==", "!=")
+                                              or not self.same_type(lt, rt)):
+            e.right = self.implicit_cast(e.right, rt.underlying)
+            rt = rt.underlying
         if isinstance(lt, t.IntLiteralType) and not isinstance(rt, t.IntLiteralType):
             self.convert(e.left, rt, e)
             return rt, rt
@@ -1485,6 +1498,16 @@ class Checker:
             self.convert(e.right, lt, e)
             return lt, lt
         return lt, rt
+
+    @staticmethod
+    def implicit_cast(e: ast.Expression, target: t.BitsType) -> ast.Cast:
+        width = ast.IntLiteral(pos=e.pos, value=target.width, text=str(target.width))
+        ref = ast.BaseTypeRef(pos=e.pos, kind="int" if target.signed else "bit", width=width)
+        ref.type = target
+        cast = ast.Cast(pos=e.pos, type_ref=ref, expr=e)
+        cast.type = target
+        fold(cast)
+        return cast
 
     def ternary(self, e: ast.Ternary, scope: Scope, expected: t.P4Type | None) -> t.P4Type:
         ctype = self.expression(e.cond, scope, t.BOOL)
@@ -1585,10 +1608,16 @@ class Checker:
             return
         if isinstance(target, t.TypeVar | t.DontCareType):
             return
+        if isinstance(src, t.SerEnumType) and isinstance(target, t.BitsType) and \
+                src.underlying == target:
+            return  # implicit conversion of a serializable enum to its underlying type
         if isinstance(src, t.IntLiteralType):
             base = target.underlying if isinstance(target, t.NewType) else target
             if isinstance(base, t.BitsType):
                 self.retype_literal(e, target)
+                return
+            if isinstance(base, t.SerEnumType):
+                self.retype_literal(e, base.underlying)
                 return
             if isinstance(target, t.IntLiteralType):
                 return

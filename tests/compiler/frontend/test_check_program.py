@@ -149,3 +149,17 @@ def test_sub_parsers_sub_controls_functions_and_unions() -> None:
     extract_var = next(c for c in calls if isinstance(c.callee, ast.MethodDecl)
                        and c.callee.name == "extract" and len(c.args) == 2)
     assert str(extract_var.type_args_inferred["T"]) == "var_t"
+
+
+def test_serializable_enums_convert_to_their_underlying_type() -> None:
+    program = frontend_file(HERE / "programs" / "serenum.p4")
+    const = program.find("K")
+    assert isinstance(const, ast.ConstDecl) and const.value.const_value == 0x807
+    control = program.find("C")
+    assert isinstance(control, ast.ControlDecl)
+    increment = control.body.statements[1]
+    assert isinstance(increment, ast.AssignStatement)
+    assert isinstance(increment.rhs, ast.BinaryOp)
+    cast = increment.rhs.left
+    assert isinstance(cast, ast.Cast) and cast.type == t.BitsType(16)
+    assert isinstance(cast.expr.type, t.SerEnumType)
