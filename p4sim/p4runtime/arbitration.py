@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 from finsy.proto import p4r, rpc_code
 
-from p4sim.p4runtime.errors import invalid_argument
+from p4sim.p4runtime.errors import invalid_argument, resource_exhausted
+
+MAX_CONTROLLERS = 16
+"""Streams a device accepts at once (simple_switch_grpc's limit too)."""
 
 Sender = Callable[[p4r.StreamMessageResponse], None]
 
@@ -55,6 +58,8 @@ class Arbitrator:
 
     def join(self, role: str, election_id: int, send: Sender) -> Controller:
         with self._lock:
+            if sum(len(s.controllers) for s in self._roles.values()) >= MAX_CONTROLLERS:
+                raise resource_exhausted("Too many connections")
             state = self._roles.setdefault(role, _RoleState())
             self._check_unique(state, election_id, None)
             before = state.primary()

@@ -205,7 +205,7 @@ class _Stream:
 
 
 def create_server(device: Device, address: str = "127.0.0.1:9559",
-                  max_workers: int = 16) -> tuple[grpc.Server, int]:
+                  max_workers: int = 64) -> tuple[grpc.Server, int]:
     """A started gRPC server serving ``device``; returns it and the bound port."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="p4rt"),

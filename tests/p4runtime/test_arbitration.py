@@ -7,6 +7,7 @@ from finsy.proto import p4r
 from p4rt_testlib import Client, Server, code_of, insert, lpm_entry, u128
 
 from p4sim.p4runtime.arbitration import Arbitrator
+from p4sim.p4runtime.errors import P4RuntimeError
 
 OK, ALREADY_EXISTS, NOT_FOUND = 0, 6, 5
 
@@ -116,3 +117,15 @@ def test_uint128_election_ids(server: Server) -> None:
             election_id=u128(big))
         assert code_of(lambda: client.stub.SetForwardingPipelineConfig(request)) == (
             grpc.StatusCode.INVALID_ARGUMENT)  # accepted as primary; the config is empty
+
+
+def test_connection_limit() -> None:
+    arbitrator = Arbitrator(0)
+    for election_id in range(1, 17):
+        arbitrator.join("", election_id, lambda m: None)
+    try:
+        arbitrator.join("", 99, lambda m: None)
+    except P4RuntimeError as err:
+        assert err.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    else:
+        raise AssertionError("a 17th controller was accepted")
