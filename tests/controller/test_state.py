@@ -133,3 +133,19 @@ def test_connections_to_vanished_backends_are_forgotten(state: LbState) -> None:
     assert ("s1", conn.flow) not in state.connections
     assert state.backend_ids.find(state.backend_id(state.service("cache"), "web1")) == (
         "cache", "web1")
+
+
+def test_ids_are_taken_over_from_a_switch(state: LbState) -> None:
+    http = state.service("http")
+    fresh = {name: state.backend_id(http, name) for name in ("web1", "web2")}
+    # A switch programmed by an earlier lbd used other ids; unknown names are ignored.
+    state.adopt_ids({"http": 7}, {("http", "web1"): fresh["web2"], ("http", "web2"): 40,
+                                  ("gone", "x"): 41})
+    assert state.service_id(http) == 7 and state.ids_adopted
+    assert state.backend_id(http, "web1") == fresh["web2"]
+    assert state.backend_id(http, "web2") == 40
+    assert state.backend_ids.find(41) is None
+    ids = [state.backend_id(s, b.name) for s in state.config.services
+           for b in state.backends_in_use(s)]
+    assert len(set(ids)) == len(ids)  # still one id per (service, backend)
+    assert state.service_by_id(7) == http and state.backend_by_id(40) == (http, "web2")
