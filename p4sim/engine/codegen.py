@@ -8,6 +8,7 @@ is straight-line integer arithmetic on list slots.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -88,6 +89,18 @@ def _abort(message: str) -> None:
     raise PacketAbort(message)
 
 
+_program_log = logging.getLogger("p4sim.engine.log_msg")
+
+
+def _log_msg(fmt: str, values: tuple[int, ...]) -> None:
+    """BMv2's log_msg: each ``{}`` takes the next value (logged at INFO, like BMv2)."""
+    if not _program_log.isEnabledFor(logging.INFO):
+        return
+    parts = fmt.split("{}")
+    text = parts[0] + "".join(str(v) + part for v, part in zip(values, parts[1:], strict=False))
+    _program_log.info("%s", text)
+
+
 BASE_NAMESPACE: dict[str, Any] = {
     "_sx": sign_extend,
     "_sidx": _stack_index,
@@ -100,6 +113,7 @@ BASE_NAMESPACE: dict[str, Any] = {
     "_sat": _sat,
     "_abort": _abort,
     "_randint": random.randint,
+    "_log_msg": _log_msg,
 }
 
 _THREE_OPERAND = {"add": "+", "subtract": "-", "bit_xor": "^", "bit_or": "|", "bit_and": "&",
@@ -604,7 +618,20 @@ class CodeGen:
             need(1)
             emit(f"if not ({self.rv(params[0], where)}):")
             emit(f"    _abort({op + ' failed'!r})")
-        elif op in ("log_msg", "no_op"):
+        elif op == "log_msg":
+            need(1)
+            fmt = params[0].get("value") if isinstance(params[0], dict) else None
+            if not isinstance(fmt, str):
+                raise ConfigError(f"{where}: the first parameter must be a string")
+            values: list[str] = []
+            if len(params) > 1:
+                vector = params[1].get("value") if isinstance(params[1], dict) else None
+                if not isinstance(vector, list):
+                    raise ConfigError(f"{where}: the second parameter must be a "
+                                      "parameters_vector")
+                values = [self.rv(v, where) for v in vector]
+            emit(f"_log_msg({fmt!r}, ({''.join(v + ', ' for v in values)}))")
+        elif op == "no_op":
             pass
         elif op in ("_jump", "_jump_if_zero"):
             raise ConfigError(f"{where}: jump outside of an action body")

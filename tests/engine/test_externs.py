@@ -174,3 +174,15 @@ def test_out_of_range_register_read_and_meter_leave_destination_alone() -> None:
     engine = Engine(b.json)
     out = engine.process(1, udp_packet()).packets[0][1]
     assert out[22] == 64 and out[15] == 0 and out[18:20] == b"\x00\x05"
+
+
+def test_log_msg_formats_values(caplog: pytest.LogCaptureFixture) -> None:
+    b = eth_ipv4_program()
+    b.action("log", [], [prim("log_msg", {"type": "string", "value": "ttl={} proto={}"},
+                              {"type": "parameters_vector",
+                               "value": [fld("ipv4", "ttl"), fld("ipv4", "protocol")]})])
+    b.table("ingress", "t", [], ["log"], default="log")
+    engine = Engine(b.json)
+    with caplog.at_level("INFO", logger="p4sim.engine.log_msg"):
+        engine.process(1, udp_packet())
+    assert "ttl=64 proto=17" in caplog.text
