@@ -52,7 +52,12 @@ def _backend(program: ast.Program, program_name: str,
             diagnostic = Diagnostic(program_name, 1, 1, diagnostic.message)
         raise CompileError([diagnostic]) from None
     except (P4InfoError, IdAllocationError) as err:
-        raise CompileError([Diagnostic(program_name, 0, 0, str(err))]) from None
+        raise CompileError([Diagnostic(program_name, 1, 1, str(err))]) from None
+    except (KeyError, ValueError, TypeError, AttributeError, AssertionError,
+            IndexError) as err:  # a construct the midend does not handle: never a traceback
+        raise CompileError([Diagnostic(
+            program_name, 1, 1, f"unsupported program construct (internal error: "
+                                f"{type(err).__name__}: {err})")]) from err
     return CompiledProgram(build_bmv2_json(lowered.sections, program_name), p4info, warnings)
 
 

@@ -217,6 +217,8 @@ class ExpressionLowering:
                 stack = self.location(e.expr.expr, scope)
                 if isinstance(stack, StackLoc):
                     return {"type": "stack_field", "value": [stack.name, e.member]}
+            if isinstance(e, ast.Member) and _is_lookahead(e.expr):
+                return self._lookahead_field(e)
             if isinstance(e, ast.PathExpression) and isinstance(e.decl, ast.ConstDecl):
                 return self.value(e.decl.value, scope)
             loc = self.location(e, scope)
@@ -252,6 +254,21 @@ class ExpressionLowering:
             return {"type": "lookahead", "value": [0, width]}
         raise LoweringError(e, f"expression '{type(e).__name__}' is not supported here on "
                                "this target")
+
+    def _lookahead_field(self, e: ast.Member) -> Json:
+        """``lookahead<H>().f``: peek at the bits of ``f`` within ``H``."""
+        header = repr_type(e.expr.type)
+        if not isinstance(header, t.StructLikeType):
+            raise LoweringError(e, "lookahead member access needs a header or struct type")
+        offset = 0
+        for name, field_type in header.fields:
+            width = bit_width(field_type)
+            if width is None:
+                break
+            if name == e.member:
+                return {"type": "lookahead", "value": [offset, width]}
+            offset += width
+        raise LoweringError(e, f"cannot look ahead at {header.name}.{e.member}")
 
     def _is_storage(self, e: ast.Expression) -> bool:
         return isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex)
@@ -364,6 +381,11 @@ class ExpressionLowering:
         if e.op == "!=":
             return op("not", None, result)
         return result
+
+
+def _is_lookahead(e: ast.Expression) -> bool:
+    return isinstance(e, ast.MethodCall) and isinstance(e.method, ast.Member) and \
+        e.method.member == "lookahead"
 
 
 def _scalar_pairs(left: Location, right: Location, node: ast.Node) -> list[tuple[Json, Json]]:

@@ -204,21 +204,23 @@ class _Lowering:
         nested = any(isinstance(repr_type(ft), t.StructType) for _, ft in ty.fields)
         counter = [0]
         decl = ty.decl if isinstance(ty.decl, ast.StructDecl) else None
-        return self._metadata_struct(ty, [], nested, counter, decl)
+        return self._metadata_struct(ty, ty.name, [], nested, counter, decl)
 
-    def _metadata_struct(self, ty: t.StructType, path: list[str], flatten: bool,
-                         counter: list[int], decl: ast.StructDecl | None) -> StructLoc:
+    def _metadata_struct(self, ty: t.StructType, root_name: str, path: list[str],
+                         flatten: bool, counter: list[int],
+                         decl: ast.StructDecl | None) -> StructLoc:
+        """User metadata fields become ``scalars`` fields named ``<Type>.<field>`` (or,
+        when the struct nests structs, ``<Type>._<path>_<field><n>`` as p4c flattens)."""
         sections = self.ctx.sections
         loc = StructLoc(ty)
         field_decls = {f.name: f for f in decl.fields} if decl is not None else {}
-        root_name = self._root_metadata_name
         for name, field_type in ty.fields:
             rt = repr_type(field_type)
             field_loc: Location
             if isinstance(rt, t.StructType):
                 inner_decl = rt.decl if isinstance(rt.decl, ast.StructDecl) else None
-                field_loc = self._metadata_struct(rt, path + [name], flatten, counter,
-                                                  inner_decl)
+                field_loc = self._metadata_struct(rt, root_name, path + [name], flatten,
+                                                  counter, inner_decl)
             elif isinstance(rt, t.HeaderType):
                 type_name = self.ctx.storage.header_type(rt)
                 header_name = sections.fresh_name(name)
@@ -238,8 +240,7 @@ class _Lowering:
                     counter[0] += 1
                 else:
                     local_name = name
-                field_loc = self.ctx.storage.scalar(f"{root_name(ty, path)}.{local_name}",
-                                                    field_type)
+                field_loc = self.ctx.storage.scalar(f"{root_name}.{local_name}", field_type)
                 field_decl = field_decls.get(name)
                 if field_decl is not None:
                     for annotation in field_decl.annotations:
@@ -251,13 +252,6 @@ class _Lowering:
                                         field_loc.json())
             loc.fields[name] = field_loc
         return loc
-
-    _root_type_name: str = ""
-
-    def _root_metadata_name(self, ty: t.StructType, path: list[str]) -> str:
-        if not path:
-            self._root_type_name = ty.name
-        return self._root_type_name
 
     def _finish_scalars(self) -> None:
         sections = self.ctx.sections
