@@ -160,7 +160,7 @@ class Loader:
                 order.append(layout.header(str(hname)).index)
         for calc in _items(cfg, "calculations"):
             name = _name(calc, "calculation")
-            fn = build_calculation(cg, layout, calc, order)
+            fn = build_calculation(cg, layout, calc)
             self.res.calculations[name] = cg.const(fn, "calc")
         actions = self._actions()
         profiles: dict[str, ActionProfile] = {}
@@ -168,7 +168,7 @@ class Loader:
         pipelines = {}
         for pipe in _items(cfg, "pipelines"):
             pipelines[_name(pipe, "pipeline")] = self._pipeline(pipe, actions, tables, profiles,
-                                                                order, meter_defs, meters)
+                                                                meter_defs, meters)
         if "ingress" not in pipelines or "egress" not in pipelines:
             raise ConfigError("pipelines: simple_switch needs pipelines named 'ingress' and "
                               f"'egress', found {sorted(pipelines)}")
@@ -295,7 +295,7 @@ class Loader:
 
     def _pipeline(self, pipe: dict[str, Any], actions: dict[str, ActionSpec],
                   tables: dict[str, Table], profiles: dict[str, ActionProfile],
-                  order: list[int], meter_defs: dict[str, dict[str, Any]],
+                  meter_defs: dict[str, dict[str, Any]],
                   meters: dict[str, MeterArray]) -> PipelineFn:
         cg = self.cg
         pname = _name(pipe, "pipeline")
@@ -318,7 +318,7 @@ class Loader:
             sel = prof.get("selector")
             if isinstance(sel, dict):
                 calc = {"name": pname_, "algo": sel.get("algo"), "input": sel.get("input", [])}
-                selector = build_calculation(cg, self.layout, calc, order)
+                selector = build_calculation(cg, self.layout, calc)
             profiles[pname_] = ActionProfile(pname_, _id(prof, pname_),
                                              _size(prof, "max_size", pname_), selector,
                                              self._unbound_call)

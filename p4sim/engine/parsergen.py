@@ -365,8 +365,9 @@ def header_bits_expr(hdr: HeaderDef) -> tuple[str, str]:
     return (" | ".join(reversed(terms)) or "0"), width
 
 
-def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any],
-                      deparse_order: list[int]) -> CalcFn:
+def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> CalcFn:
+    """BMv2's BufBuilder + hash: fields of invalid headers are skipped, bits are packed MSB
+    first and zero-padded to a byte, ``payload`` appends the bytes the parser left unparsed."""
     name = calc.get("name", "?")
     what = f"calculation {name!r}"
     algo = calc.get("algo")
@@ -378,14 +379,15 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any],
         raise ConfigError(f"{what}: 'input' must be an array")
     body = ["acc = 0", "nb = 0"]
     with_payload = False
-    last_header = -1
     for item in inputs:
         if not isinstance(item, dict):
             raise ConfigError(f"{what}: bad input {item!r}")
         kind = item.get("type")
         if kind == "field":
-            hdr, idx = layout.resolve_field(*item["value"])
-            last_header = max(last_header, _order_pos(deparse_order, hdr.index))
+            value = item.get("value")
+            if not isinstance(value, list) or len(value) != 2:
+                raise ConfigError(f"{what}: bad field input {value!r}")
+            hdr, idx = layout.resolve_field(str(value[0]), str(value[1]))
             if idx < 0:
                 body.append(f"acc = (acc << 1) | f[{hdr.base}]")
                 body.append("nb += 1")
@@ -409,7 +411,6 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any],
             body.append(f"nb += {width}")
         elif kind == "header":
             hdr = layout.header(str(item.get("value")))
-            last_header = max(last_header, _order_pos(deparse_order, hdr.index))
             bits, width = header_bits_expr(hdr)
             body.append(f"if f[{hdr.base}]:")
             body.append(f"    acc = (acc << {width}) | {bits}")
@@ -418,22 +419,11 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any],
             with_payload = True
         else:
             raise ConfigError(f"{what}: unsupported input type {kind!r}")
-    if with_payload:
-        for hid in deparse_order[last_header + 1:]:
-            hdr = layout.headers[hid]
-            bits, width = header_bits_expr(hdr)
-            body.append(f"if f[{hdr.base}]:")
-            body.append(f"    acc = (acc << {width}) | {bits}")
-            body.append(f"    nb += {width}")
     body.append("pad = -nb % 8")
     body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
     h = cg.const(hash_fn, "H")
     body.append(f"return {h}(buf + p.payload)" if with_payload else f"return {h}(buf)")
     return cg.compile(cg.fresh("calc"), "p, f", body)
-
-
-def _order_pos(order: list[int], hid: int) -> int:
-    return order.index(hid) if hid in order else -1
 
 
 def build_deparser(cg: CodeGen, layout: Layout, order: list[int]) -> Callable[[Packet], bytes]:
