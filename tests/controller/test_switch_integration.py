@@ -106,8 +106,12 @@ def namespace() -> Iterator[str]:
 
 
 class SwitchProcess:
-    def __init__(self, log: Path, interfaces: list[str]) -> None:
+    """p4sim-switch, or BMv2's simple_switch_grpc: same command line."""
+
+    def __init__(self, program: str, log: Path, interfaces: list[str]) -> None:
+        self.program = program
         self.port = free_port()
+        self.thrift_port = free_port()
         self.log = log
         self.interfaces = [arg for spec in interfaces for arg in ("-i", spec)]
         self.proc: subprocess.Popen[bytes] | None = None
@@ -115,9 +119,9 @@ class SwitchProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [str(BIN / "p4sim-switch"), "--no-p4", "--device-id", "1", *self.interfaces,
-                 "--", "--grpc-server-addr", f"127.0.0.1:{self.port}", "--cpu-port", "255"],
-                stdout=log, stderr=log)
+                [self.program, "--no-p4", "--device-id", "1", "--thrift-port",
+                 str(self.thrift_port), *self.interfaces, "--", "--grpc-server-addr",
+                 f"127.0.0.1:{self.port}", "--cpu-port", "255"], stdout=log, stderr=log)
         wait_for(self._listening, 20, "p4sim-switch gRPC")
 
     def _listening(self) -> bool:
@@ -202,9 +206,10 @@ class Rig:
     """Two switches (s1 with the test links, s2 without ports) + lbd + helpers to read the
     switches and send packets."""
 
-    def __init__(self, pipeline: tuple[Path, Path], workdir: Path) -> None:
-        self.switch = SwitchProcess(workdir / "s1.log", [f"1@{CLIENT_IF}", f"2@{SERVER_IF}"])
-        self.switch2 = SwitchProcess(workdir / "s2.log", [])
+    def __init__(self, program: str, pipeline: tuple[Path, Path], workdir: Path) -> None:
+        self.switch = SwitchProcess(program, workdir / "s1.log",
+                                    [f"1@{CLIENT_IF}", f"2@{SERVER_IF}"])
+        self.switch2 = SwitchProcess(program, workdir / "s2.log", [])
         self.schema = P4Schema(pipeline[1])
         config_path = workdir / "lb.yaml"
         self.config = lb_config(pipeline, [self.switch.port, self.switch2.port],
@@ -233,10 +238,15 @@ class Rig:
         return {"service_table", "maglev_table", "backend_table"} <= tables
 
 
-@pytest.fixture(scope="module")
-def rig(pipeline: tuple[Path, Path], namespace: str,
+@pytest.fixture(scope="module", params=["p4sim-switch", "simple_switch_grpc"])
+def rig(request: pytest.FixtureRequest, pipeline: tuple[Path, Path], namespace: str,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    rig = Rig(pipeline, tmp_path_factory.mktemp("rig"))
+    """The whole module runs against the embedded switch, and against BMv2 if installed."""
+    program = str(BIN / "p4sim-switch") if request.param == "p4sim-switch" \
+        else shutil.which(request.param)
+    if program is None:
+        pytest.skip(f"{request.param} is not installed")
+    rig = Rig(program, pipeline, tmp_path_factory.mktemp("rig"))
     try:
         rig.switch.start()
         rig.switch2.start()
