@@ -278,8 +278,11 @@ class Table:
                                      f"exists (handle {self.by_canon[canon].handle})")
         if self.max_size and len(self.entries) >= self.max_size:
             raise InvalidEntryError(f"table {self.name!r} is full ({self.max_size} entries)")
-        if timeout_ms is not None and not self.support_timeout:
-            raise InvalidEntryError(f"table {self.name!r} does not support idle timeouts")
+        if timeout_ms is not None:
+            if not self.support_timeout:
+                raise InvalidEntryError(f"table {self.name!r} does not support idle timeouts")
+            if not isinstance(timeout_ms, int) or timeout_ms < 0:
+                raise InvalidEntryError(f"table {self.name!r}: bad idle timeout {timeout_ms!r}")
         entry = Entry(-2)
         self._bind_ref(entry, ref, True)
         entry.handle = self._new_handle()
