@@ -6,15 +6,19 @@ from lb_base import (
     BACKEND1,
     CLIENT,
     DROP_ARP_NOT_ANSWERED,
+    DROP_BAD_IPV4_CHECKSUM,
     DROP_NO_ROUTE,
     DROP_NOT_ROUTER_MAC,
     DROP_TTL_EXPIRED,
+    DROP_UNSUPPORTED_PACKET,
     ROUTER_MAC,
     VIP,
     LbTest,
     tcp_packet,
 )
+from scapy.layers.inet import IP
 from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Raw
 
 
 class RouteBetweenHosts(LbTest):
@@ -65,9 +69,15 @@ class ArpForOthersIsDropped(LbTest):
 
 
 class RoutingDrops(LbTest):
-    """Foreign destination MAC, TTL 1 and unrouted destination: dropped, each counted."""
+    """Foreign MAC, TTL 1, no route, bad IPv4 checksum, non-IP frame: dropped, each counted."""
 
     def runTest(self) -> None:
+        bad_checksum = tcp_packet(CLIENT, BACKEND1, 40000, 22, eth_src=CLIENT.mac,
+                                  eth_dst=ROUTER_MAC)
+        bad_checksum[IP].chksum = 0x1234
+        self.send(CLIENT.port, bad_checksum)
+        self.send(CLIENT.port, Ether(src=CLIENT.mac, dst=ROUTER_MAC, type=0x86DD)
+                  / Raw(b"\x60" + bytes(59)))
         self.send(CLIENT.port, tcp_packet(CLIENT, BACKEND1, 40000, 22, eth_src=CLIENT.mac,
                                           eth_dst="00:00:00:00:09:09"))
         self.send(CLIENT.port, tcp_packet(CLIENT, BACKEND1, 40000, 22, eth_src=CLIENT.mac,
@@ -78,3 +88,5 @@ class RoutingDrops(LbTest):
         self.assertEqual(self.drops(DROP_NOT_ROUTER_MAC), 1)
         self.assertEqual(self.drops(DROP_TTL_EXPIRED), 1)
         self.assertEqual(self.drops(DROP_NO_ROUTE), 1)
+        self.assertEqual(self.drops(DROP_BAD_IPV4_CHECKSUM), 1)
+        self.assertEqual(self.drops(DROP_UNSUPPORTED_PACKET), 1)
