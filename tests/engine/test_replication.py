@@ -157,3 +157,13 @@ def test_digest_samples_fields_at_end_of_ingress() -> None:
         [(1, "learn_t", (0x0A000009, 5))]
     assert engine.info.learn_lists["learn_t"].fields == (("ipv4.srcAddr", 32),
                                                         ("standard_metadata.ingress_port", 9))
+
+
+def test_truncate_limits_the_emitted_bytes_of_every_copy() -> None:
+    engine = Engine(program_with_ingress([
+        assign(fld(SM, "mcast_grp"), hexv(3)), prim("truncate", hexv(30))]))
+    engine.mc_group_set(3, [(1, 0), (2, 0)])
+    data = udp_packet()
+    packets = engine.process(1, data).packets
+    assert [(port, len(out)) for port, out in packets] == [(1, 30), (2, 30)]
+    assert packets[0][1][:12] == data[:12]
