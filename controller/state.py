@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -68,6 +69,54 @@ class RetiringBackend:
     deadline: float
 
 
+ConnectionKey = tuple[str, FlowKey]  # (switch, flow)
+
+
+class ConnectionTable:
+    """Pinned connections, with a live count per (service, backend) for the schedulers."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[ConnectionKey, Connection] = {}
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, conn: Connection) -> None:
+        self.remove((conn.switch, conn.flow))
+        self._by_key[(conn.switch, conn.flow)] = conn
+        self._counts[(conn.service, conn.backend)] += 1
+
+    def remove(self, key: ConnectionKey) -> Connection | None:
+        conn = self._by_key.pop(key, None)
+        if conn is not None:
+            self._counts[(conn.service, conn.backend)] -= 1
+            if not self._counts[(conn.service, conn.backend)]:
+                del self._counts[(conn.service, conn.backend)]
+        return conn
+
+    def remove_where(self, doomed: Callable[[Connection], bool]) -> list[Connection]:
+        removed = [c for c in self._by_key.values() if doomed(c)]
+        for conn in removed:
+            self.remove((conn.switch, conn.flow))
+        return removed
+
+    def count(self, service: str, backend: str) -> int:
+        return self._counts.get((service, backend), 0)
+
+    def get(self, key: ConnectionKey) -> Connection | None:
+        return self._by_key.get(key)
+
+    def values(self) -> Iterator[Connection]:
+        return iter(list(self._by_key.values()))
+
+    def __getitem__(self, key: ConnectionKey) -> Connection:
+        return self._by_key[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
 class IdAllocator:
     """Small stable integer ids for names, reused only after release (ids start at 1)."""
 
@@ -115,7 +164,7 @@ class LbState:
         self.clock = clock
         self.maglev_size = maglev_size
         self.retiring: dict[tuple[str, str], RetiringBackend] = {}
-        self.connections: dict[tuple[str, FlowKey], Connection] = {}
+        self.connections = ConnectionTable()
         self.persistence = PersistenceTable()
         self.backend_ids = IdAllocator(MAX_BACKENDS + 1)
         self.service_ids = IdAllocator(MAX_SERVICES + 1)
@@ -159,8 +208,7 @@ class LbState:
         return self.service_ids.get((service.name,))
 
     def active_connections(self, service: str, backend: str) -> int:
-        return sum(1 for c in self.connections.values()
-                   if c.service == service and c.backend == backend)
+        return self.connections.count(service, backend)
 
     def candidates(self, service: Service) -> list[Candidate]:
         """Schedulable backends in pool order (retiring ones are excluded)."""
@@ -176,7 +224,7 @@ class LbState:
         return [s for s in self.config.services if s.runs_on(switch)]
 
     def connections_on(self, switch: str) -> Iterator[Connection]:
-        return (c for (sw, _), c in self.connections.items() if sw == switch)
+        return (c for c in self.connections.values() if c.switch == switch)
 
     def adopt_ids(self, services: dict[str, int], backends: dict[tuple[str, str], int]) -> None:
         """Reuse the ids a switch already holds (after a controller restart), so its
@@ -229,12 +277,12 @@ class LbState:
             raise StateError(f"flow {flow} does not belong to any service")
         self.find_backend(service, backend)
         conn = Connection(switch, flow, service.name, backend, self.clock(), origin)
-        self.connections[(switch, flow)] = conn
+        self.connections.add(conn)
         return conn
 
     def unpin(self, switch: str, flow: FlowKey) -> Connection | None:
         """Forget a connection (idle timeout); finishes a retiring backend's last one."""
-        conn = self.connections.pop((switch, flow), None)
+        conn = self.connections.remove((switch, flow))
         if conn is not None:
             service = self.config.service(conn.service) if self._has_service(conn.service) \
                 else None
@@ -256,15 +304,12 @@ class LbState:
         """
         now = self.clock()
         self.persistence.expire(now)
-        dropped: list[Connection] = []
-        for key, retiring in list(self.retiring.items()):
-            if retiring.deadline <= now:
-                for conn_key, conn in list(self.connections.items()):
-                    if self._pool_of(conn.service) == retiring.pool \
-                            and conn.backend == retiring.backend.name:
-                        dropped.append(self.connections.pop(conn_key))
-                del self.retiring[key]
-        if dropped:
+        overdue = {key for key, retiring in self.retiring.items() if retiring.deadline <= now}
+        dropped = self.connections.remove_where(
+            lambda c: (self._pool_of(c.service), c.backend) in overdue)
+        for key in overdue:
+            del self.retiring[key]
+        if overdue:
             self._changed()
         self._finish_retired()
         return dropped
@@ -360,9 +405,7 @@ class LbState:
         old, self.config = self.config, new
         self._retire_missing(old)
         backends = {s.name: {b.name for b in self.backends_in_use(s)} for s in new.services}
-        for key, conn in list(self.connections.items()):
-            if conn.backend not in backends.get(conn.service, ()):
-                del self.connections[key]
+        self.connections.remove_where(lambda c: c.backend not in backends.get(c.service, ()))
         self._changed()
 
     def _replace_pool(self, pool: str, backends: tuple[Backend, ...]) -> None:
@@ -380,26 +423,24 @@ class LbState:
                     continue
                 for service in users:
                     self.persistence.forget_backend(service.name, backend.name)
-                busy = any(self._pool_of(c.service) == pool and c.backend == backend.name
-                           for c in self.connections.values())
-                if busy:
+                if self._pool_busy(pool, backend.name):
                     self.retiring[(pool, backend.name)] = RetiringBackend(pool, backend,
                                                                           now + timeout)
         self._finish_retired()
 
+    def _pool_busy(self, pool: str, backend: str) -> bool:
+        """Does a backend of ``pool`` still carry connections (through any service)?"""
+        return any(self.connections.count(s.name, backend)
+                   for s in self.config.services if s.pool == pool)
+
     def _finish_retired(self) -> None:
         for key, retiring in list(self.retiring.items()):
-            if not any(self._pool_of(c.service) == retiring.pool
-                       and c.backend == retiring.backend.name
-                       for c in self.connections.values()):
+            if not self._pool_busy(retiring.pool, retiring.backend.name):
                 del self.retiring[key]
                 self._changed()
-        self._refresh_ids()
 
     def _drop_service_state(self, service: Service) -> None:
-        for key, conn in list(self.connections.items()):
-            if conn.service == service.name:
-                del self.connections[key]
+        self.connections.remove_where(lambda c: c.service == service.name)
         self.persistence.forget_service(service.name)
         self._schedulers.pop(service.name, None)
         self._finish_retired()
