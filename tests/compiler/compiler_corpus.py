@@ -9,7 +9,8 @@ from p4sim.compiler import CompiledProgram, compile_file
 CORPUS = Path(__file__).parent / "corpus"
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_PROGRAMS = ("basic_ipv4", "externs_stateful", "ecmp_selector", "acl_const_entries",
-                   "mac_learning", "tunnel_encap", "udp_checksum", "inlining", "expressions")
+                   "mac_learning", "tunnel_encap", "udp_checksum", "inlining", "expressions",
+                   "names_and_types")
 
 _cache: dict[str, CompiledProgram] = {}
 

@@ -215,3 +215,22 @@ def test_computed_keys_use_temporaries_and_masks() -> None:
                  if t["base_default_next"] == "MyIngress.by_prefix")
     primitive = action(program, setup["actions"][0])["primitives"][0]
     assert primitive["parameters"][0] == {"type": "field", "value": first["target"]}
+
+
+def test_header_unions_errors_and_switch_fall_through() -> None:
+    program = compiled("names_and_types")
+    document = program.bmv2_json
+    assert document["header_union_types"] == [
+        {"name": "either_t", "id": 0, "headers": [["small", "small_t"], ["wide", "wide_t"]]}]
+    assert document["header_unions"][0]["name"] == "either"
+    assert [h["name"] for h in document["headers"]][2:] == ["eth", "either.small",
+                                                            "either.wide"]
+    union_test = [c for c in document["pipelines"][0]["conditionals"]
+                  if c["expression"]["value"]["op"] == "valid_union"]
+    assert union_test[0]["expression"]["value"]["right"] == {"type": "header_union",
+                                                             "value": "either"}
+    classifier = table(program, "MyIngress.classifier")
+    targets = classifier["next_tables"]
+    assert targets["MyIngress.to_port"] == targets["MyIngress.keep"] != targets["shared_drop"]
+    drop_ops = [p["op"] for p in action(program, "shared_drop")["primitives"]]
+    assert drop_ops[:2] == ["mark_to_drop", "exit"]

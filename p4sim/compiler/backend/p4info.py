@@ -14,6 +14,7 @@ from p4sim.compiler.midend.control_plane import (
     CpEntity,
     CpMatchField,
     CpParam,
+    p4runtime_translation,
 )
 
 MATCH_TYPES = {"exact": p4i.MatchField.EXACT, "lpm": p4i.MatchField.LPM,
@@ -114,6 +115,8 @@ class _Builder:
                     match.match_type = MATCH_TYPES[field.match_type]
                 else:
                     match.other_match_type = field.match_type
+                if field.named_type is not None:
+                    match.type_name.name = self._new_type(field.named_type)
             for ref in table.action_refs:
                 action_ref = out.action_refs.add()
                 action_ref.id = self.ids.id_of(ResourcePrefix.ACTION, ref.action)
@@ -147,6 +150,8 @@ class _Builder:
                 p.name = param.name
                 p.annotations.extend(param.annotations)
                 p.bitwidth = param.bitwidth
+                if param.named_type is not None:
+                    p.type_name.name = self._new_type(param.named_type)
         for profile in m.action_profiles:
             out_profile = info.action_profiles.add()
             self._preamble(out_profile.preamble, ResourcePrefix.ACTION_PROFILE, profile)
@@ -193,6 +198,8 @@ class _Builder:
                 md.name = header_field.name
                 md.annotations.extend(header_field.annotations)
                 md.bitwidth = header_field.bitwidth
+                if header_field.named_type is not None:
+                    md.type_name.name = self._new_type(header_field.named_type)
         for value_set in m.value_sets:
             out_vs = info.value_sets.add()
             self._preamble(out_vs.preamble, ResourcePrefix.VALUE_SET, value_set)
@@ -216,12 +223,25 @@ class _Builder:
             self._type_spec(out_digest.type_spec, digest.data_type)
         return info
 
+    def _new_type(self, ty: t.NewType) -> str:
+        """Describe a ``type`` declaration in type_info (once); returns its name."""
+        if ty.name not in self.info.type_info.new_types:
+            spec = self.info.type_info.new_types[ty.name]
+            translation = p4runtime_translation(ty)
+            if translation is not None:
+                uri, width = translation
+                spec.translated_type.uri = uri
+                if width:
+                    spec.translated_type.sdn_bitwidth = width
+                else:
+                    spec.translated_type.sdn_string.SetInParent()
+            else:
+                self._type_spec(spec.original_type, ty.underlying)
+        return ty.name
+
     def _type_spec(self, spec: p4t.P4DataTypeSpec, ty: t.P4Type) -> None:
         if isinstance(ty, t.NewType):
-            spec.new_type.name = ty.name
-            if ty.name not in self.info.type_info.new_types:
-                inner = self.info.type_info.new_types[ty.name]
-                self._type_spec(inner.original_type, ty.underlying)
+            spec.new_type.name = self._new_type(ty)
             return
         if isinstance(ty, t.SerEnumType):
             spec.serializable_enum.name = ty.name

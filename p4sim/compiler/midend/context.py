@@ -33,6 +33,8 @@ class LoweringContext:
     learn_lists: dict[str, int] = field(default_factory=dict)
     # direct meter array name -> JSON object (to set result_target on read())
     meter_objects: dict[str, Json] = field(default_factory=dict)
+    # control-plane action name -> its declaration (to order P4Info actions as p4c)
+    action_decls: dict[str, ast.ActionDecl] = field(default_factory=dict)
 
     @classmethod
     def create(cls, program: ast.Program) -> LoweringContext:

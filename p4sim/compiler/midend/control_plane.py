@@ -26,7 +26,7 @@ class CpMatchField:
     match_type: str  # exact, lpm, ternary, range, optional or another match_kind
     explicit_id: int | None = None
     annotations: list[str] = field(default_factory=list)
-    type_name: str | None = None
+    named_type: t.NewType | None = None  # ``type`` declarations give P4Info a type_name
 
 
 @dataclass
@@ -42,7 +42,7 @@ class CpParam:
     bitwidth: int
     explicit_id: int | None = None
     annotations: list[str] = field(default_factory=list)
-    type_name: str | None = None
+    named_type: t.NewType | None = None
 
 
 @dataclass
@@ -109,6 +109,42 @@ class CpControllerHeader(CpEntity):
 class CpValueSet(CpEntity):
     size: int = 0
     matches: list[CpMatchField] = field(default_factory=list)
+
+
+def named_type(ty: t.P4Type | None) -> t.NewType | None:
+    return ty if isinstance(ty, t.NewType) else None
+
+
+def translated_width(ty: t.P4Type | None, default: int) -> int:
+    """Bit width the controller sees: ``@p4runtime_translation`` overrides it."""
+    translation = p4runtime_translation(ty)
+    if translation is None:
+        return default
+    return translation[1]
+
+
+def p4runtime_translation(ty: t.P4Type | None) -> tuple[str, int] | None:
+    """``(uri, sdn_bitwidth)`` of a ``type`` with ``@p4runtime_translation`` (0 = string)."""
+    if not isinstance(ty, t.NewType) or ty.decl is None:
+        return None
+    from p4sim.compiler import ast
+    decl = ty.decl
+    if not isinstance(decl, ast.Annotated):
+        return None
+    annotation = decl.annotation("p4runtime_translation")
+    if annotation is None or len(annotation.args) < 2 or \
+            not isinstance(annotation.args[0], ast.StringLiteral):
+        return None
+    target = annotation.args[1]
+    width = 0
+    if isinstance(target, ast.IntLiteral):
+        width = target.value
+    elif isinstance(target, ast.TypeNameExpression) and target.type_ref.type is not None:
+        target_type = t.strip_newtype(target.type_ref.type)
+        width = target_type.width if isinstance(target_type, t.BitsType) else 0
+    elif isinstance(target.type, t.BitsType):
+        width = target.type.width
+    return annotation.args[0].value, width
 
 
 @dataclass

@@ -9,7 +9,13 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections, Pipeline
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.control_flow import ControlLowering
-from p4sim.compiler.midend.control_plane import ControlPlaneModel, CpControllerHeader, CpParam
+from p4sim.compiler.midend.control_plane import (
+    ControlPlaneModel,
+    CpControllerHeader,
+    CpParam,
+    named_type,
+    translated_width,
+)
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
 from p4sim.compiler.midend.locations import (
@@ -109,8 +115,10 @@ class _Lowering:
                 width = bit_width(field_type)
                 if width is None:
                     raise LoweringError(field_decl, "controller header fields must be bit<W>")
-                fields.append(CpParam(field_decl.name, width, explicit_id(field_decl),
-                                      p4info_annotations(field_decl.annotations)))
+                fields.append(CpParam(field_decl.name, translated_width(field_type, width),
+                                      explicit_id(field_decl),
+                                      p4info_annotations(field_decl.annotations),
+                                      named_type(field_type)))
             self.ctx.cp.controller_headers.append(CpControllerHeader(
                 controller_name, explicit_id(decl), p4info_annotations(decl.annotations),
                 None, fields, symbol_name=decl.name_annotation() or decl.name))
@@ -297,12 +305,17 @@ class _Lowering:
         added = actions[first:]
         positions = {d.name: index for index, d in enumerate(control.locals)
                      if isinstance(d, ast.Declaration)}
+        local_index = {id(d): index for index, d in enumerate(control.locals)}
+        top_level = {id(d) for d in self.program.declarations}
         prefix = control.name + "."
 
         def key(action_name: str) -> tuple[int, int]:
-            if not action_name.startswith(prefix):
+            decl = self.ctx.action_decls.get(action_name)
+            if decl is None or id(decl) in top_level:
                 return (0, 0)
-            first_component = action_name[len(prefix):].split(".")[0]
+            if id(decl) in local_index:
+                return (1, local_index[id(decl)])
+            first_component = action_name.removeprefix(prefix).split(".")[0]
             return (1, positions.get(first_component, len(positions)))
 
         added.sort(key=lambda a: key(a.name))

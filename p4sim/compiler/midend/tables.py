@@ -21,6 +21,8 @@ from p4sim.compiler.midend.control_plane import (
     CpParam,
     CpRegister,
     CpTable,
+    named_type,
+    translated_width,
 )
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import VALID_FIELD, bit_width
@@ -173,6 +175,7 @@ class TableLowering:
         top_level = any(d is decl for d in ctx.program.declarations)
         declaring = Scope("") if top_level else scope
         name = control_plane_name(decl, declaring)
+        ctx.action_decls.setdefault(name, decl)
         existing = ctx.sections.action_id(name)
         if existing is None:
             inner = declaring.child()
@@ -189,8 +192,10 @@ class TableLowering:
                 inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
                                            param.type_ref.type or t.INT_LITERAL))
                 runtime_data.append({"name": param.name, "bitwidth": width})
-                params.append(CpParam(param.name, width, explicit_id(param),
-                                      p4info_annotations(param.annotations)))
+                params.append(CpParam(param.name,
+                                      translated_width(param.type_ref.type, width),
+                                      explicit_id(param), p4info_annotations(param.annotations),
+                                      named_type(param.type_ref.type)))
             body = BodyLowering(ctx)
             primitives = body.action_body(decl.body.statements, inner)
             existing = ctx.sections.add_action(name, runtime_data, primitives)
@@ -201,9 +206,11 @@ class TableLowering:
         elif for_table and decl.annotation("hidden") is None:
             ctx.cp.add_action(CpAction(name, explicit_id(decl),
                                        p4info_annotations(decl.annotations), _doc(decl),
-                                       [CpParam(p.name, bit_width(p.type_ref.type) or 0,
+                                       [CpParam(p.name, translated_width(
+                                           p.type_ref.type, bit_width(p.type_ref.type) or 0),
                                                 explicit_id(p),
-                                                p4info_annotations(p.annotations))
+                                                p4info_annotations(p.annotations),
+                                                named_type(p.type_ref.type))
                                         for p in decl.params]))
         return name, existing
 
@@ -336,8 +343,10 @@ class TableLowering:
             keys.append(_Key({"match_type": json_kind, "name": name, "target": target,
                               "mask": mask}, width, kind))
             cp_kind = kind if kind in STANDARD_MATCH_KINDS else kind
-            cp_fields.append(CpMatchField(name, width, cp_kind, explicit_id(element),
-                                          p4info_annotations(element.annotations)))
+            cp_fields.append(CpMatchField(name, translated_width(element.expr.type, width),
+                                          cp_kind, explicit_id(element),
+                                          p4info_annotations(element.annotations),
+                                          named_type(element.expr.type)))
         return keys, selector_inputs, cp_fields
 
     def _key_target(self, e: ast.Expression, scope: Scope,
