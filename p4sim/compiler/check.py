@@ -1319,7 +1319,7 @@ class Checker:
             decl = typ.decl
             if isinstance(decl, ast.EnumDecl):
                 e.decl = next(m for m in decl.members if m.name == name)
-            int_value = typ.value_of(name) if isinstance(typ, t.SerEnumType) else None
+            int_value = dict(typ.values).get(name) if isinstance(typ, t.SerEnumType) else None
             e.const_value = ast.EnumValue(typ.name, name, int_value)
             return typ
         if name in SIZE_BUILTINS:

@@ -46,6 +46,7 @@ _KEYWORDS = _TYPE_KEYWORDS | {
     "struct", "switch", "table", "this", "transition", "true", "type", "typedef",
     "value_set",
 }
+_KEYWORD_TERMINALS = {"value_set": "VALUESET"}
 _TYPE_DECL_KEYWORDS = {"header", "header_union", "struct", "parser", "control", "package"}
 _TYPE_ARG_TOKENS = {",", "<", ">", "_", ".", "[", "]"}
 
@@ -314,7 +315,11 @@ class _PostLexer:
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         scan, base = self.scan, self.base
         for tok in stream:
-            if tok.type == "IDENTIFIER" and tok.start_pos is not None and \
+            if tok.type == "IDENTIFIER" and tok.value in _KEYWORDS:
+                # The contextual lexer lexes a keyword as IDENTIFIER where the keyword
+                # cannot appear; P4 keywords are reserved, so make the parser reject it.
+                tok.type = _KEYWORD_TERMINALS.get(tok.value, tok.value.upper())
+            elif tok.type == "IDENTIFIER" and tok.start_pos is not None and \
                     tok.start_pos + base in scan.type_positions:
                 tok.type = "TYPE_IDENTIFIER"
             elif tok.type == "LT" and tok.start_pos is not None and \

@@ -223,3 +223,12 @@ def test_values_named_like_types_shadow_them_in_their_scope() -> None:
     assign = control.body.statements[1]
     assert isinstance(assign, ast.AssignStatement)
     assert isinstance(assign.lhs, ast.PathExpression) and assign.lhs.name == "counter"
+
+
+@pytest.mark.parametrize("text", [
+    "control C(inout bit<8> varbit) { apply { } }",
+    "control C() { table t { switch = 1; } apply { } }",
+])
+def test_keywords_are_reserved(text: str) -> None:
+    with pytest.raises(CompileError, match="syntax error"):
+        parse_text(text, "t.p4")
