@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--pool", required=True, help="backend pool (created empty if new)")
     add.add_argument("--persistence", type=_seconds, metavar="SECONDS",
                      help="keep a client on its backend for SECONDS")
-    add.add_argument("--netmask", default="32", help="persistence granularity (default 32)")
+    add.add_argument("--netmask", help="persistence granularity: prefix length or netmask "
+                     "(default 32)")
     add.add_argument("--switch", action="append", dest="switches",
                      help="only on this switch (repeatable; default: every switch)")
     add.add_argument("--removal-timeout", type=_seconds, default=300.0, metavar="SECONDS")
@@ -131,7 +132,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                 "protocol": args.protocol, "mode": args.mode, "scheduler": args.scheduler,
                 "pool": args.pool, "removal_timeout": args.removal_timeout}
             if args.persistence is not None:
-                service["persistence"] = {"timeout": args.persistence, "netmask": args.netmask}
+                service["persistence"] = {"timeout": args.persistence,
+                                          "netmask": args.netmask or "32"}
             if args.switches:
                 service["switches"] = args.switches
             return "service.add", {"service": service}
@@ -206,10 +208,14 @@ def _flag(state: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.tcp_port is not None and not args.token:
-        print("lbctl: error: --tcp-port needs --token or LBCTL_TOKEN", file=sys.stderr)
-        return 2
+        parser.error("--tcp-port needs --token or LBCTL_TOKEN")
+    if getattr(args, "netmask", None) is not None and args.persistence is None:
+        parser.error("--netmask needs --persistence")
+    if (getattr(args, "mac", None) is None) != (getattr(args, "egress_port", None) is None):
+        parser.error("--mac and --egress-port go together (a directly attached backend)")
     try:
         method, params = request_for(args)
         result = call(method, params, unix_socket=args.socket, tcp_port=args.tcp_port,
