@@ -15,6 +15,18 @@ from mininet.node import Switch
 
 from topologies.switch_process import SwitchConfig, SwitchProcess, Target, port_accepts
 
+OFFLOADS = "tx off sg off tso off gso off gro off"
+
+
+def disable_offloads(intf: Any) -> None:
+    """Checksums and segmentation in software on both ends of a switch link.
+
+    A software switch reads frames with AF_PACKET: with TX checksum offload the host's TCP
+    checksums are still unfinished there (and forwarded broken), and with GSO/GRO frames
+    bigger than the MTU appear.  Real NICs do this work; veth pairs leave it undone.
+    """
+    intf.node.cmd(f"ethtool -K {intf.name} {OFFLOADS} >/dev/null 2>&1")
+
 
 class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type information
     """Mininet node parameters (``net.addSwitch(name, cls=P4Switch, ...)``):
@@ -86,10 +98,13 @@ class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type informati
     def start(self, controllers: list[Any]) -> None:
         """Mininet calls this once links exist; returns when gRPC accepts connections."""
         for intf in self.intfList():
-            if intf.name != "lo":
-                # The kernel must not answer or originate anything on switch ports.
-                self.cmd(f"sysctl -qw net.ipv6.conf.{intf.name}.disable_ipv6=1")
-                intf.ifconfig("up")
+            if intf.name == "lo":
+                continue
+            # The kernel must not answer or originate anything on switch ports.
+            self.cmd(f"sysctl -qw net.ipv6.conf.{intf.name}.disable_ipv6=1")
+            intf.ifconfig("up")
+            for end in (intf.link.intf1, intf.link.intf2) if intf.link else (intf,):
+                disable_offloads(end)
         self.process = SwitchProcess(self.switch_config(), self.log_path)
         self.process.start()
 

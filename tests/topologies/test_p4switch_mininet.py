@@ -80,7 +80,9 @@ def test_hosts_reach_each_other_only_through_programmed_routes(
     assert "100% packet loss" in h1.cmd("ping -c 1 -W 1 10.1.1.1")  # table empty: dropped
     add_host_routes(client)
     assert " 0% packet loss" in h1.cmd("ping -c 3 -i 0.2 -W 2 10.1.1.1")
-    server = h2.popen([sys.executable, "-m", "http.server", "8000", "--bind", "10.1.1.1"],
+    # Bound to the wildcard: http.server looks up the FQDN of a specific address, which waits
+    # for DNS timeouts inside a namespace without a resolver.
+    server = h2.popen([sys.executable, "-m", "http.server", "8000", "--bind", "0.0.0.0"],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         reply = ""
