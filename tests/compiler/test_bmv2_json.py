@@ -115,7 +115,7 @@ def test_const_entries_and_switch() -> None:
                                      "mask": "0xff000000"}
     assert first["match_key"][2] == {"match_type": "range", "start": "0x0000",
                                      "end": "0x03ff"}
-    assert first["action_entry"]["action_data"] == ["0x0001"]
+    assert first["action_entry"]["action_data"] == ["0x1"]
     assert [e["priority"] for e in acl["entries"]] == [1, 2, 3]
     assert acl["default_entry"]["action_const"] is True
     assert acl["next_tables"] == {"MyIngress.permit": "MyIngress.static_routes",
@@ -204,17 +204,16 @@ def test_inlining_and_control_flow() -> None:
     assert drop_table["base_default_next"] is None
 
 
-def test_computed_keys_use_temporaries_and_masks() -> None:
+def test_sliced_and_masked_keys_match_the_field_under_a_mask() -> None:
     program = compiled("expressions")
     by_prefix = table(program, "MyIngress.by_prefix")
     first, second = by_prefix["key"]
-    assert first["name"] == "first_octet" and first["target"][0] == "scalars"
+    assert first == {"match_type": "exact", "name": "first_octet",
+                     "target": ["ipv4", "dstAddr"], "mask": "0xff000000"}
     assert second == {"match_type": "ternary", "name": "hdr.ipv4.srcAddr & 0xffff0000",
                       "target": ["ipv4", "srcAddr"], "mask": "0xffff0000"}
-    setup = next(t for t in program.bmv2_json["pipelines"][0]["tables"]
-                 if t["base_default_next"] == "MyIngress.by_prefix")
-    primitive = action(program, setup["actions"][0])["primitives"][0]
-    assert primitive["parameters"][0] == {"type": "field", "value": first["target"]}
+    cp_table = program.p4info.tables[0]
+    assert [f.bitwidth for f in cp_table.match_fields] == [8, 32]
 
 
 def test_header_unions_errors_and_switch_fall_through() -> None:
@@ -234,3 +233,11 @@ def test_header_unions_errors_and_switch_fall_through() -> None:
     assert targets["MyIngress.to_port"] == targets["MyIngress.keep"] != targets["shared_drop"]
     drop_ops = [p["op"] for p in action(program, "shared_drop")["primitives"]]
     assert drop_ops[:2] == ["mark_to_drop", "exit"]
+
+
+def test_hit_miss_tables_have_no_base_default_next_and_profiles_no_default_entry() -> None:
+    dmac = table(compiled("mac_learning"), "MyIngress.dmac")
+    assert set(dmac["next_tables"]) == {"__HIT__", "__MISS__"}
+    assert dmac["base_default_next"] is None
+    ecmp = table(compiled("ecmp_selector"), "MyIngress.ecmp")
+    assert "default_entry" not in ecmp

@@ -237,7 +237,6 @@ class ControlLowering:
                                                                  "__HIT__"))
             exits += self._branch_target(miss_branch, _dict_setter(table_json["next_tables"],
                                                                    "__MISS__"))
-            exits.append(_dict_setter(table_json, "base_default_next"))
             return self._with_key_setup(table, scope, s, Fragment(
                 entry, exits, terminated=then_fragment.terminated and else_fragment.terminated))
         if _contains_table_apply(s.cond):

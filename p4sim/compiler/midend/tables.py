@@ -235,7 +235,7 @@ class TableLowering:
                 raise LoweringError(arg, "action arguments in tables must be compile-time "
                                          "constants")
             width = bit_width(param.type_ref.type) or 32
-            data.append(hexstr(value & ((1 << width) - 1), width))
+            data.append(hex(value & ((1 << width) - 1)))  # p4c's stringRepr: no padding
         return data
 
     # ------------------------------------------------------------ tables
@@ -303,15 +303,19 @@ class TableLowering:
                                              f"actions list of table {name}")
         if decl.default_action_const:
             cp.const_default_action = default_name
-        table["default_entry"] = {"action_id": default_id,
-                                  "action_const": decl.default_action_const,
-                                  "action_data": self._action_data(default_ref, default_action),
-                                  "action_entry_const": decl.default_action_const}
+        if table["type"] == "simple":  # p4c: action profiles take no default entry
+            table["default_entry"] = {"action_id": default_id,
+                                      "action_const": decl.default_action_const,
+                                      "action_data": self._action_data(default_ref,
+                                                                       default_action),
+                                      "action_entry_const": decl.default_action_const}
+        else:
+            del table["default_entry"]
         if decl.support_timeout is not None:
             timeout = decl.support_timeout.const_value
             table["support_timeout"] = bool(timeout)
             cp.support_timeout = bool(timeout)
-        if decl.entries is not None:
+        if decl.entries is not None and table["type"] == "simple":
             table["entries"] = [self._entry(e, keys, index, scope, by_name, decl)
                                 for index, e in enumerate(decl.entries)]
             cp.is_const = decl.entries_const
@@ -336,6 +340,7 @@ class TableLowering:
             kind = element.match_kind.name
             name = element.name_annotation() or expression_text(element.expr)
             target, width, mask = self._key_target(element.expr, scope, table_name)
+            width = bit_width(element.expr.type) or width
             if kind == "selector":
                 selector_inputs.append({"type": "field", "value": target})
                 continue
@@ -359,9 +364,19 @@ class TableLowering:
                 return [loc.name, VALID_FIELD], 1, None
         if isinstance(e, ast.BinaryOp) and e.op == "&":
             mask = expr.const_int(e.right)
+            masked = e.left
+            if mask is None:
+                mask, masked = expr.const_int(e.left), e.right
             if mask is not None:
-                target, masked_width, _ = self._key_target(e.left, scope, table_name)
+                target, masked_width, _ = self._key_target(masked, scope, table_name)
                 return target, masked_width, hexstr(mask, masked_width)
+        if isinstance(e, ast.Slice):
+            hi, lo = expr.const_int(e.hi), expr.const_int(e.lo)
+            if hi is not None and lo is not None:
+                # p4c keeps the sliced field as the key target, with the slice as mask
+                target, sliced_width, _ = self._key_target(e.expr, scope, table_name)
+                slice_mask = ((1 << (hi - lo + 1)) - 1) << lo
+                return target, sliced_width, hexstr(slice_mask, sliced_width)
         if isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex):
             loc = expr.location(e, scope)
             if isinstance(loc, FieldLoc):
