@@ -18,7 +18,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Pipeline
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.errors import LoweringError
-from p4sim.compiler.midend.locations import ExternLoc, ValueLoc
+from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
 from p4sim.compiler.midend.tables import TableLowering
@@ -255,8 +255,7 @@ class ControlLowering:
 
     def _switch(self, s: ast.SwitchStatement, scope: Scope) -> Fragment:
         if not (isinstance(s.expr, ast.Member) and s.expr.member == "action_run"):
-            raise LoweringError(s, "switch is only supported on table.apply().action_run on "
-                                   "this target")
+            return self._value_switch(s, scope)
         table = _table_apply(s.expr.expr)
         if table is None:
             raise LoweringError(s, "switch expression must be a table application")
@@ -293,6 +292,47 @@ class ControlLowering:
         exits.append(_dict_setter(table_json, "base_default_next"))
         return self._with_key_setup(table, scope, s, Fragment(entry, exits))
 
+    def _value_switch(self, s: ast.SwitchStatement, scope: Scope) -> Fragment:
+        """``switch (e) { v1: ... }`` on a value: a chain of ``e == v`` conditionals
+        (the switch expression is evaluated once, into a temporary)."""
+        if _contains_table_apply(s.expr) or s.expr.type is None:
+            raise LoweringError(s.expr, "unsupported switch expression on this target")
+        temp = self.ctx.storage.scalar("switch", s.expr.type)
+        selector = ast.PathExpression(pos=s.expr.pos, name=temp.field, type=s.expr.type)
+        setup = self._synthesize([ast.AssignStatement(pos=s.pos, lhs=selector, rhs=s.expr)],
+                                 _bound(scope, selector, temp))
+        inner = _bound(scope, selector, temp)
+        groups: list[tuple[list[ast.Expression], ast.BlockStatement | None]] = []
+        labels: list[ast.Expression] = []
+        for case in s.cases:
+            labels.append(case.label)
+            if case.body is not None:
+                groups.append((labels, case.body))
+                labels = []
+        chain = Fragment()
+        pending: list[Setter] = []  # false edges waiting for the next test
+        exits: list[Setter] = []
+        for group_labels, body in reversed(groups):
+            body_fragment = self.sequence(list(body.statements) if body else [], scope.child())
+            if any(isinstance(label, ast.DefaultExpression) for label in group_labels):
+                chain, pending = body_fragment, []
+                continue
+            condition: ast.Expression = _equals(selector, group_labels[0])
+            for label in group_labels[1:]:
+                condition = ast.BinaryOp(pos=label.pos, op="||", left=condition,
+                                         right=_equals(selector, label), type=t.BOOL)
+            conditional = self._conditional(condition, inner, s)
+            exits += self._branch_target(body_fragment, _dict_setter(conditional, "true_next"))
+            if chain.entry is not None:
+                _dict_setter(conditional, "false_next")(chain.entry)
+                exits += chain.exits
+            else:
+                pending.append(_dict_setter(conditional, "false_next"))
+            chain = Fragment(conditional["name"], [])
+        if chain.entry is None:
+            return setup
+        return setup.then(Fragment(chain.entry, exits + pending))
+
     def _with_key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node,
                         applied: Fragment) -> Fragment:
         setup = self.tables.key_setup(table, scope, node)
@@ -326,6 +366,17 @@ class ControlLowering:
                 else:
                     inner.bind(param, self.ctx.expr.location(arg, scope))
         return self.instantiate(instance.control, inner)
+
+
+def _bound(scope: Scope, name: ast.PathExpression, location: FieldLoc) -> Scope:
+    inner = scope.child()
+    name.decl = name
+    inner.bind(name, location)
+    return inner
+
+
+def _equals(selector: ast.PathExpression, label: ast.Expression) -> ast.Expression:
+    return ast.BinaryOp(pos=label.pos, op="==", left=selector, right=label, type=t.BOOL)
 
 
 def _dict_setter(target: dict[str, Any], key: str) -> Setter:

@@ -487,7 +487,7 @@ class TableLowering:
             meter_json: Json = {"name": meter.name, "id": len(ctx.sections.meter_arrays),
                                 "source_info": source_info(decl.meters, meter.name),
                                 "is_direct": True, "rate_count": 2, "type": unit,
-                                "size": size, "binding": cp.name, "result_target": None}
+                                "size": size, "binding": cp.name}
             ctx.sections.meter_arrays.append(meter_json)
             ctx.meter_objects[meter.name] = meter_json
             table["direct_meters"] = meter.name
@@ -526,8 +526,17 @@ class TableLowering:
                         "action_entry": {"action_id": actions[action_name],
                                          "action_data": self._action_data(entry.action,
                                                                           action)},
-                        "priority": index + 1}
+                        "priority": self._entry_priority(entry, index)}
         return result
+
+    def _entry_priority(self, entry: ast.TableEntry, index: int) -> int:
+        """p4c: an explicit (``@priority``/``priority =``) value, else the position + 1."""
+        if entry.priority is None:
+            return index + 1
+        value = self.ctx.expr.const_int(entry.priority)
+        if value is None:
+            raise LoweringError(entry.priority, "entry priority must be a compile-time constant")
+        return value
 
     def _entry_key(self, value: ast.Expression, key: _Key) -> Json:
         width = key.width
