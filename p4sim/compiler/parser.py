@@ -299,6 +299,9 @@ def _mark_type_argument_openers(tokens: list[_Tok], scan: _Scan) -> None:
                     if j + 1 < len(tokens) and tokens[j + 1].text == "(":
                         scan.type_args_positions.add(tokens[index].offset)
                     break
+            elif tok.kind == "id" and j > index and tok.offset not in scan.type_positions \
+                    and tok.text not in _TYPE_KEYWORDS:
+                break  # a value: this "<" is a comparison, e.g. f(a < b, c > (d))
             elif tok.kind not in ("id", "num") and tok.text not in _TYPE_ARG_TOKENS:
                 break
 

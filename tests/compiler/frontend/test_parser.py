@@ -232,3 +232,13 @@ def test_values_named_like_types_shadow_them_in_their_scope() -> None:
 def test_keywords_are_reserved(text: str) -> None:
     with pytest.raises(CompileError, match="syntax error"):
         parse_text(text, "t.p4")
+
+
+def test_comparisons_that_look_like_type_arguments() -> None:
+    program = parse_text("control C() { apply { f(a < b, c > (d)); g<bit<8>>(e); } }", "t.p4")
+    control = program.declarations[0]
+    assert isinstance(control, ast.ControlDecl)
+    first, second = control.body.statements
+    assert isinstance(first, ast.MethodCallStatement) and not first.call.type_args
+    assert [a.value.op for a in first.call.args] == ["<", ">"]  # type: ignore[attr-defined]
+    assert isinstance(second, ast.MethodCallStatement) and len(second.call.type_args) == 1
