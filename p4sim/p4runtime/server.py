@@ -31,6 +31,7 @@ log = logging.getLogger("p4sim.p4runtime")
 
 P4RUNTIME_API_VERSION = "1.3.0"
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_QUEUED_PACKETS = 10_000
 _END = object()
 
 
@@ -141,6 +142,13 @@ class _Stream:
     def close(self) -> None:
         self.outbox.put(_END)
 
+    def deliver(self, message: p4r.StreamMessageResponse) -> None:
+        """Queue a message for the client; packet-ins are dropped while it lags far behind."""
+        if message.HasField("packet") and self.outbox.qsize() >= MAX_QUEUED_PACKETS:
+            log.warning("controller stream backlog: packet-in dropped")
+            return
+        self.outbox.put(message)
+
     def leave(self) -> None:
         with self._lock:
             controller, self.controller = self.controller, None
@@ -181,7 +189,7 @@ class _Stream:
                 if update.device_id != self.device.device_id:
                     raise not_found(f"Unknown device id {update.device_id}")
                 self.controller = self.device.arbitrator.join(
-                    update.role.name, election_id, self.outbox.put)
+                    update.role.name, election_id, self.deliver)
                 return
         if update.device_id != self.device.device_id:
             raise failed_precondition("Invalid device id")
