@@ -241,3 +241,13 @@ def test_hit_miss_tables_have_no_base_default_next_and_profiles_no_default_entry
     assert dmac["base_default_next"] is None
     ecmp = table(compiled("ecmp_selector"), "MyIngress.ecmp")
     assert "default_entry" not in ecmp
+
+
+def test_tables_never_applied_are_removed_with_their_actions() -> None:
+    from p4sim.compiler import compile_source
+    source = (CORPUS / "basic_ipv4.p4").read_text().replace(
+        "    apply {\n        if (hdr.ipv4.isValid()) {\n            ipv4_lpm.apply();\n        }\n"
+        "    }", "    apply { }")
+    program = compile_source(source, str(CORPUS / "unused.p4"))
+    assert program.bmv2_json["pipelines"][0]["tables"] == []
+    assert len(program.p4info.tables) == 0 and len(program.p4info.actions) == 0

@@ -291,11 +291,25 @@ class _Lowering:
         scope = Scope(control.name)
         self._bind_interface(control.params, scope, [hdr, meta, standard_metadata])
         first_action = len(self.ctx.cp.actions)
-        fragment = ControlLowering(self.ctx, pipeline).instantiate(control, scope)
+        lowering = ControlLowering(self.ctx, pipeline)
+        fragment = lowering.instantiate(control, scope)
         for setter in fragment.exits:
             setter(None)
         pipeline.init_table = fragment.entry
+        self._drop_unapplied_tables(pipeline, lowering.tables.unapplied())
         self._order_actions(first_action, control)
+
+    def _drop_unapplied_tables(self, pipeline: Pipeline, unapplied: set[str]) -> None:
+        """p4c removes tables that are never applied (and the actions only they use)."""
+        if not unapplied:
+            return
+        pipeline.tables = [t for t in pipeline.tables if t["name"] not in unapplied]
+        cp = self.ctx.cp
+        cp.tables = [t for t in cp.tables if t.name not in unapplied]
+        used = {ref.action for table in cp.tables for ref in table.action_refs}
+        cp.actions = [a for a in cp.actions if a.name in used]
+        for profile in cp.action_profiles:
+            profile.tables = [name for name in profile.tables if name not in unapplied]
 
     def _order_actions(self, first: int, control: ast.ControlDecl) -> None:
         """p4c lists a control's actions as: used global actions first (they are

@@ -590,6 +590,9 @@ class TableLowering:
 
     # ------------------------------------------------------------ application
 
+    def unapplied(self) -> set[str]:
+        return set(self._tables) - self._applied
+
     def key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node
                   ) -> tuple[str, list[Any]] | None:
         """A synthesized table computing the table's non-field keys, if it has any."""
