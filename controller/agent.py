@@ -23,6 +23,8 @@ from finsy import (
     P4CounterEntry,
     P4DigestEntry,
     P4DigestList,
+    P4MeterConfig,
+    P4MeterEntry,
     P4PacketIn,
     P4PacketOut,
     P4TableEntry,
@@ -39,6 +41,7 @@ from controller.dataplane import (
     MAGLEV_TABLE,
     NAT_REVERSE_TABLE,
     NEW_CONNECTION_DIGEST,
+    PACKET_IN_METER,
     PACKET_IN_REASON_NEW_CONNECTION,
     PACKET_OUT_MODE_PIPELINE,
     SERVICE_COUNTER,
@@ -47,6 +50,7 @@ from controller.dataplane import (
     Entry,
     connection_entry,
     desired_entries,
+    desired_meters,
     flow_of,
 )
 from controller.packets import parse_flow
@@ -74,6 +78,7 @@ class SwitchAgent:
         self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
         self.installed: dict[Any, Entry] = {}  # what the switch holds, connections aside
         self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
+        self.installed_meters: dict[int, tuple[int, int]] = {}  # packet_in_meter configs
         self._conns_version = -1  # state version the connection entries were synced at
         self.ready = False
         self.needs_resync = False
@@ -134,6 +139,8 @@ class SwitchAgent:
         conn_diff = diff_entries(desired_conns, actual_conns)
         await self._write(conn_diff)
         self.installed_conns = desired_conns
+        await self._write_meters(desired_meters(self.state, self.config),
+                                 await self._read_meters())
         self._conns_version = self.state.version
         self.ready, self.needs_resync, self.status = True, False, "ok"
         if diff or conn_diff:
@@ -151,6 +158,8 @@ class SwitchAgent:
             desired = desired_entries(self.state, self.config)
             await self._write(diff_entries(desired, self.installed))
             self.installed = desired
+            await self._write_meters(desired_meters(self.state, self.config),
+                                     self.installed_meters)
             if version != self._conns_version:
                 # Only a state change (service removed, removal timeout, ...) drops or
                 # re-points connections; the stream handlers keep the rest in step.
@@ -163,6 +172,30 @@ class SwitchAgent:
             self.status = f"error: {err.message} (retrying)"
             LOG.error("%s: write failed, will resynchronise: %s", self.name, err)
         return self.status
+
+    async def _read_meters(self) -> dict[int, tuple[int, int]]:
+        """Configured packet_in_meter cells: index -> (rate, burst).  An unconfigured cell
+        reads back with its config unset or all zero."""
+        out = {}
+        async for read in _read(self.switch, [P4MeterEntry(PACKET_IN_METER)]):
+            config = read.config if isinstance(read, P4MeterEntry) else None
+            if config is not None and read.index is not None and (config.cir or config.pir):
+                out[read.index] = (config.cir, config.cburst)
+        return out
+
+    async def _write_meters(self, desired: dict[int, tuple[int, int]],
+                            actual: dict[int, tuple[int, int]]) -> None:
+        """Configure packet_in_meter cells that differ; reset the ones no longer used."""
+        updates = [P4MeterEntry(PACKET_IN_METER, index=index,
+                                config=P4MeterConfig(cir=rate, cburst=burst, pir=rate,
+                                                     pburst=burst))
+                   for index, (rate, burst) in desired.items()
+                   if actual.get(index) != (rate, burst)]
+        updates += [P4MeterEntry(PACKET_IN_METER, index=index)
+                    for index in actual if index not in desired]
+        if updates:
+            await self.switch.modify(updates)
+        self.installed_meters = dict(desired)
 
     def _desired_connections(self) -> dict[Any, Entry]:
         return {c.flow: connection_entry(self.state, c)

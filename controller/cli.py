@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--switch", action="append", dest="switches",
                      help="only on this switch (repeatable; default: every switch)")
     add.add_argument("--removal-timeout", type=_seconds, default=300.0, metavar="SECONDS")
+    add.add_argument("--new-connection-rate", type=_ranged(1, 10**9), metavar="PER_SECOND",
+                     help="at most this many new connections per second reach lbd "
+                     "(switch meter; not with mh)")
+    add.add_argument("--new-connection-burst", type=_ranged(1, 10**9), metavar="PACKETS",
+                     help="burst allowed above the rate (default: the rate)")
     delete = service.add_parser("del", help="delete a virtual service")
     delete.add_argument("name")
 
@@ -136,6 +141,10 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                                           "netmask": args.netmask or "32"}
             if args.switches:
                 service["switches"] = args.switches
+            if args.new_connection_rate is not None:
+                service["new_connection_limit"] = {
+                    "rate": args.new_connection_rate,
+                    "burst": args.new_connection_burst or args.new_connection_rate}
             return "service.add", {"service": service}
         case "service", "del":
             return "service.del", {"service": args.name}
@@ -214,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--tcp-port needs --token or LBCTL_TOKEN")
     if getattr(args, "netmask", None) is not None and args.persistence is None:
         parser.error("--netmask needs --persistence")
+    if getattr(args, "new_connection_burst", None) is not None \
+            and args.new_connection_rate is None:
+        parser.error("--new-connection-burst needs --new-connection-rate")
     if (getattr(args, "mac", None) is None) != (getattr(args, "egress_port", None) is None):
         parser.error("--mac and --egress-port go together (a directly attached backend)")
     try:

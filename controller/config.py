@@ -103,6 +103,14 @@ class Persistence:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """New connections per second a service may send to the controller (packet-ins)."""
+
+    rate: int
+    burst: int
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     vip: ipaddress.IPv4Address
@@ -114,6 +122,7 @@ class Service:
     persistence: Persistence | None = None
     switches: tuple[str, ...] | None = None  # None: every switch
     removal_timeout_s: float = 300.0
+    new_connection_limit: RateLimit | None = None  # None: unlimited
 
     @property
     def protocol_number(self) -> int:
@@ -295,7 +304,7 @@ def parse_prefix(raw: Any) -> ipaddress.IPv4Network:
 def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
     """Parse one service mapping (also used by the management API for `service add`)."""
     keys = {"name", "vip", "port", "protocol", "mode", "scheduler", "pool", "persistence",
-            "switches", "removal_timeout"}
+            "switches", "removal_timeout", "new_connection_limit"}
     data = check.mapping(raw, path, keys, {"name", "vip", "port", "pool"})
     if not data:
         return None
@@ -322,15 +331,24 @@ def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
         names = [check.value(s, f"{path}.switches[{i}]", parse_name)
                  for i, s in enumerate(check.seq(data["switches"], f"{path}.switches"))]
         switches = tuple(n for n in names if n is not None)
-    if persistence is not None and scheduler == "mh":
-        check.fail(f"{path}.persistence", "is not available with scheduler mh (the data plane "
-                   "hashes every connection on its own)")
+    limit = None
+    if data.get("new_connection_limit") is not None:
+        lpath = f"{path}.new_connection_limit"
+        ldata = check.mapping(data["new_connection_limit"], lpath, {"rate", "burst"}, {"rate"})
+        rate = check.value(ldata.get("rate"), f"{lpath}.rate", parse_int(1, 10**9))
+        burst = check.value(ldata.get("burst", rate), f"{lpath}.burst", parse_int(1, 10**9))
+        if rate is not None and burst is not None:
+            limit = RateLimit(rate, burst)
+    for key, what in (("persistence", persistence), ("new_connection_limit", limit)):
+        if what is not None and scheduler == "mh":
+            check.fail(f"{path}.{key}", "is not available with scheduler mh (the data plane "
+                       "schedules every connection on its own)")
     if None in (name, vip, port, protocol, mode, scheduler, pool, removal):
         return None
     assert name and vip and port and protocol and mode and scheduler and pool
     assert removal is not None
     return Service(name, vip, port, protocol, mode, scheduler, pool, persistence, switches,
-                   removal)
+                   removal, limit)
 
 
 def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:

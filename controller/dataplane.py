@@ -31,6 +31,7 @@ ROUTE_TABLE = "ipv4_lpm_table"
 NEXTHOP_TABLE = "nexthop_table"
 SERVICE_COUNTER = "service_counter"
 BACKEND_COUNTER = "backend_counter"
+PACKET_IN_METER = "packet_in_meter"
 NEW_CONNECTION_DIGEST = "new_connection_digest_t"
 
 FORWARDING_MODES = {"nat": 1, "dr": 2, "tun": 3}
@@ -141,6 +142,17 @@ def desired_entries(state: LbState, switch: SwitchConfig) -> dict[tuple, Entry]:
         out += _service_entries(state, service)
     out += _routing_entries(state, switch, services)
     return {e.key: e for e in out}
+
+
+def desired_meters(state: LbState, switch: SwitchConfig) -> dict[int, tuple[int, int]]:
+    """packet_in_meter index (service id) -> (packets/s, burst) of rate-limited services.
+
+    CIR and PIR are both the limit (BMv2 trTCM): anything above it is not green, so it
+    is dropped instead of reaching the controller.  Other indices stay unconfigured
+    (always green)."""
+    return {state.service_id(s): (s.new_connection_limit.rate, s.new_connection_limit.burst)
+            for s in state.services_on(switch.name)
+            if s.new_connection_limit is not None and s.scheduler != "mh"}
 
 
 def _service_entries(state: LbState, service: Service) -> list[Entry]:

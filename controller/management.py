@@ -180,6 +180,9 @@ class Management:
             "persistence": None if persistence is None else {
                 "timeout": persistence.timeout_s, "netmask": str(persistence.netmask)},
             "switches": list(service.switches) if service.switches is not None else None,
+            "new_connection_limit": None if service.new_connection_limit is None else {
+                "rate": service.new_connection_limit.rate,
+                "burst": service.new_connection_limit.burst},
             "backends": [{
                 "name": b.name, "address": str(b.address), "port": b.port, "mac": b.mac,
                 "egress_port": b.egress_port, "weight": b.weight,

@@ -79,8 +79,10 @@ def test_all_problems_are_collected(raw: dict) -> None:
      "switches[0].routes[1].egress_port: port 'wan' is not in this switch's ports"),
     (lambda r: r["switches"][0].pop("router_mac"), "switches[0].router_mac: is required"),
     (lambda r: r["services"][1].update(persistence={"timeout": 5}),
-     "services[1].persistence: is not available with scheduler mh (the data plane hashes "
-     "every connection on its own)"),
+     "services[1].persistence: is not available with scheduler mh (the data plane "
+     "schedules every connection on its own)"),
+    (lambda r: r["services"][0].update(new_connection_limit={"rate": 0}),
+     "services[0].new_connection_limit.rate: 0 is not an integer in [1, 1000000000]"),
     (lambda r: r["services"][1].update(mode="nat", pool="web"),
      "services[1].pool: backend 10.0.1.1:80 already serves NAT service 'http' "
      "(a NAT backend serves one service)"),
@@ -106,6 +108,12 @@ def test_capacity(raw: dict) -> None:
     raw["services"] += [{"name": f"s{i}", "vip": "10.0.0.200", "port": 1000 + i, "pool": "big",
                          "mode": "tun"} for i in range(2)]
     assert problems(raw) == ["pools: 2004 (service, backend) pairs, at most 1023 fit"]
+
+
+def test_new_connection_limit(raw: dict) -> None:
+    raw["services"][0]["new_connection_limit"] = {"rate": 500}
+    limit = parse_config(raw).services[0].new_connection_limit
+    assert limit is not None and (limit.rate, limit.burst) == (500, 500)
 
 
 def test_netmask_forms(raw: dict) -> None:

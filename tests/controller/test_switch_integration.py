@@ -230,6 +230,20 @@ class Rig:
             except grpc.RpcError:
                 return []  # no pipeline yet
 
+    def meter_config(self, meter: str, index: int) -> tuple[int, int, int, int] | None:
+        """(cir, cburst, pir, pburst) of one indirect meter cell, None if unconfigured."""
+        with grpc.insecure_channel(f"127.0.0.1:{self.switch.port}") as channel:
+            stub = p4r_grpc.P4RuntimeStub(channel)
+            request = p4r.ReadRequest(device_id=1, entities=[p4r.Entity(
+                meter_entry=p4r.MeterEntry(meter_id=self.schema.meters[meter].id,
+                                           index=p4r.Index(index=index)))])
+            for reply in stub.Read(request, timeout=10):
+                for entity in reply.entities:
+                    c = entity.meter_entry.config
+                    if c.cir or c.pir:  # unconfigured cells read back unset or all zero
+                        return c.cir, c.cburst, c.pir, c.pburst
+        return None
+
     def table(self, name: str) -> list[Entry]:
         return [e for e in self.entries() if e.table == name]
 
@@ -366,6 +380,29 @@ def test_controller_scheduled_connection(rig: Rig) -> None:
     assert [(c["client_port"], c["backend"], c["origin"]) for c in conns] == [
         (41000, "b1", "controller")]
     assert (41000, 443) in connection_entries(rig)
+
+
+def test_new_connection_limit_meters_packet_ins(rig: Rig) -> None:
+    added = rig.lbd.lbctl("service", "add", "limited", "--vip", VIP, "--port", "6000",
+                          "--mode", "dr", "--scheduler", "rr", "--pool", "tls", "--switch",
+                          "s1", "--new-connection-rate", "1", "--new-connection-burst", "1")
+    assert added.returncode == 0, added.stderr
+    try:
+        service_id = next(dict(e.params)["service_id"] for e in rig.table("service_table")
+                          if dict(e.match)["port"] == 6000)
+        assert rig.meter_config("packet_in_meter", service_id) == (1, 1, 1, 1)
+        client = ns_socket(f"{CLIENT_IF}p")
+        with client:
+            for sport in (44000, 44001, 44002):  # back to back: only the first is green
+                client.send(tcp_syn(6000, sport))
+        wait_for(lambda: rig.lbd.lbctl_json("conns", "--service", "limited"), 5,
+                 "the first connection")
+        time.sleep(0.5)
+        conns = rig.lbd.lbctl_json("conns", "--service", "limited")
+        assert [c["client_port"] for c in conns] == [44000]
+    finally:
+        assert rig.lbd.lbctl("service", "del", "limited").returncode == 0
+    assert rig.meter_config("packet_in_meter", service_id) is None  # reset: always green
 
 
 def test_maglev_connection_is_pinned_from_the_digest(rig: Rig) -> None:
