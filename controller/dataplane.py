@@ -39,7 +39,6 @@ SCHED_MAGLEV = 1
 SCHED_CONTROLLER = 2
 PACKET_IN_REASON_NEW_CONNECTION = 1
 PACKET_OUT_MODE_PIPELINE = 1
-CPU_PORT = 255
 
 # Writes go in this order so that nothing points at an entry not yet installed
 # (deletes go in the reverse order).

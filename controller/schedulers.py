@@ -223,16 +223,17 @@ class Maglev(Scheduler):
         return table[(int(client) * 2654435761) % self.table_size]
 
 
+_BY_NAME: dict[str, type[Scheduler]] = {
+    cls.name: cls for cls in (RoundRobin, WeightedRoundRobin, LeastConnection,
+                              WeightedLeastConnection, ShortestExpectedDelay, NeverQueue,
+                              SourceHash)}
+
+
 def make_scheduler(name: str, maglev_size: int) -> Scheduler:
     """A fresh scheduler for a config ``scheduler:`` value."""
-    simple: dict[str, type[Scheduler]] = {
-        "rr": RoundRobin, "wrr": WeightedRoundRobin, "lc": LeastConnection,
-        "wlc": WeightedLeastConnection, "sed": ShortestExpectedDelay, "nq": NeverQueue,
-        "sh": SourceHash,
-    }
-    if name == "mh":
+    if name == Maglev.name:
         return Maglev(maglev_size)
     try:
-        return simple[name]()
+        return _BY_NAME[name]()
     except KeyError:
         raise ValueError(f"unknown scheduler {name!r}") from None
