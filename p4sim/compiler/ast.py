@@ -17,7 +17,18 @@ in place.  How the backend reads a checked program:
   gets ``.decl`` = the ``DeclaredName`` member node.
 * ``Expression.const_value`` is set for every compile-time constant expression
   (Python ``int`` already wrapped to the expression's width, ``bool``, ``str``,
-  or ``EnumValue``); ``None`` otherwise.  ``check.fold(expr)`` recomputes it.
+  ``EnumValue``, a tuple of values for ``{...}`` lists, or a tuple of
+  ``(field, value)`` pairs for ``{f = ...}``); ``None`` otherwise.
+  ``check.fold(expr)`` recomputes it.
+* Implicit conversions the spec allows are explicit after checking: integer
+  literals carry their inferred type; ``{...}`` initialisers have the type of
+  their context (struct/header/tuple); a serializable enum used as its
+  underlying type in an operation is wrapped in a ``Cast`` node.
+* Parser state references (transition targets) have type ``StateType`` and
+  ``.decl`` = the ``ParserState`` (``check.ACCEPT_STATE``/``REJECT_STATE`` for
+  ``accept``/``reject``).  ``ConstructorCall.callee`` and
+  ``InstantiationDecl.callee`` are the constructor ``MethodDecl`` of an extern
+  or the ``ParserDecl``/``ControlDecl``/``PackageTypeDecl`` instantiated.
 * ``MethodCall.call_kind`` (a ``CallKind``) and ``MethodCall.callee`` (the
   declaration called: ``ActionDecl``, ``FunctionDecl``, ``ExternFunctionDecl``,
   ``MethodDecl`` of an extern, ``TableDecl``/``ParserDecl``/``ControlDecl`` or

@@ -690,6 +690,7 @@ class Checker:
                                  (), decl)
         self.declare_params(decl.params, inner)
         self.declare_params(decl.constructor_params, inner)
+        inner = Scope(inner)  # locals may shadow parameters
         for local in decl.locals:
             try:
                 self.declaration(local, inner)
@@ -827,6 +828,7 @@ class Checker:
                                   (), decl)
         self.declare_params(decl.params, inner)
         self.declare_params(decl.constructor_params, inner)
+        inner = Scope(inner)  # locals may shadow parameters
         for local in decl.locals:
             try:
                 self.declaration(local, inner)
