@@ -13,6 +13,7 @@ import grpc
 from finsy.proto import p4r
 
 from p4sim.engine import Engine
+from p4sim.p4runtime.counters import counter_data
 from p4sim.p4runtime.errors import (
     P4RuntimeError,
     engine_errors,
@@ -65,10 +66,9 @@ class Externs:
     def read_counters(self, request: p4r.CounterEntry) -> list[p4r.CounterEntry]:
         def fill(spec: IndexedSpec, index: int) -> p4r.CounterEntry:
             byte_count, packet_count = self._engine.counter_read(spec.name, index)
-            message = p4r.CounterEntry(counter_id=spec.id)
+            message = p4r.CounterEntry(counter_id=spec.id,
+                                       data=counter_data(spec.unit, byte_count, packet_count))
             message.index.index = index
-            message.data.byte_count = byte_count
-            message.data.packet_count = packet_count
             return message
         return _read_cells(self._index.counters, request.counter_id, request, "counter", fill)
 
@@ -112,10 +112,10 @@ class Externs:
                 request.table_entry, "direct_counter_id"):
             with engine_errors(f"reading direct counter of '{table_name}'"):
                 byte_count, packet_count = self._engine.direct_counter_read(table_name, handle)
-            message = p4r.DirectCounterEntry(table_entry=table_entry)
-            message.data.byte_count = byte_count
-            message.data.packet_count = packet_count
-            found.append(message)
+            unit = self._index.direct_counters[
+                self._tables.table(table_entry.table_id).direct_counter_id].unit
+            found.append(p4r.DirectCounterEntry(
+                table_entry=table_entry, data=counter_data(unit, byte_count, packet_count)))
         return found
 
     def write_direct_meter(self, update_type: int, entry: p4r.DirectMeterEntry) -> None:

@@ -24,6 +24,7 @@ from p4sim.engine import (
 )
 from p4sim.p4runtime.action_profiles import HIDDEN_ID_BASE, ActionProfiles
 from p4sim.p4runtime.actions import decode_action, encode_action
+from p4sim.p4runtime.counters import counter_data
 from p4sim.p4runtime.errors import (
     already_exists,
     engine_errors,
@@ -305,8 +306,8 @@ class Tables:
             if request.HasField("counter_data") and table.direct_counter_id:
                 byte_count, packet_count = self._engine.direct_counter_read(
                     table.name, view.handle)
-                message.counter_data.byte_count = byte_count
-                message.counter_data.packet_count = packet_count
+                unit = self._index.direct_counters[table.direct_counter_id].unit
+                message.counter_data.CopyFrom(counter_data(unit, byte_count, packet_count))
             if request.HasField("meter_config") and table.direct_meter_id:
                 rates = self._engine.direct_meter_get(table.name, view.handle)
                 if rates is not None:

@@ -133,3 +133,14 @@ class TestPacketIo:
         missing.metadata.add(metadata_id=1, value=b"\x01")
         assert "Missing packet_out metadata: _pad" in invalid(
             lambda: build_packet_out(INDEX.packet_out, missing))
+
+
+def test_counter_data_reports_only_the_counted_units() -> None:
+    from finsy.proto import p4i
+
+    from p4sim.p4runtime.counters import counter_data
+
+    assert counter_data(p4i.CounterSpec.PACKETS, 100, 2) == p4r.CounterData(packet_count=2)
+    assert counter_data(p4i.CounterSpec.BYTES, 100, 2) == p4r.CounterData(byte_count=100)
+    assert counter_data(p4i.CounterSpec.BOTH, 100, 2) == p4r.CounterData(
+        byte_count=100, packet_count=2)
