@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from finsy.proto import p4r
+from finsy.proto import p4i, p4r
 from p4rt_fixture import T_ACL, T_IPV4_LPM, T_MAC_LEARN, mini_p4info
 
 from p4sim.engine import Exact, Lpm, Range, Ternary
 from p4sim.p4runtime import bytestrings
+from p4sim.p4runtime.counters import counter_data
 from p4sim.p4runtime.errors import P4RuntimeError
 from p4sim.p4runtime.match_keys import (
     BMV2_MAX_PRIORITY,
@@ -136,10 +137,6 @@ class TestPacketIo:
 
 
 def test_counter_data_reports_only_the_counted_units() -> None:
-    from finsy.proto import p4i
-
-    from p4sim.p4runtime.counters import counter_data
-
     assert counter_data(p4i.CounterSpec.PACKETS, 100, 2) == p4r.CounterData(packet_count=2)
     assert counter_data(p4i.CounterSpec.BYTES, 100, 2) == p4r.CounterData(byte_count=100)
     assert counter_data(p4i.CounterSpec.BOTH, 100, 2) == p4r.CounterData(
