@@ -171,11 +171,13 @@ SOURCE_HASH_BUCKETS = 256
 
 
 class SourceHash(Scheduler):
-    """sh: a 256-bucket table indexed by a multiplicative hash of the client address.
+    """sh: a 256-bucket table indexed by a hash of the client address (ip_vs_sh).
 
     Buckets are dealt to backends in pool order, ``weight`` consecutive buckets each (a
-    drained backend still holds one), as ip_vs_sh_reassign.  A client whose bucket points
-    to a drained backend falls over to the next usable bucket (IPVS's sh-fallback).
+    drained backend still holds one), as ip_vs_sh_reassign.  The bucket is the kernel's
+    ``hash_32(address, 8)``.  A client whose bucket points to a drained backend falls
+    over to the next usable bucket as ip_vs_sh_get_fallback probes them (IPVS's
+    sh-fallback flag, always on here).
     """
 
     name = "sh"
@@ -184,12 +186,19 @@ class SourceHash(Scheduler):
         if not any(c.available for c in candidates):
             return None
         table = source_hash_table(candidates)
-        start = (int(client) * 2654435761) % SOURCE_HASH_BUCKETS
+        first = source_hash_bucket(client)
+        if table[first].available:
+            return table[first].name
         for offset in range(SOURCE_HASH_BUCKETS):
-            candidate = table[(start + offset) % SOURCE_HASH_BUCKETS]
+            candidate = table[(offset + 2 * first) % SOURCE_HASH_BUCKETS]
             if candidate.available:
                 return candidate.name
         return None
+
+
+def source_hash_bucket(client: IPv4Address) -> int:
+    """Linux ``hash_32(addr, 8)``: the top 8 bits of addr * GOLDEN_RATIO_32 (mod 2**32)."""
+    return ((int(client) * 0x61C88647) & 0xFFFFFFFF) >> 24
 
 
 def source_hash_table(candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -9,6 +9,7 @@ from controller.schedulers import (
     SOURCE_HASH_BUCKETS,
     Candidate,
     make_scheduler,
+    source_hash_bucket,
     source_hash_table,
 )
 
@@ -85,12 +86,21 @@ def test_sh_is_sticky_and_weighted() -> None:
     table = source_hash_table(cands)
     assert Counter(c.name for c in table) == {"a": SOURCE_HASH_BUCKETS // 4,
                                               "b": 3 * SOURCE_HASH_BUCKETS // 4}
+    assert [c.name for c in table[:5]] == ["a", "b", "b", "b", "a"]
     scheduler = make_scheduler("sh", 251)
-    picks = {scheduler.pick(cands, IPv4Address(f"198.51.100.{i}")) for _ in range(3)
-             for i in [7]}
-    assert len(picks) == 1
-    spread = Counter(scheduler.pick(cands, IPv4Address(f"198.51.100.{i}")) for i in range(256))
-    assert spread == {"a": 64, "b": 192}
+    clients = [IPv4Address(0x0A000000 + 7919 * i) for i in range(2000)]
+    for client in clients[:50]:
+        chosen = scheduler.pick(cands, client)
+        assert chosen == table[source_hash_bucket(client)].name
+        assert scheduler.pick(cands, client) == chosen
+    spread = Counter(scheduler.pick(cands, client) for client in clients)
+    assert 0.2 < spread["a"] / len(clients) < 0.3
+
+
+def test_sh_bucket_is_linux_hash_32() -> None:
+    # hash_32(val, 8) == (val * 0x61C88647 mod 2**32) >> 24
+    assert source_hash_bucket(IPv4Address("0.0.0.1")) == 0x61
+    assert source_hash_bucket(IPv4Address("0.0.0.0")) == 0
 
 
 def test_sh_falls_over_from_a_drained_backend() -> None:
