@@ -90,15 +90,18 @@ class _Builder:
         target.name = entity.name
         target.alias = alias if alias is not None else self.ids.alias_of(entity.name)
         target.annotations.extend(entity.annotations)
-        if entity.doc:
-            target.doc.brief = entity.doc
+        if entity.doc is not None:
+            if entity.doc.brief is not None:
+                target.doc.brief = entity.doc.brief
+            if entity.doc.description is not None:
+                target.doc.description = entity.doc.description
 
     def build(self) -> p4i.P4Info:
         self._collect()
         info = self.info
         m = self.model
         info.pkg_info.arch = "v1model"
-        for key, value in m.pkg_info.items():
+        for key, value in m.pkg_info.items():  # @pkginfo (may even override arch, as p4c)
             setattr(info.pkg_info, key, value)
         info.pkg_info.annotations.extend(m.pkg_annotations)
         for table in m.tables:

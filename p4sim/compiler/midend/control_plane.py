@@ -12,11 +12,19 @@ from p4sim.compiler import types as t
 
 
 @dataclass
+class CpDoc:
+    """``@brief``/``@description`` of a declaration (P4Info ``Documentation``)."""
+
+    brief: str | None = None
+    description: str | None = None
+
+
+@dataclass
 class CpEntity:
     name: str
     explicit_id: int | None = None
     annotations: list[str] = field(default_factory=list)
-    doc: str | None = None
+    doc: CpDoc | None = None
 
 
 @dataclass

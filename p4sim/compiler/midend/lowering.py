@@ -134,6 +134,7 @@ class _Lowering:
         if package != "V1Switch":
             raise LoweringError(main, f"main must be a V1Switch package for the v1model "
                                       f"architecture, not {package or 'this type'}")
+        self._pkg_info(main)
         if len(main.args) != len(V1SWITCH_BLOCKS):
             raise LoweringError(main, f"V1Switch expects {len(V1SWITCH_BLOCKS)} arguments")
         blocks: dict[str, ast.ParserDecl | ast.ControlDecl] = {}
@@ -144,6 +145,23 @@ class _Lowering:
                 raise LoweringError(arg.value, f"V1Switch {role} argument has the wrong kind")
             blocks[role] = decl
         return blocks
+
+    def _pkg_info(self, main: ast.InstantiationDecl) -> None:
+        """P4Info ``pkg_info`` from ``@pkginfo(key=value, ...)`` and the other
+        annotations of the main package instance."""
+        cp = self.ctx.cp
+        for annotation in main.annotations:
+            if annotation.name != "pkginfo":
+                continue
+            for key, value in annotation.kv:
+                if key not in ("name", "version", "organization", "contact", "url", "arch"):
+                    continue
+                if not isinstance(value, ast.StringLiteral):
+                    raise LoweringError(annotation, f"Value for '{key}' key in @pkginfo "
+                                                    "annotation is not a string")
+                cp.pkg_info[key] = value.value
+        cp.pkg_annotations.extend(p4info_annotations(
+            [a for a in main.annotations if a.name != "pkginfo"]))
 
     def _block_decl(self, e: ast.Expression) -> ast.Node | None:
         if isinstance(e, ast.ConstructorCall):

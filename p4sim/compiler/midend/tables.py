@@ -16,6 +16,7 @@ from p4sim.compiler.midend.control_plane import (
     CpActionProfile,
     CpActionRef,
     CpCounter,
+    CpDoc,
     CpMatchField,
     CpMeter,
     CpParam,
@@ -48,13 +49,16 @@ def explicit_id(node: ast.Annotated) -> int | None:
     raise LoweringError(annotation, "@id should be an unsigned integer")
 
 
-def _doc(node: ast.Annotated) -> str | None:
+def _doc(node: ast.Annotated) -> CpDoc | None:
+    texts: dict[str, str] = {}
     for name in ("brief", "description"):
         annotation = node.annotation(name)
         if annotation is not None and annotation.args and \
                 isinstance(annotation.args[0], ast.StringLiteral):
-            return annotation.args[0].value
-    return None
+            texts[name] = annotation.args[0].value
+    if not texts:
+        return None
+    return CpDoc(texts.get("brief"), texts.get("description"))
 
 
 def _const_int(ctx: LoweringContext, e: ast.Expression | None, what: str) -> int:
@@ -191,8 +195,9 @@ class TableLowering:
                                                f"{param.type_ref.type} is not supported")
                 inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
                                            param.type_ref.type or t.INT_LITERAL))
-                runtime_data.append({"name": param.name, "bitwidth": width})
-                params.append(CpParam(param.name,
+                param_name = param.name_annotation() or param.name
+                runtime_data.append({"name": param_name, "bitwidth": width})
+                params.append(CpParam(param_name,
                                       translated_width(param.type_ref.type, width),
                                       explicit_id(param), p4info_annotations(param.annotations),
                                       named_type(param.type_ref.type)))
@@ -206,7 +211,8 @@ class TableLowering:
         elif for_table and decl.annotation("hidden") is None:
             ctx.cp.add_action(CpAction(name, explicit_id(decl),
                                        p4info_annotations(decl.annotations), _doc(decl),
-                                       [CpParam(p.name, translated_width(
+                                       [CpParam(p.name_annotation() or p.name,
+                                                translated_width(
                                            p.type_ref.type, bit_width(p.type_ref.type) or 0),
                                                 explicit_id(p),
                                                 p4info_annotations(p.annotations),
