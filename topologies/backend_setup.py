@@ -3,7 +3,8 @@
 * NAT: nothing beyond the default route through the switch (replies must come back to it).
 * DR: the VIP on ``lo``, with ``arp_ignore=1``/``arp_announce=2`` so that the backend neither
   answers ARP for the VIP nor uses it as an ARP source (LVS-DR practice).
-* TUN: the VIP on an IP-in-IP tunnel device ``tunl0`` with reverse-path filtering off; the
+* TUN: the VIP on an IP-in-IP tunnel device ``tunl0`` with reverse-path filtering off and
+  ``accept_local`` on (the outer source address is the VIP itself); the
   kernel's ``ipip`` when it exists, else topologies/ipip_decap.py (a TUN device fed by a raw
   socket) which delivers the same inner packets to the same stack.
 """
@@ -60,7 +61,12 @@ def kernel_ipip(host: Any) -> bool:
 
 def configure_tun(host: Any, vip: str, log_dir: Path) -> Any | None:
     """Returns the user-space decapsulator's process when the kernel has no IPIP, else None."""
+    intf = host.defaultIntf().name
     run(host, "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0")
+    # The outer source is the VIP (docs/dataplane.md), an address the backend holds itself:
+    # without accept_local the kernel drops the outer packet as a martian before decapsulating.
+    run(host, f"sysctl -qw net.ipv4.conf.all.accept_local=1 net.ipv4.conf.{intf}.accept_local=1 "
+              f"net.ipv4.conf.{intf}.rp_filter=0")
     if kernel_ipip(host):
         run(host, f"ip addr replace {vip}/32 dev {TUNNEL_DEVICE}")
         run(host, f"ip link set {TUNNEL_DEVICE} up")

@@ -55,7 +55,7 @@ def spread_table(results: dict[str, Counter[str]], backends: Sequence[str]) -> s
     for mode, counts in results.items():
         total = sum(counts.values())
         cells = "".join(
-            f"{counts.get(name, 0):>{width - 6}} {100 * counts.get(name, 0) / total:3.0f}%  "
+            f"{counts.get(name, 0):>{width - 7}} {100 * counts.get(name, 0) / total:3.0f}%  "
             if total else f"{0:>{width}}" for name in columns)
         lines.append(f"{mode:<8}{cells}{total:>8}")
     return "\n".join(lines)
