@@ -19,7 +19,7 @@ in place.  How the backend reads a checked program:
   (Python ``int`` already wrapped to the expression's width, ``bool``, ``str``,
   ``EnumValue``, a tuple of values for ``{...}`` lists, or a tuple of
   ``(field, value)`` pairs for ``{f = ...}``); ``None`` otherwise.
-  ``check.fold(expr)`` recomputes it.
+  ``folding.fold(expr)`` recomputes it.
 * Implicit conversions the spec allows are explicit after checking: integer
   literals carry their inferred type; ``{...}`` initialisers have the type of
   their context (struct/header/tuple); a serializable enum used as its

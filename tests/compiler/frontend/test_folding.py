@@ -6,7 +6,7 @@ import pytest
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
-from p4sim.compiler.check import wrap
+from p4sim.compiler.folding import wrap
 
 
 def const_value(check_ok: Callable[[str], ast.Program], decl: str) -> object:
