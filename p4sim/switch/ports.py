@@ -76,6 +76,7 @@ class Port:
             sock.close()
             raise PortError(f"port {number}: cannot use interface '{interface}': {err}") from err
         self.socket = sock
+        self.gone = False
         self.pcap_in = self.pcap_out = None
         if pcap_dir is not None:
             self.pcap_in = PcapWriter(pcap_dir / f"{interface}_in.pcap")
@@ -90,7 +91,10 @@ class Port:
             except BlockingIOError:
                 break
             except OSError as err:
-                if err.errno not in (errno.EINTR, errno.ENETDOWN):
+                if err.errno in (errno.ENODEV, errno.ENXIO):
+                    log.warning("port %d: interface %s is gone", self.number, self.interface)
+                    self.gone = True
+                elif err.errno not in (errno.EINTR, errno.ENETDOWN):
                     log.warning("port %d: receive error: %s", self.number, err)
                 break
             if address[2] == PACKET_OUTGOING:
@@ -157,6 +161,8 @@ class Ports:
                     port = by_fd[fd]
                     for frame in port.receive_batch():
                         receive(port.number, frame)
+                    if port.gone:
+                        poller.unregister(fd)
         finally:
             poller.close()
 
