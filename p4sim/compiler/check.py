@@ -50,7 +50,6 @@ class _Context:
     in_function: bool = False
     in_action: bool = False
     in_parser: bool = False
-    in_control_apply: bool = False
 
 
 @dataclass
@@ -655,7 +654,7 @@ class Checker:
                 self.declaration(local, inner)
             except _Abort:
                 pass
-        self.block(decl.body, inner, _Context(in_control_apply=True))
+        self.block(decl.body, inner, _Context())
 
     def instantiation(self, decl: ast.InstantiationDecl, scope: Scope) -> None:
         if decl.initializer:

@@ -42,10 +42,6 @@ if TYPE_CHECKING:
 class P4Type:
     """Base class of all semantic types."""
 
-    def is_fixed_width(self) -> bool:
-        """True for ``bit<W>``/``int<W>`` and types that serialize to them."""
-        return False
-
     def width_bits(self) -> int:
         """Width in bits of a serializable type (headers sum their fields)."""
         raise TypeError(f"type {self} has no fixed width")
@@ -57,9 +53,6 @@ class BitsType(P4Type):
 
     width: int
     signed: bool = False
-
-    def is_fixed_width(self) -> bool:
-        return True
 
     def width_bits(self) -> int:
         return self.width
@@ -166,9 +159,6 @@ class StructLikeType(P4Type):
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.name))
 
-    def is_fixed_width(self) -> bool:
-        return all(t.is_fixed_width() or isinstance(t, BoolType) for _, t in self.fields)
-
     def width_bits(self) -> int:
         return sum(t.width_bits() for _, t in self.fields)
 
@@ -226,12 +216,6 @@ class SerEnumType(EnumType):
     underlying: BitsType = BitsType(32)
     values: tuple[tuple[str, int], ...] = ()
 
-    def value_of(self, member: str) -> int:
-        return dict(self.values)[member]
-
-    def is_fixed_width(self) -> bool:
-        return True
-
     def width_bits(self) -> int:
         return self.underlying.width
 
@@ -249,9 +233,6 @@ class NewType(P4Type):
 
     def __hash__(self) -> int:
         return hash(("type", self.name))
-
-    def is_fixed_width(self) -> bool:
-        return self.underlying.is_fixed_width()
 
     def width_bits(self) -> int:
         return self.underlying.width_bits()
@@ -440,7 +421,3 @@ def strip_newtype(t: P4Type) -> P4Type:
     while isinstance(t, NewType):
         t = t.underlying
     return t
-
-
-def is_header_like(t: P4Type) -> bool:
-    return isinstance(t, HeaderType | HeaderUnionType)
