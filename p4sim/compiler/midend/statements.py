@@ -222,10 +222,19 @@ class BodyLowering:
     # ------------------------------------------------------------ calls
 
     def precompute_calls(self, e: ast.Expression, scope: Scope) -> None:
-        """Expand function calls nested in ``e`` into temporaries, in evaluation order."""
+        """Expand function calls nested in ``e`` into temporaries, in evaluation order;
+        in parsers, a ``lookahead`` inside a larger expression is read into a
+        temporary first (BMv2 only takes ``lookahead`` as a whole ``set`` source)."""
         for node in _postorder(e):
+            if self.in_parser and node is not e and _is_scalar_lookahead(node) and \
+                    id(node) not in self.ctx.expr.precomputed:
+                assert isinstance(node, ast.MethodCall) and node.type is not None
+                temp = self.ctx.storage.scalar("tmp", node.type)
+                self.emit("set", [temp.json(), self.ctx.expr.value(node, scope)], None)
+                self.ctx.expr.precomputed[id(node)] = temp.json()
+                continue
             if isinstance(node, ast.MethodCall) and node.call_kind is ast.CallKind.FUNCTION \
-                    and node is not None and id(node) not in self.ctx.expr.precomputed:
+                    and id(node) not in self.ctx.expr.precomputed:
                 decl = node.callee
                 assert isinstance(decl, ast.FunctionDecl) and node.type is not None
                 result = self.ctx.storage.variable("tmp", node.type)
@@ -317,6 +326,12 @@ class BodyLowering:
                 self._patch(end_target)
             else:
                 self.statement(s, scope)
+
+
+def _is_scalar_lookahead(node: ast.Node) -> bool:
+    return isinstance(node, ast.MethodCall) and isinstance(node.method, ast.Member) and \
+        node.method.member == "lookahead" and isinstance(
+            t.strip_newtype(node.type) if node.type else None, t.BitsType)
 
 
 def _is_packet(e: ast.Expression) -> bool:
