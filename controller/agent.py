@@ -62,6 +62,8 @@ WRITE_BATCH = 500
 DIGEST_MAX_LIST = 64
 DIGEST_MAX_TIMEOUT_NS = 1_000_000
 DIGEST_ACK_TIMEOUT_NS = 1_000_000_000
+# What a switch message the controller cannot use raises; it is logged, never fatal.
+MALFORMED = (StateError, KeyError, TypeError, ValueError)
 
 
 class SwitchAgent:
@@ -299,8 +301,8 @@ class SwitchAgent:
         async for packet in self.switch.read_packets():
             try:
                 await self._schedule_packet_in(packet)
-            except (P4ClientError, StateError) as err:
-                LOG.warning("%s: packet-in not scheduled: %s", self.name, err)
+            except (P4ClientError, *MALFORMED) as err:
+                LOG.warning("%s: packet-in not scheduled: %r", self.name, err)
 
     async def _schedule_packet_in(self, packet: P4PacketIn) -> None:
         if packet.metadata.get("reason") != PACKET_IN_REASON_NEW_CONNECTION:
@@ -326,8 +328,8 @@ class SwitchAgent:
             try:
                 await self.switch.write([digests.ack()])
                 await self._pin_digests(digests)
-            except (P4ClientError, StateError) as err:
-                LOG.warning("%s: digest not handled: %s", self.name, err)
+            except (P4ClientError, *MALFORMED) as err:
+                LOG.warning("%s: digest not handled: %r", self.name, err)
 
     async def _pin_digests(self, digests: P4DigestList) -> None:
         async with self.lock:
