@@ -126,7 +126,8 @@ class Client:
 
     def set_pipeline(
         self, config: p4r.ForwardingPipelineConfig | None = None,
-        action: int = p4r.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT,
+        action: p4r.SetForwardingPipelineConfigRequest.Action.ValueType = (
+            p4r.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT),
     ) -> None:
         request = p4r.SetForwardingPipelineConfigRequest(
             device_id=self.device_id, action=action,
@@ -135,7 +136,8 @@ class Client:
         self.stub.SetForwardingPipelineConfig(request, timeout=10)
 
     def write(self, *updates: p4r.Update,
-              atomicity: int = p4r.WriteRequest.CONTINUE_ON_ERROR) -> None:
+              atomicity: p4r.WriteRequest.Atomicity.ValueType = (
+                  p4r.WriteRequest.CONTINUE_ON_ERROR)) -> None:
         request = p4r.WriteRequest(device_id=self.device_id, updates=updates,
                                    atomicity=atomicity)
         self._stamp(request)

@@ -11,7 +11,8 @@ Action = p4r.SetForwardingPipelineConfigRequest
 Get = p4r.GetForwardingPipelineConfigRequest
 
 
-def get(client: Client, response_type: int = Get.ALL) -> p4r.ForwardingPipelineConfig:
+def get(client: Client, response_type: Get.ResponseType.ValueType = Get.ALL
+        ) -> p4r.ForwardingPipelineConfig:
     request = Get(device_id=client.device_id, response_type=response_type)
     return client.stub.GetForwardingPipelineConfig(request).config
 

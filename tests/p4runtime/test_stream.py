@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Iterator
 
 import pytest
 from finsy.proto import p4r
 from p4rt_fixture import A_SEND_TO_CPU, CPU_PORT, D_LEARN
-from p4rt_testlib import Client, Server, acl_entry, delete, insert, lpm_entry, modify
+from p4rt_testlib import Client, Server, Stream, acl_entry, delete, insert, lpm_entry, modify
 
 MAC_A = bytes.fromhex("020000000001")
 MAC_B = bytes.fromhex("020000000002")
@@ -21,7 +22,7 @@ def ipv4_frame(src_mac: bytes = MAC_A, src_ip: bytes = b"\x0a\x00\x00\x01",
 
 
 @pytest.fixture
-def primary(server: Server) -> tuple[Client, object]:
+def primary(server: Server) -> Iterator[tuple[Client, Stream]]:
     client = Client(server.address)
     stream = client.become_primary(1)
     client.set_pipeline()
