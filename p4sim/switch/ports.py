@@ -99,7 +99,7 @@ class Port:
                 break
             if address[2] == PACKET_OUTGOING:
                 continue
-            frame = _restore_vlan_tag(data, ancillary)
+            frame = restore_vlan_tag(data, ancillary)
             if self.pcap_in is not None:
                 self.pcap_in.write(frame)
             frames.append(frame)
@@ -121,7 +121,8 @@ class Port:
                 writer.close()
 
 
-def _restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> bytes:
+def restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> bytes:
+    """The frame with the 802.1Q tag the kernel moved into PACKET_AUXDATA put back."""
     for level, kind, payload in ancillary:
         if level == SOL_PACKET and kind == PACKET_AUXDATA and len(payload) >= _AUXDATA.size:
             status, _, _, _, _, tci, tpid = _AUXDATA.unpack_from(payload)

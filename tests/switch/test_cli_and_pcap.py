@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from scapy.utils import rdpcap
 
+from p4sim.switch import ports
 from p4sim.switch.cli import parse_args
 from p4sim.switch.pcap import PcapWriter
 from p4sim.switch.ports import parse_interface
@@ -76,3 +78,13 @@ def test_pcap_files_are_readable_by_scapy(tmp_path: Path) -> None:
         writer.write(frame)
     assert [bytes(p) for p in rdpcap(str(path))] == frames  # flushed while still open
     writer.close()
+
+
+def test_vlan_tag_stripped_by_the_kernel_is_restored() -> None:
+    untagged = bytes(6) + bytes.fromhex("020000000001") + b"\x08\x00" + b"payload"
+    status = ports.TP_STATUS_VLAN_VALID
+    auxdata = struct.pack("=IIIHHHH", status, len(untagged), len(untagged), 0, 0, 0x2064, 0)
+    tagged = ports.restore_vlan_tag(untagged, [(ports.SOL_PACKET, ports.PACKET_AUXDATA,
+                                                 auxdata)])
+    assert tagged == untagged[:12] + b"\x81\x00\x20\x64" + untagged[12:]
+    assert ports.restore_vlan_tag(untagged, []) == untagged
