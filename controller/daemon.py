@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from finsy import Controller, P4Schema
 from google.protobuf import text_format
@@ -30,30 +31,50 @@ LOG = logging.getLogger("lbd")
 DEFAULT_CONFIG = "/etc/p4lb/lb.yaml"
 
 
-async def serve(config: LbConfig, stop: asyncio.Event) -> None:
-    """Run the controller until ``stop`` is set."""
+async def serve(config: LbConfig, config_path: Path, stop: asyncio.Event,
+                reload: asyncio.Event) -> None:
+    """Run the controller until ``stop`` is set; re-apply ``config_path`` on ``reload``."""
     lock = asyncio.Lock()
     state = LbState(config)
     fabric = SwitchFabric(config, state, lock)
-    api = ApiServer(config.api, Management(state, fabric, lock).handlers())
+    management = Management(state, fabric, lock)
+    api = ApiServer(config.api, management.handlers())
     await api.start()
     try:
         async with Controller([agent.switch for agent in fabric.agents]):
-            housekeeping = asyncio.create_task(fabric.housekeeping(), name="housekeeping")
+            tasks = [asyncio.create_task(fabric.housekeeping(), name="housekeeping"),
+                     asyncio.create_task(_reload_on(reload, config_path, management),
+                                         name="reload")]
             await stop.wait()
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
         await api.close()
 
 
-async def _main(config: LbConfig) -> None:
-    stop = asyncio.Event()
+async def _reload_on(reload: asyncio.Event, path: Path, management: Management) -> None:
+    """SIGHUP: apply the config file again, as ``lbctl config apply`` does (all or nothing)."""
+    while True:
+        await reload.wait()
+        reload.clear()
+        try:
+            result = await management.config_apply({"yaml": path.read_text(),
+                                                    "path": str(path.resolve())})
+        except (OSError, ValueError) as err:
+            LOG.error("reload of %s refused, nothing changed:\n%s", path, err)
+        else:
+            LOG.info("reloaded %s: %s", path, result["switches"])
+
+
+async def _main(config: LbConfig, config_path: Path) -> None:
+    stop, reload = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(config, stop)
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
+    await serve(config, config_path, stop, reload)
 
 
 def check_pipeline(config: LbConfig) -> None:
@@ -99,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{len(config.switches)} switches)")
         return 0
     try:
-        asyncio.run(_main(config))
+        asyncio.run(_main(config, Path(args.config)))
     except ApiError as err:
         print(f"lbd: {err}", file=sys.stderr)
         return 1

@@ -494,6 +494,33 @@ def test_switch_restart_is_reprogrammed(rig: Rig) -> None:
     assert len(rig.table("maglev_table")) == 251
 
 
+def test_sighup_reapplies_the_config_file(rig: Rig) -> None:
+    original = rig.lbd.config.read_text()
+    changed = yaml.safe_load(original)
+    changed["pools"]["tls"][1]["weight"] = 3
+    broken = yaml.safe_load(original)
+    broken["services"][0]["vip"] = "10.0.0.300"
+
+    def tls_weights() -> list[int]:
+        (tls,) = [s for s in rig.lbd.lbctl_json("service", "list") if s["name"] == "tls"]
+        return [b["weight"] for b in tls["backends"]]
+
+    assert rig.lbd.proc is not None
+    try:
+        rig.lbd.config.write_text(yaml.safe_dump(broken))
+        rig.lbd.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload of" in rig.lbd.log.read_text(), 5, "the refusal")
+        assert "services[0].vip: '10.0.0.300' is not an IPv4 address" in rig.lbd.log.read_text()
+        assert tls_weights() == [1, 0]
+        rig.lbd.config.write_text(yaml.safe_dump(changed))
+        rig.lbd.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: tls_weights() == [1, 3], 5, "the reloaded weights")
+    finally:
+        rig.lbd.config.write_text(original)
+        rig.lbd.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: tls_weights() == [1, 0], 5, "the original weights")
+
+
 # Run as a separate process: a primary P4Runtime client that damages the switch state.
 _TAMPER = """
 import asyncio, sys
