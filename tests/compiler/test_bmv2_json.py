@@ -254,3 +254,14 @@ def test_tables_never_applied_are_removed_with_their_actions() -> None:
     program = compile_source(source, str(CORPUS / "unused.p4"))
     assert program.bmv2_json["pipelines"][0]["tables"] == []
     assert len(program.p4info.tables) == 0 and len(program.p4info.actions) == 0
+
+
+def test_select_ranges_become_masked_transitions() -> None:
+    from p4sim.compiler import compile_source
+    source = (CORPUS / "acl_const_entries.p4").read_text().replace(
+        "            17: parse_udp;", "            17: parse_udp;\n            1 .. 5: accept;")
+    program = compile_source(source, str(CORPUS / "ranges.p4"))
+    states = {s["name"]: s for s in program.bmv2_json["parsers"][0]["parse_states"]}
+    masked = [t for t in states["parse_ipv4"]["transitions"] if t["mask"] is not None]
+    assert [(t["value"], t["mask"]) for t in masked] == [("0x01", "0xff"), ("0x02", "0xfe"),
+                                                         ("0x04", "0xfe")]

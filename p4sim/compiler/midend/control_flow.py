@@ -351,21 +351,39 @@ class ControlLowering:
             raise LoweringError(call, "only locally instantiated controls can be applied")
         instance: ControlInstance = instance_loc.json_value
         inner = Scope(control_plane_name(instance.decl, scope), scope)
+        for param, ctor_arg in zip(instance.control.constructor_params, instance.decl.args,
+                                   strict=False):
+            constant = self.ctx.expr.constant(ctor_arg.value)
+            if constant is None:
+                raise LoweringError(ctor_arg.value, "control constructor arguments must be "
+                                                    "compile-time constants on this target")
+            inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
+        copy_in: list[ast.Node] = []
         for param, arg in zip(instance.control.params, args, strict=False):
             if arg is None:
                 continue
-            if param.direction in ("out", "inout") or not isinstance(
-                    arg.type, t.BitsType | t.BoolType | t.IntLiteralType):
+            constant = self.ctx.expr.constant(arg) if param.direction in ("", "in") else None
+            if constant is not None:
+                inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
+            elif param.direction in ("out", "inout") or isinstance(
+                    arg, ast.PathExpression | ast.Member | ast.ArrayIndex):
                 inner.bind(param, self.ctx.expr.location(arg, scope))
-            else:
-                constant = self.ctx.expr.constant(arg)
-                if constant is not None:
-                    inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
-                else:
-                    inner.bind(param, self.ctx.expr.location(arg, scope))
-        return self.instantiate(instance.control, inner)
+            else:  # an in-argument computed by an expression: copied in first
+                assert param.type_ref.type is not None
+                temp = self.ctx.storage.variable(f"{param.name}", param.type_ref.type)
+                holder = ast.PathExpression(pos=arg.pos, name=param.name,
+                                            type=param.type_ref.type)
+                holder.decl = holder
+                inner.bind(holder, temp)
+                inner.bind(param, temp)
+                copy_in.append(ast.AssignStatement(pos=arg.pos, lhs=holder, rhs=arg))
+        body = self.instantiate(instance.control, inner)
+        if not copy_in:
+            return body
+        # the copy-in reads the caller's scope; the holder is bound in ``inner``
+        return self._synthesize(copy_in, inner).then(body)
 
 
 def _bound(scope: Scope, name: ast.PathExpression, location: FieldLoc) -> Scope:

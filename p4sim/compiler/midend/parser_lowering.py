@@ -7,7 +7,6 @@ from typing import Any
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
-from p4sim.compiler.midend.bmv2_sections import hexstr
 from p4sim.compiler.midend.context import LoweringContext
 from p4sim.compiler.midend.control_plane import CpMatchField, CpValueSet
 from p4sim.compiler.midend.errors import LoweringError
@@ -113,45 +112,45 @@ class ParserLowering:
                 value = temp.json()
             key_json.append(value)
             widths.append(width)
-        transitions = [self._case(case, widths, scope) for case in transition.cases]
+        transitions = [entry for case in transition.cases
+                       for entry in self._case(case, widths, scope)]
         return key_json, transitions
 
-    def _case(self, case: ast.SelectCase, widths: list[int], scope: Scope) -> Json:
+    def _case(self, case: ast.SelectCase, widths: list[int], scope: Scope) -> list[Json]:
+        """BMv2 transitions for one select case (a range becomes several masked values)."""
         keyset = case.keyset
         next_state = _next(case.state)
         if isinstance(keyset, ast.DefaultExpression | ast.DontCare):
-            return _default(next_state)
+            return [_default(next_state)]
         if isinstance(keyset, ast.PathExpression) and isinstance(keyset.decl, ast.ValueSetDecl):
             ref = scope.lookup(keyset.decl)
             assert isinstance(ref, ValueLoc) and isinstance(ref.json_value, ValueSetRef)
-            return {"type": "parse_vset", "value": ref.json_value.name, "mask": None,
-                    "next_state": next_state}
+            return [{"type": "parse_vset", "value": ref.json_value.name, "mask": None,
+                     "next_state": next_state}]
         elements = list(keyset.elements) if isinstance(keyset, ast.ListExpression) and \
             len(widths) > 1 else [keyset]
         if len(elements) != len(widths):
             raise LoweringError(keyset, "keyset size does not match the select key")
-        value_hex = ""
-        mask_hex = ""
         has_mask = False
+        combinations: list[list[tuple[int, int, int]]] = [[]]
         for element, width in zip(elements, widths, strict=True):
-            digits = 2 * ((width + 7) // 8)
             full = (1 << width) - 1
+            options: list[tuple[int, int]]
             if isinstance(element, ast.DefaultExpression | ast.DontCare):
-                value, mask = 0, 0
-                has_mask = True
+                options, has_mask = [(0, 0)], True
             elif isinstance(element, ast.MaskExpression):
                 mask = self._const(element.mask) & full
-                value = self._const(element.value) & mask
-                has_mask = True
+                options, has_mask = [(self._const(element.value) & mask, mask)], True
             elif isinstance(element, ast.RangeExpression):
-                raise LoweringError(element, "ranges in select cases are not supported on this "
-                                             "target")
+                low, high = self._const(element.low) & full, self._const(element.high) & full
+                options, has_mask = range_to_masks(low, high, width), True
             else:
-                value, mask = self._const(element) & full, full
-            value_hex += f"{value:0{digits}x}"
-            mask_hex += f"{mask:0{digits}x}"
-        return {"type": "hexstr", "value": "0x" + value_hex,
-                "mask": "0x" + mask_hex if has_mask else None, "next_state": next_state}
+                options = [(self._const(element) & full, full)]
+            combinations = [done + [(value, mask, width)] for done in combinations
+                            for value, mask in options]
+        return [{"type": "hexstr", "value": "0x" + _concat(combo, 0),
+                 "mask": "0x" + _concat(combo, 1) if has_mask else None,
+                 "next_state": next_state} for combo in combinations]
 
     def _const(self, e: ast.Expression) -> int:
         value = self.ctx.expr.const_int(e)
@@ -163,6 +162,24 @@ class ParserLowering:
         return value
 
 
+def range_to_masks(low: int, high: int, width: int) -> list[tuple[int, int]]:
+    """The (value, mask) prefixes whose union is exactly ``low .. high``."""
+    result: list[tuple[int, int]] = []
+    full = (1 << width) - 1
+    while low <= high:
+        size = (low & -low) if low else 1 << width
+        while size > high - low + 1:
+            size >>= 1
+        result.append((low, full ^ (size - 1)))
+        low += size
+    return result
+
+
+def _concat(combo: list[tuple[int, int, int]], part: int) -> str:
+    """Byte-padded hex digits of each key's value (part 0) or mask (part 1), in order."""
+    return "".join(f"{item[part]:0{2 * ((item[2] + 7) // 8)}x}" for item in combo)
+
+
 def _next(state: ast.PathExpression) -> str | None:
     return None if state.name in FINAL_STATES else state.name
 
@@ -170,5 +187,3 @@ def _next(state: ast.PathExpression) -> str | None:
 def _default(next_state: str | None) -> Json:
     return {"type": "default", "value": None, "mask": None, "next_state": next_state}
 
-
-__all__ = ["ParserLowering", "hexstr"]
