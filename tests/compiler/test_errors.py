@@ -84,7 +84,9 @@ def test_missing_main_blames_the_program() -> None:
 
 
 def test_non_constant_stack_index_is_rejected() -> None:
-    source = HEADERS.replace("struct headers { h_t h; }", "struct headers { h_t h; h_t[2] s; }") + """
+    with_stack = HEADERS.replace("struct headers { h_t h; }",
+                                 "struct headers { h_t h; h_t[2] s; }")
+    source = with_stack + """
 control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
     apply {
         hdr.s[meta.x].a = 1;
