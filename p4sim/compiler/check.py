@@ -96,6 +96,11 @@ class Checker:
                 self.declaration(decl, self.top)
             except _Abort:
                 pass
+            except (AttributeError, TypeError, KeyError, ValueError, AssertionError) as err:
+                # A checker bug must not crash the compiler: report it like p4c's
+                # "Compiler Bug" and keep going with the next declaration.
+                self.error(decl, f"{getattr(decl, 'name', type(decl).__name__)}: compiler bug "
+                                 f"while checking this declaration: {err!r}")
         for node in ast.walk(program):
             if isinstance(node, ast.Annotation):
                 self.annotation_shape(node)
