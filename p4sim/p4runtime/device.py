@@ -30,6 +30,8 @@ log = logging.getLogger("p4sim.p4runtime")
 
 PortSender = Callable[[int, bytes], None]
 TICK_SECONDS = 0.05
+IDLE_SWEEP_NS = 250_000_000
+"""How often idle timeouts are checked: a sweep walks every ageing entry, so not each tick."""
 
 _Action = p4r.SetForwardingPipelineConfigRequest.Action
 _ResponseType = p4r.GetForwardingPipelineConfigRequest.ResponseType
@@ -57,6 +59,7 @@ class Device:
         self._send_to_port: PortSender = lambda port, data: None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._last_sweep_ns = 0
 
     # --- wiring --------------------------------------------------------------------------
 
@@ -307,6 +310,10 @@ class Device:
                 return
             for digest_list in pipeline.digests.poll():
                 self._notify(p4r.StreamMessageResponse(digest=digest_list))
+            now = self._clock_ns()
+            if now - self._last_sweep_ns < IDLE_SWEEP_NS:
+                return
+            self._last_sweep_ns = now
             expired = pipeline.tables.expired()
             if expired:
                 notification = p4r.IdleTimeoutNotification(timestamp=time.time_ns())
