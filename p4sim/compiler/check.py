@@ -74,6 +74,7 @@ class Checker:
         self.errors: list[str] = []
         self.error_members: dict[str, ast.DeclaredName] = {}
         self.match_kinds: dict[str, ast.DeclaredName] = {}
+        self.constructor_params: set[int] = set()
         self.top = Scope()
 
     # ------------------------------------------------------------ reports
@@ -440,9 +441,15 @@ class Checker:
             return None
         value = e.const_value
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(e, f"{what}: expected a compile-time integer constant")
+            if not self.uses_constructor_parameter(e):
+                self.error(e, f"{what}: expected a compile-time integer constant")
             return None
         return value
+
+    def uses_constructor_parameter(self, e: ast.Expression) -> bool:
+        """Constructor parameters are compile-time values known once instantiated."""
+        return any(isinstance(n, ast.PathExpression) and id(n.decl) in self.constructor_params
+                   for n in ast.walk(e))
 
     def const_decl(self, decl: ast.ConstDecl, scope: Scope) -> None:
         typ = self.resolve_type(decl.type_ref, scope)
@@ -511,6 +518,7 @@ class Checker:
         inner = Scope(self.generic_scope(scope, decl.type_params))
         params = self.params(decl.params, inner)
         self.params(decl.constructor_params, inner)
+        self.constructor_params.update(id(p) for p in decl.constructor_params)
         decl.type = t.ParserType(decl.name, params, tuple(p.name for p in decl.type_params),
                                  (), decl)
         self.declare_params(decl.params, inner)
@@ -642,13 +650,14 @@ class Checker:
             return
         self.expression(e, scope, ktype)
         self.convert(e, ktype, e)
-        if e.const_value is None:
+        if e.const_value is None and not self.uses_constructor_parameter(e):
             self.error(e, "keyset expression must be a compile-time constant")
 
     def control(self, decl: ast.ControlDecl, scope: Scope) -> None:
         inner = Scope(self.generic_scope(scope, decl.type_params))
         params = self.params(decl.params, inner)
         self.params(decl.constructor_params, inner)
+        self.constructor_params.update(id(p) for p in decl.constructor_params)
         decl.type = t.ControlType(decl.name, params, tuple(p.name for p in decl.type_params),
                                   (), decl)
         self.declare_params(decl.params, inner)

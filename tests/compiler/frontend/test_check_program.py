@@ -163,3 +163,12 @@ def test_serializable_enums_convert_to_their_underlying_type() -> None:
     cast = increment.rhs.left
     assert isinstance(cast, ast.Cast) and cast.type == t.BitsType(16)
     assert isinstance(cast.expr.type, t.SerEnumType)
+
+
+def test_constructor_parameters_are_compile_time_values() -> None:
+    program = frontend_file(HERE / "programs" / "constructor_params.p4")
+    top = program.find("Top")
+    assert isinstance(top, ast.ControlDecl)
+    instance = top.locals[0]
+    assert isinstance(instance, ast.InstantiationDecl)
+    assert [a.value.type for a in instance.args] == [t.BitsType(32), t.BitsType(8)]
