@@ -10,7 +10,7 @@ CORPUS = Path(__file__).parent / "corpus"
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_PROGRAMS = ("basic_ipv4", "externs_stateful", "ecmp_selector", "acl_const_entries",
                    "mac_learning", "tunnel_encap", "udp_checksum", "inlining", "expressions",
-                   "names_and_types")
+                   "names_and_types", "parser_features")
 
 _cache: dict[str, CompiledProgram] = {}
 

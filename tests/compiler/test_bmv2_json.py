@@ -265,3 +265,16 @@ def test_select_ranges_become_masked_transitions() -> None:
     masked = [t for t in states["parse_ipv4"]["transitions"] if t["mask"] is not None]
     assert [(t["value"], t["mask"]) for t in masked] == [("0x01", "0xff"), ("0x02", "0xfe"),
                                                          ("0x04", "0xfe")]
+
+
+def test_parser_states_split_and_inlined() -> None:
+    program = compiled("parser_features")
+    states = {s["name"]: s for s in program.bmv2_json["parsers"][0]["parse_states"]}
+    assert states["start"]["transitions"][0]["next_state"] == "start_true"
+    assert states["tagged"]["transitions"] == [{"type": "default", "value": None, "mask": None,
+                                                "next_state": "tags_start"}]
+    assert states["tags_small"]["transitions"][0]["next_state"] == "tagged_after"
+    extract = states["options"]["parser_ops"][1]
+    assert extract["op"] == "extract_VL"
+    opts = next(h for h in program.bmv2_json["header_types"] if h["name"] == "opts_t")
+    assert opts["fields"][1] == ["data", "*"] and opts["max_length"] == 9

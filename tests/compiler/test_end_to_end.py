@@ -85,3 +85,16 @@ def test_expression_semantics_match_p4() -> None:
     assert out.ttl == 255            # 20 |+| 250 saturates
     assert out.proto == 1            # ttl > 10 ? 1 : 2
     assert int(out.flags) == 5       # fragOffset[2:0]
+
+
+def test_parser_ifs_sub_parsers_varbits_and_ranges() -> None:
+    engine = Engine(compiled("parser_features").bmv2_json)
+    ethernet = bytes(12)
+    cases = [(0x1234, bytes([7, 8, 9]), 11),        # if -> which = 1: 1-byte tag
+             (0x0800, bytes([7, 8, 9]), 12),        # else -> which = 2: 2-byte tag
+             (0x0005, bytes([2, 0xAA, 0xBB, 0xCC]), 1)]  # 1 .. 255: varbit options
+    for kind, payload, port in cases:
+        frame = ethernet + kind.to_bytes(2, "big") + payload
+        out_port, data = engine.process(0, frame).packets[0]
+        assert out_port == port
+        assert data == frame

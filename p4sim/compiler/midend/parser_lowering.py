@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from p4sim.compiler import ast
@@ -10,7 +11,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.context import LoweringContext
 from p4sim.compiler.midend.control_plane import CpMatchField, CpValueSet
 from p4sim.compiler.midend.errors import LoweringError
-from p4sim.compiler.midend.expressions import bit_width, repr_type
+from p4sim.compiler.midend.expressions import bit_width, op, repr_type
 from p4sim.compiler.midend.locations import ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.source_text import p4info_annotations
@@ -18,51 +19,164 @@ from p4sim.compiler.midend.statements import BodyLowering
 
 Json = Any
 
-FINAL_STATES = ("accept", "reject")
-
-
 class ValueSetRef:
     def __init__(self, name: str, width: int) -> None:
         self.name = name
         self.width = width
 
 
+@dataclass
+class _PendingState:
+    """A BMv2 parse state still to be emitted.  ``transition`` is the P4 transition,
+    or the JSON name of a state to continue with (after a split)."""
+
+    name: str
+    statements: list[ast.Node]
+    transition: ast.Expression | str | None
+    scope: Scope
+    prefix: str            # JSON name prefix of the parser's states ("" at top level)
+    accept_to: str | None  # where ``accept`` leads (a sub-parser's continuation)
+
+
+@dataclass
+class _SubParser:
+    decl: ast.InstantiationDecl
+    parser: ast.ParserDecl
+
+
 class ParserLowering:
+    """Lowers the top-level parser; ``if`` statements split states on a 1-bit
+    condition and sub-parsers are inlined with ``<instance>_<state>`` names (as p4c's
+    parser-if removal and parser inlining do)."""
+
     def __init__(self, ctx: LoweringContext) -> None:
         self.ctx = ctx
+        self._pending: list[_PendingState] = []
 
     def lower(self, parser: ast.ParserDecl, scope: Scope) -> None:
+        start = self._instantiate(parser, scope, "", None)
+        if start != "start":
+            raise LoweringError(parser, f"parser {parser.name} has no start state")
+        while self._pending:
+            self._lower_state(self._pending.pop(0))
+
+    def _instantiate(self, parser: ast.ParserDecl, scope: Scope, prefix: str,
+                     accept_to: str | None) -> str:
+        """Declare the parser's locals and queue its states; returns its start state."""
         ctx = self.ctx
+        initializers: list[ast.Node] = []
         for local in parser.locals:
             if isinstance(local, ast.VariableDecl):
                 assert local.type_ref.type is not None
                 scope.bind(local, ctx.storage.variable(local.name, local.type_ref.type))
+                if local.init is not None:
+                    target = ast.PathExpression(pos=local.pos, name=local.name, decl=local,
+                                                type=local.type_ref.type)
+                    initializers.append(ast.AssignStatement(pos=local.pos, lhs=target,
+                                                            rhs=local.init))
             elif isinstance(local, ast.ValueSetDecl):
                 self._value_set(local, scope)
+            elif isinstance(local, ast.InstantiationDecl) and isinstance(
+                    local.callee or getattr(local.type_ref, "decl", None), ast.ParserDecl):
+                sub = local.callee or getattr(local.type_ref, "decl", None)
+                assert isinstance(sub, ast.ParserDecl)
+                scope.bind(local, ValueLoc(_SubParser(local, sub), t.VOID))
             elif isinstance(local, ast.ConstDecl):
                 continue
             else:
                 raise LoweringError(local, f"{type(local).__name__} is not supported in parsers "
                                            "on this target")
-        initializers = [local for local in parser.locals
-                        if isinstance(local, ast.VariableDecl) and local.init is not None]
-        names = {s.name for s in parser.states}
-        if "start" not in names:
+        if all(state.name != "start" for state in parser.states):
             raise LoweringError(parser, f"parser {parser.name} has no start state")
         for state in parser.states:
-            body = BodyLowering(ctx, in_parser=True)
+            statements = list(state.statements)
             if state.name == "start":
-                for local in initializers:
-                    assert local.init is not None
-                    body.assign_to(ctx.expr.location(
-                        ast.PathExpression(pos=local.pos, name=local.name, decl=local), scope),
-                        local.init, scope, local)
-            state_scope = scope.child()
-            body.statements(state.statements, state_scope)
-            key, transitions = self._transition(state, state_scope, body)
-            ctx.sections.parse_states.append({
-                "name": state.name, "id": len(ctx.sections.parse_states),
-                "parser_ops": body.out, "transitions": transitions, "transition_key": key})
+                statements = initializers + statements
+            self._pending.append(_PendingState(prefix + state.name, statements,
+                                               state.transition, scope.child(), prefix,
+                                               accept_to))
+        return prefix + "start"
+
+    def _lower_state(self, state: _PendingState) -> None:
+        ctx = self.ctx
+        body = BodyLowering(ctx, in_parser=True)
+        statements = _flatten_blocks(state.statements)
+        for index, s in enumerate(statements):
+            rest = statements[index + 1:]
+            if isinstance(s, ast.IfStatement):
+                self._split_on_if(state, body, s, rest)
+                return
+            sub = self._sub_parser_call(s, state.scope)
+            if sub is not None:
+                self._split_on_sub_parser(state, body, s, sub, rest)
+                return
+            body.statement(s, state.scope)
+        key, transitions = self._transition(state, body)
+        self._emit(state.name, body.out, key, transitions)
+
+    def _emit(self, name: str, ops: list[Json], key: list[Json],
+              transitions: list[Json]) -> None:
+        sections = self.ctx.sections
+        sections.reserve_name(name)
+        sections.parse_states.append({"name": name, "id": len(sections.parse_states),
+                                      "parser_ops": ops, "transitions": transitions,
+                                      "transition_key": key})
+
+    def _continuation(self, state: _PendingState, suffix: str, rest: list[ast.Node],
+                      transition: ast.Expression | str | None) -> str:
+        name = self.ctx.sections.fresh_name(f"{state.name}_{suffix}")
+        self._pending.append(_PendingState(name, rest, transition, state.scope, state.prefix,
+                                           state.accept_to))
+        return name
+
+    def _split_on_if(self, state: _PendingState, body: BodyLowering, s: ast.IfStatement,
+                     rest: list[ast.Node]) -> None:
+        ctx = self.ctx
+        join = self._continuation(state, "join", rest, state.transition)
+        then_name = self._continuation(state, "true", [s.then], join)
+        else_name = self._continuation(state, "false", [s.otherwise], join) \
+            if s.otherwise is not None else join
+        body.precompute_calls(s.cond, state.scope)
+        flag = ctx.storage.scalar("tmp", t.BitsType(1))
+        body.emit("set", [flag.json(), op("b2d", None, ctx.expr.condition(s.cond,
+                                                                          state.scope))], s)
+        self._emit(state.name, body.out, [flag.json()],
+                   [{"type": "hexstr", "value": "0x01", "mask": None, "next_state": then_name},
+                    _default(else_name)])
+
+    def _sub_parser_call(self, s: ast.Node, scope: Scope) -> tuple[_SubParser,
+                                                                   ast.MethodCall] | None:
+        if not isinstance(s, ast.MethodCallStatement) or \
+                s.call.call_kind is not ast.CallKind.PARSER_APPLY:
+            return None
+        method = s.call.method
+        assert isinstance(method, ast.Member)
+        target = self.ctx.expr.location(method.expr, scope)
+        if not (isinstance(target, ValueLoc) and isinstance(target.json_value, _SubParser)):
+            raise LoweringError(s, "only locally instantiated parsers can be applied")
+        return target.json_value, s.call
+
+    def _split_on_sub_parser(self, state: _PendingState, body: BodyLowering, s: ast.Node,
+                             sub: tuple[_SubParser, ast.MethodCall],
+                             rest: list[ast.Node]) -> None:
+        instance, call = sub
+        after = self._continuation(state, "after", rest, state.transition)
+        inner = Scope(control_plane_name(instance.decl, state.scope), state.scope)
+        args = call.ordered_args if call.ordered_args is not None else \
+            [a.value for a in call.args]
+        for param, arg in zip(instance.parser.params, args, strict=False):
+            if arg is None:
+                continue
+            constant = self.ctx.expr.constant(arg) if param.direction in ("", "in") else None
+            if constant is not None:
+                inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
+            else:
+                inner.bind(param, self.ctx.expr.location(arg, state.scope))
+        prefix = f"{instance.decl.name}_" if not state.prefix else \
+            f"{state.prefix}{instance.decl.name}_"
+        start = self._instantiate(instance.parser, inner, prefix, after)
+        self._emit(state.name, body.out, [], [_default(start)])
+        del s
 
     def _value_set(self, decl: ast.ValueSetDecl, scope: Scope) -> None:
         ctx = self.ctx
@@ -89,13 +203,16 @@ class ParserLowering:
                                             None, size, matches))
         scope.bind(decl, ValueLoc(ValueSetRef(name, width), t.VOID))
 
-    def _transition(self, state: ast.ParserState, scope: Scope,
+    def _transition(self, state: _PendingState,
                     body: BodyLowering) -> tuple[list[Json], list[Json]]:
         transition = state.transition
+        scope = state.scope
         if transition is None:
             return [], [_default(None)]
         if isinstance(transition, ast.PathExpression):
-            return [], [_default(_next(transition))]
+            return [], [_default(self._next(transition, state))]
+        if isinstance(transition, str):
+            return [], [_default(transition)]
         if not isinstance(transition, ast.SelectExpression):
             raise LoweringError(transition, "unsupported transition")
         key_json: list[Json] = []
@@ -113,13 +230,22 @@ class ParserLowering:
             key_json.append(value)
             widths.append(width)
         transitions = [entry for case in transition.cases
-                       for entry in self._case(case, widths, scope)]
+                       for entry in self._case(case, widths, state)]
         return key_json, transitions
 
-    def _case(self, case: ast.SelectCase, widths: list[int], scope: Scope) -> list[Json]:
+    def _next(self, target: ast.PathExpression, state: _PendingState) -> str | None:
+        if target.name == "accept":
+            return state.accept_to
+        if target.name == "reject":
+            return None
+        return state.prefix + target.name
+
+    def _case(self, case: ast.SelectCase, widths: list[int],
+              state: _PendingState) -> list[Json]:
         """BMv2 transitions for one select case (a range becomes several masked values)."""
         keyset = case.keyset
-        next_state = _next(case.state)
+        scope = state.scope
+        next_state = self._next(case.state, state)
         if isinstance(keyset, ast.DefaultExpression | ast.DontCare):
             return [_default(next_state)]
         if isinstance(keyset, ast.PathExpression) and isinstance(keyset.decl, ast.ValueSetDecl):
@@ -180,8 +306,14 @@ def _concat(combo: list[tuple[int, int, int]], part: int) -> str:
     return "".join(f"{item[part]:0{2 * ((item[2] + 7) // 8)}x}" for item in combo)
 
 
-def _next(state: ast.PathExpression) -> str | None:
-    return None if state.name in FINAL_STATES else state.name
+def _flatten_blocks(statements: list[ast.Node]) -> list[ast.Node]:
+    result: list[ast.Node] = []
+    for s in statements:
+        if isinstance(s, ast.BlockStatement):
+            result.extend(_flatten_blocks(s.statements))
+        else:
+            result.append(s)
+    return result
 
 
 def _default(next_state: str | None) -> Json:
