@@ -128,7 +128,7 @@ class SwitchAgent:
                 continue
             if found.table == CONNECTION_TABLE:
                 actual_conns[flow_of(found)] = found
-            else:
+            elif found.table in WRITE_ORDER:  # tables lbd does not own are left alone
                 actual[found.key] = found
         if not self.state.ids_adopted:
             self._adopt_ids(actual, actual_conns)

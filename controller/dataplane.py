@@ -40,8 +40,9 @@ SCHED_CONTROLLER = 2
 PACKET_IN_REASON_NEW_CONNECTION = 1
 PACKET_OUT_MODE_PIPELINE = 1
 
-# Writes go in this order so that nothing points at an entry not yet installed
-# (deletes go in the reverse order).
+# The tables lbd owns (it reconciles them and leaves any other table alone), in the
+# order writes go so that nothing points at an entry not yet installed (deletes go in
+# the reverse order).
 WRITE_ORDER = (NEXTHOP_TABLE, ROUTE_TABLE, BACKEND_TABLE, NAT_REVERSE_TABLE, MAGLEV_TABLE,
                CONNECTION_TABLE, SERVICE_TABLE, VIP_TABLE, ARP_TABLE, ROUTER_MAC_TABLE)
 
