@@ -1646,8 +1646,10 @@ class Checker:
             if value is None and not _is_optional(param):
                 raise self.fail(node, f"{name}: Not enough arguments for call to {name}: "
                                       f"missing {param.name}")
-        # Arguments whose parameter type is known first, so literals can take widths.
-        order = sorted(range(len(params)), key=lambda i: self._mentions_typevar(sig.types[i]))
+        # Arguments whose parameter type is known first, then those binding generics,
+        # integer literals last: they take the width a generic got from another argument.
+        order = sorted(range(len(params)), key=lambda i: (
+            self._mentions_typevar(sig.types[i]), _is_int_literal(ordered[i])))
         for i in order:
             value = ordered[i]
             if value is None:
@@ -1691,11 +1693,6 @@ class Checker:
                                        f"type '{ptype}'")
             return
         self.convert(value, ptype, value)
-        self.infer_from(ptype, value.type or atype, bindings)
-
-    def infer_from(self, ptype: t.P4Type, atype: t.P4Type, bindings: dict[str, t.P4Type]) -> None:
-        if isinstance(ptype, t.TypeVar) and ptype.name not in bindings:
-            bindings[ptype.name] = atype
 
     def unify_blocks(self, node: ast.Expression, ptype: t.P4Type, atype: t.P4Type,
                      bindings: dict[str, t.P4Type]) -> None:
@@ -1855,6 +1852,12 @@ class Checker:
         e.type_args_inferred = {}
         e.const_value = value
         return t.INT_LITERAL
+
+
+def _is_int_literal(e: ast.Expression | None) -> bool:
+    if isinstance(e, ast.UnaryOp):
+        return _is_int_literal(e.operand)
+    return isinstance(e, ast.IntLiteral) and e.width is None
 
 
 def _kind(typ: t.P4Type) -> str:

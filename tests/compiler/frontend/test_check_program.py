@@ -4,7 +4,7 @@ from pathlib import Path
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
-from p4sim.compiler.frontend import frontend_file
+from p4sim.compiler.frontend import frontend_file, frontend_source
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -172,3 +172,13 @@ def test_constructor_parameters_are_compile_time_values() -> None:
     instance = top.locals[0]
     assert isinstance(instance, ast.InstantiationDecl)
     assert [a.value.type for a in instance.args] == [t.BitsType(32), t.BitsType(8)]
+
+
+def test_literal_arguments_take_the_width_of_a_generic_bound_later() -> None:
+    program = frontend_source("""
+        extern void pick3<T>(in T lo, in T hi, out T result);
+        control C(inout bit<16> x) { apply { pick3(1, 100, x); } }
+    """, "generic.p4")
+    call = next(n for n in ast.walk(program) if isinstance(n, ast.MethodCall))
+    assert call.type_args_inferred == {"T": t.BitsType(16)}
+    assert [a.type for a in call.ordered_args] == [t.BitsType(16)] * 3
