@@ -12,9 +12,12 @@ from __future__ import annotations
 import secrets
 import signal
 import socket
+import subprocess
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,6 +36,7 @@ from topologies.p4switch import P4Switch
 from topologies.switch_process import Target
 from topologies.webserver import WebServer
 
+INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 BACKEND_LINK_MTU = 1600  # room for TUN mode's outer header on the switch -> backend links
 
 
@@ -150,23 +154,40 @@ class LbNetwork:
             runs.record_pid(self.run_dir, self.controller.pid)
 
     def stop(self) -> None:
-        """Idempotent; stops in reverse order of start, whatever state start() reached."""
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-        for server in self.servers:
-            server.stop()
-        self.servers = []
-        for helper in self.helpers:
-            if helper.poll() is None:
-                helper.terminate()
-                helper.wait()
-        self.helpers = []
-        if self.net is not None:
-            net, self.net = self.net, None
-            net.stop()
-        runs.remove_interfaces(self.tag)
-        runs.unregister(self.run_dir)
+        """Idempotent; stops in reverse order of start, whatever state start() reached.
+
+        Ctrl-C and SIGTERM are held back meanwhile (delivered afterwards), so that an impatient
+        second interrupt cannot leave half the network behind."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+        try:
+            self._stop()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def _stop(self) -> None:
+        """Every step runs even if an earlier one fails; the first failure is re-raised."""
+        controller, self.controller = self.controller, None
+        servers, self.servers = self.servers, []
+        helpers, self.helpers = self.helpers, []
+        net, self.net = self.net, None
+        steps: list[Callable[[], object]] = []
+        if controller is not None:
+            steps.append(controller.stop)
+        steps += [server.stop for server in servers]
+        steps += [partial(stop_process, helper) for helper in helpers]
+        if net is not None:
+            # The switch processes go last again, in case Mininet's shutdown was cut short.
+            steps += [partial(settle_shells, net), net.stop,
+                      partial(stop_switch_processes, net)]
+        steps += [partial(runs.remove_interfaces, self.tag), partial(runs.unregister, self.run_dir)]
+        failure: BaseException | None = None
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001  # keep cleaning, report the first
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     # --- access --------------------------------------------------------------------------
     def host(self, name: str) -> Any:
@@ -174,6 +195,36 @@ class LbNetwork:
 
     def switch(self, name: str) -> P4Switch:
         return self.net[name]  # type: ignore[no-any-return]
+
+
+def stop_process(process: Any) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def stop_switch_processes(net: Any) -> None:
+    for switch in net.switches:
+        if isinstance(switch, P4Switch) and switch.process is not None:
+            switch.process.stop()
+            switch.process = None
+
+
+def settle_shells(net: Any, timeout: float = 5.0) -> None:
+    """Interrupt host commands cut short by an exception, so that Mininet can use the shells
+    again when it stops (it asserts that no command is running)."""
+    for node in net.hosts:
+        if not node.shell or not node.waiting:
+            continue
+        node.sendInt()
+        deadline = time.monotonic() + timeout
+        while node.waiting and time.monotonic() < deadline:
+            node.monitor(timeoutms=200)
+        node.waiting = False
 
 
 def install_signal_handlers() -> None:
