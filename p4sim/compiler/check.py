@@ -534,7 +534,8 @@ class Checker:
         states.declare("reject", REJECT_STATE)
         for state in decl.states:
             if state.name in ("accept", "reject"):
-                self.error(state, f"{state.name}: invalid state name")
+                self.error(state, f"{state.name}: Invalid {state.name}: parser state should not "
+                                  "be implemented, it is built-in")
                 continue
             self.declare(states, state.name, state)
         if "start" not in states.names:
@@ -749,6 +750,8 @@ class Checker:
             action = self.action_ref(decl.default_action, scope, partial=False)
             if action is not None and action.name not in listed:
                 self.error(decl.default_action, f"{action.name} not present in action list")
+        if decl.entries is not None and not key_types:
+            self.error(decl, f"Entries cannot be specified for a table with no key {decl.name}")
         for entry in decl.entries or []:
             self.table_entry(decl, entry, key_types, listed, scope)
         if decl.size is not None:
@@ -827,9 +830,8 @@ class Checker:
                     key_types: list[t.P4Type], listed: dict[str, ast.ActionDecl],
                     scope: Scope) -> None:
         try:
-            if not key_types:
-                raise self.fail(entry, f"{table.name}: entries require a key")
-            self.select_keyset(entry.keyset, key_types, scope)
+            if key_types:
+                self.select_keyset(entry.keyset, key_types, scope)
         except _Abort:
             pass
         action = self.action_ref(entry.action, scope, partial=False)
@@ -918,7 +920,9 @@ class Checker:
             if isinstance(label, ast.DefaultExpression):
                 label.type = stype
                 if index != len(stmt.cases) - 1:
-                    self.error(label, "default label must be the last switch case")
+                    following = _text(stmt.cases[index + 1].label)
+                    self.error(stmt, f"switch label {following} follows 'default' label, which "
+                                     "is not allowed.")
             elif isinstance(stype, t.ActionEnumType):
                 table = stype.table.decl
                 names = {r.action_path.name: r.action_path.decl for r in table.actions}
@@ -940,7 +944,8 @@ class Checker:
             key = label.const_value if not isinstance(label, ast.DefaultExpression) else "default"
             if key is not None:
                 if key in seen:
-                    self.error(label, f"{_text(label)}: duplicate switch label")
+                    self.error(label, f"{_text(label)}: 'switch' label duplicates "
+                                      f"{_text(label)}")
                 seen.add(key)
             if case.body is not None:
                 self.block(case.body, scope, ctx)

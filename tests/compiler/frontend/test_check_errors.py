@@ -129,3 +129,34 @@ def test_known_annotations_are_validated(check_errors: Callable[[str], list[str]
 def test_unknown_annotations_are_kept(check_ok: Callable[[str], object],
                                       program: Callable[..., str]) -> None:
     check_ok(program(locals_='@my_tool(anything + goes, "here") @flag action a() { }'))
+
+
+SWITCH_TABLE = ("action a() { } action b() { }\n"
+                "table t { key = { meta.x: exact; } actions = { a; b; } }")
+
+
+@pytest.mark.parametrize(("locals_", "body", "marker", "offset", "message"), [
+    (SWITCH_TABLE, "switch (t.apply().action_run) { default: { } b: { } }", "switch", 0,
+     "switch label b follows 'default' label, which is not allowed."),
+    (SWITCH_TABLE, "switch (t.apply().action_run) { a: { } a: { } }", "a: { } }", 0,
+     "a: 'switch' label duplicates a"),
+    (SWITCH_TABLE, "switch (t.apply().action_run) { a: { } c: { } }", "c: {", 0,
+     "c: not an action of table t"),
+    ("action a() { }\ntable t { actions = { a; } const entries = { 1: a(); } }", "", "table t", 6,
+     "Entries cannot be specified for a table with no key t"),
+])
+def test_switch_and_table_rules(check_errors: Callable[[str], list[str]],
+                                program: Callable[..., str], where: Callable[..., str],
+                                locals_: str, body: str, marker: str, offset: int,
+                                message: str) -> None:
+    source = program(locals_=locals_, body=body)
+    assert check_errors(source)[0] == f"{where(source, marker, offset)}: error: {message}"
+
+
+def test_accept_state_cannot_be_implemented(check_errors: Callable[[str], list[str]],
+                                            where: Callable[..., str]) -> None:
+    source = ("#include <core.p4>\nparser P(packet_in p) {\n"
+              "    state start { transition accept; }\n    state accept { }\n}\n")
+    assert check_errors(source) == [
+        f"{where(source, 'state accept')}: error: accept: Invalid accept: parser state should "
+        "not be implemented, it is built-in"]
