@@ -46,7 +46,8 @@ def compile_program(p4_path: Path, out_dir: Path, target: Target,
                     include_dirs: Sequence[Path] = ()) -> CompiledFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / p4_path.stem
-    files = CompiledFiles(stem.with_suffix(".json"), stem.with_suffix(".p4info.txtpb"))
+    # ".txt": text format for every p4c version (".txtpb" is only known to recent ones).
+    files = CompiledFiles(stem.with_suffix(".json"), stem.with_suffix(".p4info.txt"))
     includes = [arg for directory in include_dirs for arg in ("-I", str(directory))]
     common = ["-o", str(files.json_path), "--p4runtime-files", str(files.p4info_path), *includes]
     if target is Target.EMBEDDED:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
 
 from topologies.addressing import MODES, SitePlan
+from topologies.backend_setup import HostSetupError
+from topologies.controller_process import ControllerError
 from topologies.lb_network import LbNetwork, NetworkOptions, install_signal_handlers
 from topologies.lbd_config import service_name
-from topologies.switch_process import Target
+from topologies.p4build import BuildError
+from topologies.switch_process import SwitchError, Target
 from topologies.traffic import FAILED, spread, spread_table
+from topologies.webserver import WebServerError
+
+# What a topology can fail with at start-up, each with a message saying why.
+STARTUP_ERRORS = (BuildError, SwitchError, ControllerError, WebServerError, HostSetupError)
 
 
 def describe(network: LbNetwork) -> str:
@@ -44,6 +52,9 @@ def measure(network: LbNetwork, requests: int) -> tuple[str, bool]:
 
 
 def run(sites: Sequence[SitePlan], args: argparse.Namespace) -> int:
+    if os.geteuid() != 0:
+        print("error: Mininet needs root (network namespaces, veth pairs)", file=sys.stderr)
+        return 2
     install_signal_handlers()
     options = NetworkOptions(target=Target(args.target), modes=tuple(args.modes or MODES),
                              scheduler=args.scheduler, pcap=args.pcap)
@@ -61,3 +72,7 @@ def run(sites: Sequence[SitePlan], args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; everything was cleaned up", file=sys.stderr)
         return 130
+    except STARTUP_ERRORS as error:
+        print(f"error: {error}\n(everything was cleaned up; logs are kept in the run directory)",
+              file=sys.stderr)
+        return 1

@@ -2,7 +2,7 @@
 
 The launcher passes the switch under test in PTF test parameters::
 
-    grpcaddr='127.0.0.1:9559';device_id=0;p4info='prog.p4info.txtpb';config='prog.json';cpu_port=0
+    grpcaddr='127.0.0.1:9559';device_id=0;p4info='prog.p4info.txt';config='prog.json';cpu_port=0
 
 ``setUp`` connects as primary controller, pushes the pipeline (so every test starts from an empty
 program state) and exposes ``self.p4rt`` (a P4RuntimeClient) and ``self.dataplane`` (PTF's).
