@@ -361,8 +361,11 @@ class Loader:
                 table.hit_miss = True
                 table.hit_next = cg.ns[ref(nexts.get("__HIT__"), what)] \
                     if nexts.get("__HIT__") is not None else None
-                table.miss_next = cg.ns[ref(nexts.get("__MISS__"), what)] \
-                    if nexts.get("__MISS__") is not None else None
+                if "__MISS__" in nexts:
+                    table.miss_next = cg.ns[ref(nexts["__MISS__"], what)] \
+                        if nexts["__MISS__"] is not None else None
+                else:
+                    table.miss_next = base_fn
             else:
                 for aname in table.actions:
                     if aname in nexts:
@@ -371,7 +374,7 @@ class Loader:
                             if nxt is not None else None
                     else:
                         table.next_by_action[aname] = base_fn
-            self._table_defaults(t, table)
+            self._table_defaults(t, table, base_fn)
 
         init = pipe.get("init_table")
         start = cg.ns[ref(init, f"pipeline {pname!r}")] if init is not None else None
@@ -495,25 +498,35 @@ class Loader:
         data = [parse_hexstr(x, what) for x in obj.get("action_data", []) or []]
         return ActionCall(name, tuple(data))
 
-    def _table_defaults(self, t: dict[str, Any], table: Table) -> None:
+    def _table_defaults(self, t: dict[str, Any], table: Table, base_next: NodeFn | None) -> None:
         what = f"table {table.name!r}"
         de = t.get("default_entry")
-        if isinstance(de, dict):
+        if de is not None and table.profile is not None:
+            # BMv2 refuses to load this (p4c leaves default_action out for such tables)
+            raise ConfigError(f"{what}: a table with an action profile cannot specify a "
+                              "'default_entry'")
+        if isinstance(de, dict) and "action_data" not in de:
+            # BMv2: only the action function is pinned; there is no default entry yet
+            call = self._call_from_json(de, table, f"{what} default_entry")
+            if de.get("action_const", False):
+                table.const_default_action = call.action
+            table.default.next = table.miss_next if table.hit_miss else base_next
+        elif isinstance(de, dict):
             call = self._call_from_json(de, table, f"{what} default_entry")
             if call.action not in table.actions:
                 spec = self.actions_by_id[de["action_id"]]
                 table.actions[call.action] = spec
                 table.next_by_action.setdefault(call.action, None)
             table.json_default = call
-            table.default_const = bool(de.get("action_const", False))
-            table.default_entry_const = bool(de.get("action_entry_const", False)) and \
-                "action_data" in de
+            if de.get("action_const", False):
+                table.const_default_action = call.action
+            table.default_entry_const = bool(de.get("action_entry_const", False))
             try:
                 table.set_default(call, force=True)
             except Exception as exc:
                 raise ConfigError(f"{what}: bad default_entry: {exc}") from None
         else:
-            table.default.next = table.miss_next if table.hit_miss else None
+            table.default.next = table.miss_next if table.hit_miss else base_next
         entries = t.get("entries")
         if entries:
             if not isinstance(entries, list):
@@ -636,7 +649,8 @@ class Loader:
             table_infos[name] = TableInfo(
                 name, t.id,
                 tuple(KeyFieldInfo(k.name, k.match_type, k.width) for k in t.key_fields),
-                tuple(t.actions), t.is_const, t.default_const or t.default_entry_const,
+                tuple(t.actions), t.is_const,
+                t.const_default_action is not None or t.default_entry_const,
                 t.profile.name if t.profile is not None else None,
                 direct_counter.get(name), t.direct_meter,
                 t.support_timeout, t.max_size, t.json_default)

@@ -112,7 +112,7 @@ class Table:
         self.lpm_levels: list[tuple[int, int, dict[int, Entry]]] = []
         self.ternary: list[Entry] = []
         self.json_default: ActionCall | None = None
-        self.default_const = False
+        self.const_default_action: str | None = None
         self.default_entry_const = False
         self.default = Entry(-1)
         self._free_handles: list[int] = []
@@ -370,11 +370,10 @@ class Table:
         if not force:
             if self.default_entry_const:
                 raise InvalidEntryError(f"table {self.name!r}: the default entry is const")
-            current = self.default.ref
-            if self.default_const and not (isinstance(ref, ActionCall)
-                                           and isinstance(current, ActionCall)
-                                           and ref.action == current.action):
-                raise InvalidEntryError(f"table {self.name!r}: the default action is const")
+            pinned = self.const_default_action
+            if pinned is not None and not (isinstance(ref, ActionCall) and ref.action == pinned):
+                raise InvalidEntryError(f"table {self.name!r}: the default action is const "
+                                        f"({pinned})")
         self._bind_ref(self.default, ref, False)
 
     # --- data path --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from pathlib import Path
 
@@ -84,7 +85,13 @@ def test_mac_learning_digest_flood_and_clone_to_cpu() -> None:
 
 
 def test_ecmp_selector_member_choice_follows_crc16_of_selector_fields() -> None:
-    engine = engine_for("ecmp_selector")
+    cfg = copy.deepcopy(_json("ecmp_selector"))
+    # p4c leaves default_action out of tables with an action profile (BMv2 rejects it)
+    for pipeline in cfg["pipelines"]:
+        for table in pipeline["tables"]:
+            if table["type"] != "simple":
+                table.pop("default_entry", None)
+    engine = Engine(cfg)
     prof = engine.info.tables["MyIngress.ecmp"].implementation
     assert prof is not None
     for member in range(3):

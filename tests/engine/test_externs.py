@@ -5,11 +5,12 @@ from __future__ import annotations
 import zlib
 
 import pytest
-from engine_helpers import FakeClock, udp_packet
+from engine_helpers import FakeClock, tcp_packet, udp_packet
 from engine_jsonkit import assign, eth_ipv4_program, ex, fld, hexv, param, prim
 
 from p4sim.engine import (
     ActionCall,
+    ConfigError,
     Engine,
     Exact,
     GroupRef,
@@ -113,8 +114,9 @@ def test_hash_primitive_base_plus_modulo() -> None:
 
 def selector_program(algo: str) -> dict:
     b = eth_ipv4_program()
-    b.table("ingress", "t", [("exact", ["ipv4", "protocol"])], ["forward", "drop"],
-            default="drop", type="indirect_ws", action_profile="sel")
+    table = b.table("ingress", "t", [("exact", ["ipv4", "protocol"])], ["forward", "drop"],
+                    type="indirect_ws", action_profile="sel")
+    del table["default_entry"]      # BMv2 allows none on tables with an action profile
     b.pipeline("ingress")["action_profiles"].append({
         "name": "sel", "id": 0, "max_size": 64,
         "selector": {"algo": algo, "input": [fld("ipv4", "srcAddr")]}})
@@ -144,6 +146,14 @@ def test_action_selector_picks_member_by_hash_modulo_group_size() -> None:
         engine.table_add("t", [Exact(6)], GroupRef(1))
     assert engine.act_prof_members("sel")[12] == ActionCall("forward", (3,))
     assert engine.info.action_profiles["sel"].has_selector
+    assert engine.process(1, tcp_packet()).packets[0][0] == 0   # miss: no action at all
+
+
+def test_default_entry_on_an_action_profile_table_is_rejected_like_bmv2() -> None:
+    cfg = selector_program("crc16")
+    cfg["pipelines"][0]["tables"][0]["default_entry"] = {"action_id": 0, "action_data": []}
+    with pytest.raises(ConfigError, match="cannot specify a 'default_entry'"):
+        Engine(cfg)
 
 
 def test_action_selector_with_crc16_spreads_flows() -> None:
