@@ -224,6 +224,7 @@ class _Builder:
             out_digest = info.digests.add()
             self._preamble(out_digest.preamble, ResourcePrefix.DIGEST, digest)
             self._type_spec(out_digest.type_spec, digest.data_type)
+        info.type_info.SetInParent()  # p4c always sets it, empty or not
         return info
 
     def _new_type(self, ty: t.NewType) -> str:

@@ -168,8 +168,21 @@ class ControlLowering:
             return not _contains_table_apply(s)
         if isinstance(s, ast.MethodCallStatement):
             return s.call.call_kind not in (ast.CallKind.TABLE_APPLY,
-                                            ast.CallKind.CONTROL_APPLY)
+                                            ast.CallKind.CONTROL_APPLY) and \
+                not self._is_direct_action_call(s.call)
         return False
+
+    def _is_direct_action_call(self, call: ast.MethodCall) -> bool:
+        """A call of an action with constant arguments for its (directionless)
+        parameters: p4c applies it through a hidden ``tbl_<action>`` table."""
+        decl = call.callee
+        if call.call_kind is not ast.CallKind.ACTION or not isinstance(decl, ast.ActionDecl):
+            return False
+        if any(p.direction for p in decl.params):
+            return False
+        args = call.ordered_args if call.ordered_args is not None else \
+            [a.value for a in call.args]
+        return all(a is not None and self.ctx.expr.constant(a) is not None for a in args)
 
     def statement(self, s: ast.Node, scope: Scope) -> Fragment:
         if isinstance(s, ast.MethodCallStatement):
@@ -180,6 +193,9 @@ class ControlLowering:
                 return self._with_key_setup(table, scope, s, applied)
             if call.call_kind is ast.CallKind.CONTROL_APPLY:
                 return self._apply_control(call, scope)
+            if self._is_direct_action_call(call):
+                name, exits = self.tables.direct_action_call(call, scope, s)
+                return Fragment(name, exits)
         if isinstance(s, ast.BlockStatement):
             return self.sequence(list(s.statements), scope.child())
         if isinstance(s, ast.IfStatement):

@@ -272,12 +272,21 @@ class _Lowering:
                     for annotation in field_decl.annotations:
                         if annotation.name == "field_list":
                             for arg in annotation.args:
-                                index = self.ctx.expr.const_int(arg)
+                                index = self._annotation_int(arg)
                                 if index is not None:
                                     self.ctx.field_lists.setdefault(index, []).append(
                                         field_loc.json())
             loc.fields[name] = field_loc
         return loc
+
+    def _annotation_int(self, e: ast.Expression) -> int | None:
+        """An integer annotation argument: a literal or a named top-level constant."""
+        value = self.ctx.expr.const_int(e)
+        if value is None and isinstance(e, ast.PathExpression):
+            decl = e.decl if isinstance(e.decl, ast.ConstDecl) else self.program.find(e.name)
+            if isinstance(decl, ast.ConstDecl):
+                value = self.ctx.expr.const_int(decl.value)
+        return value
 
     def _finish_scalars(self) -> None:
         sections = self.ctx.sections

@@ -88,13 +88,11 @@ class ParserLowering:
                                            "on this target")
         if all(state.name != "start" for state in parser.states):
             raise LoweringError(parser, f"parser {parser.name} has no start state")
-        for state in parser.states:
-            statements = list(state.statements)
-            if state.name == "start":
+        for name, statements, transition in simplify_states(parser.states):
+            if name == "start":
                 statements = initializers + statements
-            self._pending.append(_PendingState(prefix + state.name, statements,
-                                               state.transition, scope.child(), prefix,
-                                               accept_to))
+            self._pending.append(_PendingState(prefix + name, statements, transition,
+                                               scope.child(), prefix, accept_to))
         return prefix + "start"
 
     def _lower_state(self, state: _PendingState) -> None:
@@ -304,6 +302,52 @@ def range_to_masks(low: int, high: int, width: int) -> list[tuple[int, int]]:
 def _concat(combo: list[tuple[int, int, int]], part: int) -> str:
     """Byte-padded hex digits of each key's value (part 0) or mask (part 1), in order."""
     return "".join(f"{item[part]:0{2 * ((item[2] + 7) // 8)}x}" for item in combo)
+
+
+def _targets(transition: ast.Expression | None) -> list[str]:
+    if isinstance(transition, ast.PathExpression):
+        return [transition.name]
+    if isinstance(transition, ast.SelectExpression):
+        return [case.state.name for case in transition.cases]
+    return []
+
+
+def simplify_states(states: list[ast.ParserState]
+                    ) -> list[tuple[str, list[ast.Node], ast.Expression | None]]:
+    """p4c's SimplifyParsers: drop unreachable states and collapse chains, merging a
+    state into its only predecessor when that predecessor goes there unconditionally
+    (the merged state keeps the predecessor's name)."""
+    merged = {s.name: (list(s.statements), s.transition) for s in states}
+    order = [s.name for s in states]
+    changed = True
+    while changed:
+        changed = False
+        references: dict[str, int] = {}
+        for name in order:
+            for target in _targets(merged[name][1]):
+                references[target] = references.get(target, 0) + 1
+        for name in order:
+            statements, transition = merged[name]
+            if not isinstance(transition, ast.PathExpression):
+                continue
+            target = transition.name
+            if target in ("accept", "reject", "start", name) or target not in merged or \
+                    references.get(target, 0) != 1:
+                continue
+            target_statements, target_transition = merged.pop(target)
+            merged[name] = (statements + target_statements, target_transition)
+            order.remove(target)
+            changed = True
+            break
+    reachable: set[str] = set()
+    frontier = ["start"]
+    while frontier:
+        name = frontier.pop()
+        if name in reachable or name not in merged:
+            continue
+        reachable.add(name)
+        frontier.extend(_targets(merged[name][1]))
+    return [(name, *merged[name]) for name in order if name in reachable]
 
 
 def _flatten_blocks(statements: list[ast.Node]) -> list[ast.Node]:

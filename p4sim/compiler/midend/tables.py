@@ -643,20 +643,31 @@ class TableLowering:
         table_json = self._start_apply(table, scope, node)
         return table_json["name"], table_json
 
-    def synthesized(self, primitives: list[Json], node: ast.Node) -> tuple[str, list[Any]]:
+    def direct_action_call(self, call: ast.MethodCall, scope: Scope,
+                           node: ast.Node) -> tuple[str, list[Any]]:
+        """p4c's MoveActionsToTables: a hidden keyless table ``tbl_<action>`` whose
+        const default entry runs the action with the call's arguments."""
+        decl = call.callee
+        assert isinstance(decl, ast.ActionDecl)
+        action_name, action_id = self.lower_action(decl, scope, True)
+        data = self._action_data(ast.ActionRef(pos=call.pos, expr=call), decl)
+        return self._hidden_table(f"tbl_{decl.name}", action_name, action_id, data, node)
+
+    def _hidden_table(self, base: str, action_name: str, action_id: int, data: list[str],
+                      node: ast.Node) -> tuple[str, list[Any]]:
         ctx = self.ctx
-        action_name = ctx.sections.fresh_name(synthesized_action_base(node))
-        action_id = ctx.sections.add_action(action_name, [], primitives)
-        table_name = ctx.sections.fresh_name(f"tbl_{action_name}")
+        table_name = ctx.sections.fresh_name(base)
         table: Json = {"name": table_name, "id": ctx.sections.new_table_id(),
-                       "source_info": source_info(node, action_name),
+                       "source_info": source_info(node, expression_text(node.call)
+                                                  if isinstance(node, ast.MethodCallStatement)
+                                                  else action_name),
                        "key": [], "match_type": "exact", "type": "simple",
                        "max_size": DEFAULT_TABLE_SIZE, "with_counters": False,
                        "support_timeout": False, "direct_meters": None,
                        "action_ids": [action_id], "actions": [action_name],
                        "base_default_next": None, "next_tables": {action_name: None},
                        "default_entry": {"action_id": action_id, "action_const": True,
-                                         "action_data": [], "action_entry_const": True}}
+                                         "action_data": data, "action_entry_const": True}}
         self.pipeline.tables.append(table)
 
         def set_next(value: str | None) -> None:
@@ -664,3 +675,9 @@ class TableLowering:
             table["base_default_next"] = value
 
         return table_name, [set_next]
+
+    def synthesized(self, primitives: list[Json], node: ast.Node) -> tuple[str, list[Any]]:
+        ctx = self.ctx
+        action_name = ctx.sections.fresh_name(synthesized_action_base(node))
+        action_id = ctx.sections.add_action(action_name, [], primitives)
+        return self._hidden_table(f"tbl_{action_name}", action_name, action_id, [], node)

@@ -91,9 +91,6 @@ def test_field_list_annotation_accepts_a_named_constant() -> None:
     assert len(field_lists[0]["elements"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="p4c's front end (SimplifyParsers/CollapseChains) merges "
-                   "a state into its only predecessor when that predecessor has no other "
-                   "transition; the merged state keeps the head's name")
 def test_unconditional_parser_chain_is_collapsed_into_its_head() -> None:
     chained = """    state start { transition parse_eth; }
     state parse_eth {
@@ -107,9 +104,6 @@ def test_unconditional_parser_chain_is_collapsed_into_its_head() -> None:
         {"type": "regular", "value": "eth"}]
 
 
-@pytest.mark.xfail(strict=True, reason="p4c's MoveActionsToTables applies a direct action call "
-                   "through a hidden table 'tbl_<action>' whose action keeps the action's "
-                   "name; p4sim synthesizes '<file>l<line>' names instead")
 def test_direct_action_call_runs_through_tbl_named_after_the_action() -> None:
     ingress = """    action bounce() { std.egress_spec = std.ingress_port; }
     action discard() { mark_to_drop(std); }
@@ -124,8 +118,6 @@ def test_direct_action_call_runs_through_tbl_named_after_the_action() -> None:
     assert tables["tbl_discard"]["actions"] == ["MyIngress.discard"]
 
 
-@pytest.mark.xfail(strict=True, reason="p4c always sets P4Info.type_info (empty when the "
-                   "program has no named types), so its text output ends with 'type_info {}'")
 def test_p4info_always_carries_type_info() -> None:
     program = compile_text(build())
     assert program.p4info.HasField("type_info")
