@@ -137,3 +137,18 @@ def test_tunnel_encap_decap_and_mpls_push() -> None:
     engine.table_add(table, [Exact(0xC0A80002), Exact(1)], ActionCall("MyIngress.decap", (3,)))
     port, back = engine.process(1, out).packets[0]
     assert port == 3 and Ether(back)[IP].dst == "10.0.1.5"
+
+
+def test_parser_features_varbit_lookahead_range_select_and_subparser() -> None:
+    engine = engine_for("parser_features")
+    eth = bytes(6) + bytes(5) + b"\x01"
+
+    def run(kind: int, rest: bytes) -> tuple[int, bytes]:
+        return engine.process(0, eth + kind.to_bytes(2, "big") + rest).packets[0]
+
+    port, out = run(0x0005, b"\x02\xaa\xbb" + b"tail")      # options: 2 bytes of data
+    assert port == 1 and out == eth + b"\x00\x05\x02\xaa\xbb" + b"tail"
+    assert run(0x1234, b"\x07rest")[0] == 11                # small tag via the sub-parser
+    assert run(0x9999, b"\x00\x07rest")[0] == 12            # large tag
+    port, out = run(0x0010, b"\x09" + bytes(9))             # 72 bits > varbit<64>
+    assert port == 0                                         # HeaderTooShort: band never set
