@@ -12,6 +12,7 @@ folding with the spec's wrap-around/saturation semantics.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,9 @@ class Checker:
                 self.declaration(decl, self.top)
             except _Abort:
                 pass
+            except RecursionError:
+                self.error(decl, f"{getattr(decl, 'name', type(decl).__name__)}: expressions "
+                                 "nested too deeply")
             except (AttributeError, TypeError, KeyError, ValueError, AssertionError) as err:
                 # A checker bug must not crash the compiler: report it like p4c's
                 # "Compiler Bug" and keep going with the next declaration.
@@ -1926,5 +1930,11 @@ def _type_ref_text(ref: ast.TypeRef) -> str:
 def check_program(program: ast.Program) -> list[Diagnostic]:
     """Resolve, type-check and fold ``program`` in place; return all diagnostics."""
     checker = Checker()
-    checker.check_program(program)
+    # Long operator chains recurse a few frames per operand; allow a few thousand.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 8000))
+    try:
+        checker.check_program(program)
+    finally:
+        sys.setrecursionlimit(limit)
     return checker.diagnostics

@@ -160,3 +160,9 @@ def test_accept_state_cannot_be_implemented(check_errors: Callable[[str], list[s
     assert check_errors(source) == [
         f"{where(source, 'state accept')}: error: accept: Invalid accept: parser state should "
         "not be implemented, it is built-in"]
+
+
+def test_very_deep_expressions_are_an_error_not_a_crash(
+        check_errors: Callable[[str], list[str]]) -> None:
+    source = "control C(inout bit<8> x) { apply { x = " + " + ".join(["x"] * 10000) + "; } }"
+    assert check_errors(source) == ["prog.p4:1:1: error: C: expressions nested too deeply"]
