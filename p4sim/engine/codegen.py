@@ -359,6 +359,8 @@ class CodeGen:
     def _op(self, e: dict[str, Any], what: str) -> str:
         op = e.get("op")
         left, right = e.get("left"), e.get("right")
+        if op == "-" and left is None:
+            return f"(-{self.rv(right, what)})"
         if op in _BINARY:
             return f"({self.rv(left, what)} {_BINARY[op]} {self.rv(right, what)})"
         if op == "and":
