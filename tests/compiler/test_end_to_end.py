@@ -98,3 +98,34 @@ def test_parser_ifs_sub_parsers_varbits_and_ranges() -> None:
         out_port, data = engine.process(0, frame).packets[0]
         assert out_port == port
         assert data == frame
+
+
+def test_header_stack_indexed_at_run_time() -> None:
+    from p4sim.compiler import compile_source
+    program = compile_source("""#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t[3] s; }
+struct metadata { bit<8> i; }
+parser P(packet_in pk, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start {
+        pk.extract(hdr.s.next); pk.extract(hdr.s.next); pk.extract(hdr.s.next);
+        transition accept;
+    }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    apply {
+        meta.i = hdr.s[0].a;
+        hdr.s[meta.i].b = hdr.s[meta.i].a + 100;
+        sm.egress_spec = 1;
+    }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+""", "dynamic_index.p4")
+    engine = Engine(program.bmv2_json)
+    _, data = engine.process(0, bytes([2, 0, 5, 6, 7, 8])).packets[0]
+    assert data == bytes([2, 0, 5, 6, 7, 107])

@@ -83,16 +83,14 @@ def test_missing_main_blames_the_program() -> None:
                              "package instance"
 
 
-def test_non_constant_stack_index_is_rejected() -> None:
-    with_stack = HEADERS.replace("struct headers { h_t h; }",
-                                 "struct headers { h_t h; h_t[2] s; }")
-    source = with_stack + """
+def test_checksum_update_outside_checksum_controls() -> None:
+    source = HEADERS + """
 control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
     apply {
-        hdr.s[meta.x].a = 1;
+        update_checksum(true, { hdr.h.a }, hdr.h.b, HashAlgorithm.csum16);
     }
 }
 """ + DEPARSER + MAIN
-    line = _line_of(source, "hdr.s[meta.x].a = 1;")
-    assert _error(source) == (f"bad.p4:{line}:9: error: header stack index must be a "
-                              "compile-time constant on this target")
+    line = _line_of(source, "update_checksum(true")
+    assert _error(source) == (f"bad.p4:{line}:9: error: update_checksum is only supported in "
+                              "the checksum controls of V1Switch")

@@ -16,6 +16,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import hex_json
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.locations import (
+    DynamicHeaderLoc,
     ExternLoc,
     FieldLoc,
     HeaderLoc,
@@ -132,17 +133,27 @@ class ExpressionLowering:
             if not isinstance(base, StackLoc):
                 raise LoweringError(e, "indexing is only supported on header stacks")
             index = self.const_int(e.index)
+            element = repr_type(base.type.element)
+            if not isinstance(element, t.HeaderType):
+                raise LoweringError(e, "only stacks of headers can be indexed on this target")
             if index is None:
-                raise LoweringError(e, "header stack index must be a compile-time constant "
-                                       "on this target")
+                return DynamicHeaderLoc(base.name, op(
+                    "dereference_header_stack", {"type": "header_stack", "value": base.name},
+                    self.value(e.index, scope)), element)
             if not 0 <= index < len(base.element_names):
                 raise LoweringError(e, f"header stack index {index} out of range")
-            element = repr_type(base.type.element)
-            assert isinstance(element, t.HeaderType)
             return HeaderLoc(base.element_names[index], element)
         raise LoweringError(e, "expression is not an lvalue supported on this target")
 
     def member_location(self, base: Location, e: ast.Member) -> Location:
+        if isinstance(base, DynamicHeaderLoc):
+            names = base.type.field_names()
+            if e.member not in names:
+                raise LoweringError(e, f"{base.type.name} has no field {e.member}")
+            field_type = base.type.field_type(e.member)
+            assert field_type is not None
+            return FieldLoc(f"{base.stack}[]", e.member, field_type, base.element,
+                            names.index(e.member))
         if isinstance(base, HeaderLoc):
             field_type = base.type.field_type(e.member)
             if field_type is None:

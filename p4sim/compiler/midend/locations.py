@@ -16,13 +16,21 @@ Json = Any
 
 @dataclass(frozen=True)
 class FieldLoc:
-    """A scalar field of a header instance (or of the ``scalars`` header)."""
+    """A scalar field of a header instance (or of the ``scalars`` header).
+
+    ``element`` is set for a field of a header-stack element chosen at run time: the
+    BMv2 ``dereference_header_stack`` expression, with ``index`` the field's position."""
 
     header: str
     field: str
     type: t.P4Type
+    element: Json = None
+    index: int = 0
 
     def json(self) -> Json:
+        if self.element is not None:
+            return {"type": "expression", "value": {"op": "access_field",
+                                                    "left": self.element, "right": self.index}}
         return {"type": "field", "value": [self.header, self.field]}
 
 
@@ -32,6 +40,15 @@ class HeaderLoc:
 
     name: str
     type: t.HeaderType | t.StructType
+
+
+@dataclass(frozen=True)
+class DynamicHeaderLoc:
+    """``stack[i]`` with ``i`` known only at run time."""
+
+    stack: str
+    element: Json  # the dereference_header_stack expression
+    type: t.HeaderType
 
 
 @dataclass(frozen=True)
@@ -80,4 +97,5 @@ class PacketLoc:
     kind: str
 
 
-Location = FieldLoc | HeaderLoc | StackLoc | UnionLoc | StructLoc | ValueLoc | ExternLoc | PacketLoc
+Location = (FieldLoc | HeaderLoc | DynamicHeaderLoc | StackLoc | UnionLoc | StructLoc |
+            ValueLoc | ExternLoc | PacketLoc)

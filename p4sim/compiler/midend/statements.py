@@ -18,6 +18,7 @@ from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import mask_to, op, repr_type
 from p4sim.compiler.midend.locations import (
+    DynamicHeaderLoc,
     FieldLoc,
     HeaderLoc,
     Location,
@@ -266,9 +267,12 @@ class BodyLowering:
         assert isinstance(call.method, ast.Member)
         target = self.ctx.expr.location(call.method.expr, scope)
         name = call.builtin
-        if name in ("setValid", "setInvalid") and isinstance(target, HeaderLoc):
+        if name in ("setValid", "setInvalid") and isinstance(target, HeaderLoc |
+                                                              DynamicHeaderLoc):
             primitive = "add_header" if name == "setValid" else "remove_header"
-            self.emit(primitive, [{"type": "header", "value": target.name}], node)
+            header = {"type": "header", "value": target.name} \
+                if isinstance(target, HeaderLoc) else target.element
+            self.emit(primitive, [header], node)
         elif name in ("push_front", "pop_front") and isinstance(target, StackLoc):
             count = self.ctx.expr.const_int(call.args[0].value) if call.args else None
             if count is None:

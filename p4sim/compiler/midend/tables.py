@@ -385,7 +385,7 @@ class TableLowering:
                 return target, sliced_width, hexstr(slice_mask, sliced_width)
         if isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex):
             loc = expr.location(e, scope)
-            if isinstance(loc, FieldLoc):
+            if isinstance(loc, FieldLoc) and loc.element is None:
                 field_width = bit_width(loc.type)
                 if field_width is not None:
                     return [loc.header, loc.field], field_width, None
