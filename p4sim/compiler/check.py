@@ -250,7 +250,7 @@ class Checker:
                     return UNKNOWN
                 if kind == "varbit":
                     return t.VarbitType(width)
-                if width < (1 if kind == "int" else 0) or width > 2048:
+                if width < (1 if kind == "int" else 0):
                     self.error(ref, f"{kind}<{width}>: invalid width")
                     return UNKNOWN
                 return t.BitsType(width, kind == "int")
