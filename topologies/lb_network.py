@@ -92,7 +92,7 @@ class LbNetwork:
     def start(self) -> None:
         runs.register(self.run_dir, self.tag)
         self.program = compile_program(LB_PROGRAM, self.run_dir / "build", self.options.target)
-        setLogLevel("warning")
+        setLogLevel("output")  # Mininet CLI results print at this level
         self.net = Mininet(controller=None, build=False, autoSetMacs=False,
                            autoStaticArp=False, waitConnected=False)
         for site in self.sites:
