@@ -121,3 +121,21 @@ def test_direct_action_call_runs_through_tbl_named_after_the_action() -> None:
 def test_p4info_always_carries_type_info() -> None:
     program = compile_text(build())
     assert program.p4info.HasField("type_info")
+
+
+def test_header_stack_accepts_a_run_time_index() -> None:
+    """p4c compiles run-time stack indices for BMv2 (sample runtime-index-2-bmv2.p4)."""
+    labels = """    state start {
+        pkt.extract(hdr.eth);
+        transition select(hdr.eth.type) { 0x88b5: parse_tag; default: accept; }
+    }
+    state parse_tag { pkt.extract(hdr.tag); pkt.extract(hdr.hops[0]); pkt.extract(hdr.hops[1]);
+                      transition accept; }"""
+    text = build(parser_states=labels,
+                 ingress="    apply { hdr.hops[hdr.tag.value[0:0]].kind = hdr.tag.kind;"
+                         " meta.unused = hdr.hops[hdr.tag.kind[0:0]].value; }")
+    text = text.replace("struct headers_t { eth_t eth; tag_t tag; }",
+                        "struct headers_t { eth_t eth; tag_t tag; tag_t[2] hops; }")
+    program = compile_text(text)
+    encoded = str(program.bmv2_json["actions"])
+    assert "dereference_header_stack" in encoded
