@@ -60,8 +60,9 @@ def test_single_switch_balances_every_mode_and_cleans_up(as_root: None, tmp_path
 def test_dual_switches_under_one_controller(as_root: None, tmp_path: Path) -> None:
     first, second = free_tcp_ports(2)
     sites = [site_plan(0, 1, 2, first), site_plan(1, 1, 2, second, name_prefix="s2")]
-    with LbNetwork(sites, NetworkOptions(modes=("nat",), run_dir=tmp_path)) as network:
+    with LbNetwork(sites, NetworkOptions(modes=MODES, run_dir=tmp_path)) as network:
         for site in sites:
-            counts = spread([network.host(site.clients[0].name)], site.vips["nat"], 6)
-            assert counts.get(FAILED, 0) == 0, f"{site.switch}: {counts}"
-            assert set(counts) == {h.name for h in site.backends}, f"{site.switch}: {counts}"
+            for mode in MODES:
+                counts = spread([network.host(site.clients[0].name)], site.vips[mode], 4)
+                assert counts.get(FAILED, 0) == 0, f"{site.switch} {mode}: {counts}"
+                assert set(counts) == {h.name for h in site.backends}, f"{site.switch}: {counts}"
