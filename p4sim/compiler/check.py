@@ -1115,12 +1115,8 @@ class Checker:
                 if isinstance(e.expr.const_value, tuple):
                     e.const_value = dict(e.expr.const_value).get(name)
                 return ftype
-            if isinstance(stripped, t.HeaderType | t.HeaderUnionType) and (
-                    name in HEADER_BUILTINS and not (isinstance(stripped, t.HeaderUnionType)
-                                                     and name != "isValid")):
-                return UNKNOWN  # resolved by the enclosing call
-            if name in SIZE_BUILTINS:
-                return UNKNOWN
+            if name in HEADER_BUILTINS or name in SIZE_BUILTINS:
+                raise self.fail(e, f"{_text(e)}: method must be called")
             raise self.fail(e, f"Field {name} is not a member of {_kind(stripped)} {stripped}")
         if isinstance(stripped, t.StackType):
             if name in ("next", "last"):
@@ -1131,7 +1127,7 @@ class Checker:
                 e.const_value = stripped.size
                 return t.BitsType(32)
             if name in ("push_front", "pop_front") or name in SIZE_BUILTINS:
-                return UNKNOWN
+                raise self.fail(e, f"{_text(e)}: method must be called")
             raise self.fail(e, f"{name}: not a member of header stack {_text(e.expr)}")
         if isinstance(stripped, t.TableApplyResultType):
             if name in ("hit", "miss"):
@@ -1140,10 +1136,9 @@ class Checker:
                 return t.ActionEnumType(stripped.table)
             raise self.fail(e, f"{name}: not a member of the result of {stripped.table.name}"
                                ".apply()")
-        if isinstance(stripped, t.ExternType | t.TableType | t.ParserType | t.ControlType):
-            return UNKNOWN  # methods; resolved by the enclosing call
-        if name in SIZE_BUILTINS:
-            return UNKNOWN
+        if isinstance(stripped, t.ExternType | t.TableType | t.ParserType | t.ControlType) or \
+                name in SIZE_BUILTINS:
+            raise self.fail(e, f"{_text(e)}: method must be called")
         raise self.fail(e, f"{name}: cannot access a member of a value of type {base}")
 
     def type_member(self, e: ast.Member, scope: Scope) -> t.P4Type:
@@ -1167,10 +1162,9 @@ class Checker:
             int_value = dict(typ.values).get(name) if isinstance(typ, t.SerEnumType) else None
             e.const_value = ast.EnumValue(typ.name, name, int_value)
             return typ
-        if name in SIZE_BUILTINS:
-            return UNKNOWN
-        if isinstance(typ, t.ParserType | t.ControlType) and name == "apply":
-            return UNKNOWN
+        if name in SIZE_BUILTINS or (isinstance(typ, t.ParserType | t.ControlType)
+                                     and name == "apply"):
+            raise self.fail(e, f"{_text(e)}: method must be called")
         raise self.fail(e, f"{name}: not a member of type {typ}")
 
     def array_index(self, e: ast.ArrayIndex, scope: Scope) -> t.P4Type:

@@ -71,6 +71,8 @@ CASES = [
     pytest.param("", "register<bit<32>, bit<8>>(4) r;", "r.read(meta.x, meta.y);", "meta.y)", 0,
                  "meta.y: Cannot unify type 'bit<16>' with type 'bit<8>'",
                  id="register-index-type"),
+    pytest.param("", "", "meta.flag = hdr.ethernet.isValid;", "hdr.ethernet.isValid", 0,
+                 "hdr.ethernet.isValid: method must be called", id="method-not-called"),
     pytest.param("", "", "hdr.ethernet.setValid(1);", "hdr.ethernet.setValid", 0,
                  "hdr.ethernet.setValid: expected 0 arguments, got 1", id="builtin-args"),
 ]
