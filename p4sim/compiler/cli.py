@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--p4runtime-files", default="",
                         help="comma-separated P4Info outputs; format from the suffix: "
                              ".txt/.txtpb text, .bin binary, .json JSON")
+    parser.add_argument("--p4runtime-file", default="",
+                        help="deprecated p4c form: one P4Info output, format from "
+                             "--p4runtime-format")
+    parser.add_argument("--p4runtime-format", default="binary",
+                        choices=["binary", "json", "text"],
+                        help="format of --p4runtime-file (default: binary)")
     parser.add_argument("-I", dest="include_dirs", action="append", default=[],
                         metavar="DIR", help="add DIR to the #include search path")
     parser.add_argument("-D", dest="defines", action="append", default=[],
@@ -50,6 +56,7 @@ def _defines(values: list[str]) -> dict[str, str | None]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     p4info_paths = [p for p in args.p4runtime_files.split(",") if p]
+    single_format = {"binary": ".bin", "json": ".json", "text": ".txt"}[args.p4runtime_format]
     try:
         for path in p4info_paths:
             serialize_p4info(p4i.P4Info(), path)  # reject unknown suffixes before compiling
@@ -69,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.write_text(program.json_text())
         for path in p4info_paths:
             Path(path).write_bytes(serialize_p4info(program.p4info, path))
+        if args.p4runtime_file:
+            Path(args.p4runtime_file).write_bytes(
+                serialize_p4info(program.p4info, "p4info" + single_format))
     except OSError as err:
         print(f"error: cannot write output: {err}", file=sys.stderr)
         return 1

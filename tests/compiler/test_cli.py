@@ -55,3 +55,10 @@ def test_unknown_p4info_suffix_is_rejected(tmp_path: Path,
                  "--p4runtime-files", str(tmp_path / "x.yaml")])
     assert code == 1
     assert "known suffixes are .bin, .txt, .txtpb, .json" in capsys.readouterr().err
+
+
+def test_deprecated_single_p4runtime_file_option(tmp_path: Path) -> None:
+    out = tmp_path / "p4info.any"
+    assert main([str(CORPUS / "basic_ipv4.p4"), "-o", str(tmp_path / "x.json"),
+                 "--p4runtime-file", str(out), "--p4runtime-format", "text"]) == 0
+    assert text_format.Parse(out.read_text(), p4i.P4Info()).tables[0].preamble.id == 37375156
