@@ -1098,7 +1098,7 @@ class Checker:
         if isinstance(decl, ast.ValueSetDecl):
             return decl.type or UNKNOWN
         if isinstance(decl, ast.ParserState):
-            return UNKNOWN
+            raise self.fail(e, f"{e.name}: a parser state can only be a transition target")
         raise self.fail(e, f"{e.name}: is a type, not a value")
 
     def member(self, e: ast.Member, scope: Scope) -> t.P4Type:  # noqa: C901
