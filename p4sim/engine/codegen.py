@@ -131,7 +131,6 @@ class Resources:
         self.counters: dict[str, str] = {}
         self.meters: dict[str, str] = {}
         self.registers: dict[str, str] = {}
-        self.errors: dict[str, int] = {}
 
 
 class CodeGen:

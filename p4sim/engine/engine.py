@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from p4sim.engine.errors import InvalidEntryError, NotFoundError
+from p4sim.engine.errors import ConfigError, InvalidEntryError, NotFoundError
 from p4sim.engine.externs import Meter, check_rates
 from p4sim.engine.loader import Loader, Program, load_json
 from p4sim.engine.packet import Packet, PacketAbort
@@ -71,7 +71,6 @@ class _StdMeta:
         missing = [n for n in ("ingress_port", "egress_spec", "egress_port", "instance_type",
                                "packet_length") if getattr(self, n) is None]
         if missing:
-            from p4sim.engine.errors import ConfigError
             raise ConfigError("simple_switch requires standard_metadata fields "
                               + ", ".join(missing))
 

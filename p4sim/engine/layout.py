@@ -29,7 +29,6 @@ class HeaderType:
     index_of: dict[str, int]
     varbit_index: int | None
     fixed_bits: int
-    max_length_bytes: int | None
 
 
 @dataclass(slots=True)
@@ -41,7 +40,6 @@ class HeaderDef:
     base: int
     """Slot of the validity bit; field i lives at ``base + 1 + i``."""
     union: str | None = None
-    stack: str | None = None
 
     @property
     def varbit_width_slot(self) -> int:
@@ -174,8 +172,7 @@ def build_layout(cfg: dict[str, Any]) -> Layout:
         if varbit_index is not None and isinstance(max_length, int):
             fields[varbit_index].width = max_length * 8 - fixed_bits
         layout.header_types[name] = HeaderType(
-            name, fields, {fd.name: i for i, fd in enumerate(fields)}, varbit_index, fixed_bits,
-            max_length if isinstance(max_length, int) else None)
+            name, fields, {fd.name: i for i, fd in enumerate(fields)}, varbit_index, fixed_bits)
 
     slot = 0
     for h in _list(cfg, "headers", "root"):
@@ -217,8 +214,6 @@ def build_layout(cfg: dict[str, Any]) -> Layout:
             htype = layout.headers[ids[0]].type
         layout.stacks[name] = StackDef(name, htype, ids, slot)
         slot += 1
-        for hid in ids:
-            layout.headers[hid].stack = name
 
     for un in _list(cfg, "header_unions", "root"):
         name = _str(un, "name", "header union")

@@ -67,14 +67,12 @@ class LearnList:
 @dataclass
 class Program:
     layout: Layout
-    cg: CodeGen
     parse: ParseFn
     deparse: Callable[[Packet], bytes]
     ingress: PipelineFn
     egress: PipelineFn
     checksums: list[Checksum]
     tables: dict[str, Table]
-    actions: dict[str, ActionSpec]
     counters: dict[str, CounterArray]
     meters: dict[str, MeterArray]
     registers: dict[str, RegisterArray]
@@ -83,7 +81,6 @@ class Program:
     field_lists: dict[int, list[int]]
     vsets: dict[str, set[int]]
     vset_widths: dict[str, list[int]]
-    errors: dict[str, int]
     info: ProgramInfo
     metadata_slots: list[tuple[int, int]] = field(default_factory=list)
     """(first slot, count) of every metadata header's fields, for reset_metadata."""
@@ -184,10 +181,9 @@ class Loader:
         metadata_slots = [(h.base + 1, len(h.type.fields)) for h in layout.headers if h.metadata]
         info = self._info(tables, actions, counters, meters, registers, profiles, learn_lists,
                           vset_widths)
-        return Program(layout, cg, parse, deparse, pipelines["ingress"], pipelines["egress"],
-                       checksums, tables, actions, counters, meters, registers, profiles,
-                       learn_lists, field_lists, vsets, vset_widths, self.errors, info,
-                       metadata_slots)
+        return Program(layout, parse, deparse, pipelines["ingress"], pipelines["egress"],
+                       checksums, tables, counters, meters, registers, profiles, learn_lists,
+                       field_lists, vsets, vset_widths, info, metadata_slots)
 
     # --- externs ----------------------------------------------------------------------
 

@@ -28,14 +28,6 @@ class Packet:
         self.truncate_length = 0
         self.egress_port = 0
 
-    def clear_registers(self) -> None:
-        self.clone_session = 0
-        self.clone_field_list = 0
-        self.resubmit_field_list = 0
-        self.recirculate_field_list = 0
-        self.learn_id = 0
-        self.truncate_length = 0
-
 
 class ParserError(Exception):
     """Raised inside a parser state; ``code`` is the numeric P4 error value."""
