@@ -533,7 +533,7 @@ class Checker:
                 self.declaration(local, inner)
             except _Abort:
                 pass
-        states = Scope(inner)
+        states = Scope()
         states.declare("accept", ACCEPT_STATE)
         states.declare("reject", REJECT_STATE)
         for state in decl.states:
@@ -546,7 +546,7 @@ class Checker:
             self.error(decl, f"{decl.name}: parser has no 'start' state")
         ctx = _Context(in_parser=True)
         for state in decl.states:
-            body = Scope(states)
+            body = Scope(inner)  # state names are only transition targets
             for stmt in state.statements:
                 self.statement(stmt, body, ctx)
             if state.transition is not None:
@@ -1097,8 +1097,6 @@ class Checker:
             return decl.type or UNKNOWN
         if isinstance(decl, ast.ValueSetDecl):
             return decl.type or UNKNOWN
-        if isinstance(decl, ast.ParserState):
-            raise self.fail(e, f"{e.name}: a parser state can only be a transition target")
         raise self.fail(e, f"{e.name}: is a type, not a value")
 
     def member(self, e: ast.Member, scope: Scope) -> t.P4Type:  # noqa: C901
