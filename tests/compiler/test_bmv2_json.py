@@ -279,3 +279,15 @@ def test_parser_states_split_and_inlined() -> None:
     assert extract["op"] == "extract_VL"
     opts = next(h for h in program.bmv2_json["header_types"] if h["name"] == "opts_t")
     assert opts["fields"][1] == ["data", "*"] and opts["max_length"] == 9
+
+
+def test_top_level_extern_instances_have_unprefixed_names() -> None:
+    from p4sim.compiler import compile_source
+    source = (CORPUS / "basic_ipv4.p4").read_text()
+    source = source.replace("control MyIngress(", "counter(64, CounterType.packets) hits;\n"
+                            "control MyIngress(", 1)
+    source = source.replace("        if (hdr.ipv4.isValid()) {",
+                            "        hits.count(0);\n        if (hdr.ipv4.isValid()) {", 1)
+    program = compile_source(source, str(CORPUS / "global.p4"))
+    assert program.bmv2_json["counter_arrays"][0]["name"] == "hits"
+    assert [c.preamble.name for c in program.p4info.counters] == ["hits"]

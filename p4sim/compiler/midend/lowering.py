@@ -19,6 +19,7 @@ from p4sim.compiler.midend.control_plane import (
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
 from p4sim.compiler.midend.locations import (
+    ExternLoc,
     FieldLoc,
     HeaderLoc,
     Location,
@@ -28,10 +29,10 @@ from p4sim.compiler.midend.locations import (
     UnionLoc,
 )
 from p4sim.compiler.midend.parser_lowering import ParserLowering
-from p4sim.compiler.midend.scope import Scope
+from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.source_text import p4info_annotations, string_annotation
 from p4sim.compiler.midend.statements import BodyLowering
-from p4sim.compiler.midend.tables import explicit_id
+from p4sim.compiler.midend.tables import TableLowering, explicit_id
 from p4sim.compiler.midend.v1model_externs import calculation_inputs, enum_member
 
 V1SWITCH_BLOCKS = ("parser", "verify_checksum", "ingress", "egress", "compute_checksum",
@@ -61,6 +62,7 @@ class _Lowering:
     def __init__(self, program: ast.Program) -> None:
         self.program = program
         self.ctx = LoweringContext.create(program)
+        self.global_scope = Scope("")
 
     def run(self) -> LoweredProgram:
         self._codes()
@@ -70,6 +72,7 @@ class _Lowering:
                     if isinstance(decl, ast.ControlDecl)}
         assert isinstance(parser, ast.ParserDecl) and len(controls) == 5
         hdr, meta, standard_metadata = self._interface_storage(parser)
+        self._top_level_externs()
         self._parser(parser, hdr, meta, standard_metadata)
         self._checksums(controls["verify_checksum"], hdr, meta, verify=True)
         self._pipeline("ingress", controls["ingress"], hdr, meta, standard_metadata)
@@ -97,6 +100,18 @@ class _Lowering:
                 codes.enums[decl.name] = values
                 sections.enums.append({"name": decl.name,
                                        "entries": [[m, v] for m, v in values.items()]})
+
+    def _top_level_externs(self) -> None:
+        """Extern instances declared outside any control (named without a prefix)."""
+        declarer = TableLowering(self.ctx, Pipeline("", None))
+        for decl in self.program.declarations:
+            if isinstance(decl, ast.InstantiationDecl) and decl.name != "main" and \
+                    isinstance(decl.type, t.ExternType):
+                declarer.declare_extern(decl, control_plane_name(decl, self.global_scope),
+                                        decl.type, self.global_scope)
+                if self.global_scope.lookup(decl) is None:
+                    self.global_scope.bind(decl, ExternLoc(control_plane_name(
+                        decl, self.global_scope), decl.type, decl))
 
     def _controller_headers(self) -> None:
         """``@controller_header`` types become P4Info controller_packet_metadata; as in
@@ -304,7 +319,7 @@ class _Lowering:
 
     def _parser(self, parser: ast.ParserDecl, hdr: StructLoc, meta: StructLoc,
                 standard_metadata: StructLoc) -> None:
-        scope = Scope(parser.name)
+        scope = Scope(parser.name, self.global_scope)
         self._bind_interface(parser.params, scope, [PacketLoc("packet_in"), hdr, meta,
                                                     standard_metadata])
         ParserLowering(self.ctx).lower(parser, scope)
@@ -315,7 +330,7 @@ class _Lowering:
             raise LoweringError(control, f"the V1Switch {name} control must have 3 parameters")
         pipeline = Pipeline(name, source_info(control, control.name))
         self.ctx.sections.pipelines.append(pipeline)
-        scope = Scope(control.name)
+        scope = Scope(control.name, self.global_scope)
         self._bind_interface(control.params, scope, [hdr, meta, standard_metadata])
         first_action = len(self.ctx.cp.actions)
         lowering = ControlLowering(self.ctx, pipeline)
@@ -364,7 +379,7 @@ class _Lowering:
 
     def _checksums(self, control: ast.ControlDecl, hdr: StructLoc, meta: StructLoc,
                    verify: bool) -> None:
-        scope = Scope(control.name)
+        scope = Scope(control.name, self.global_scope)
         self._bind_interface(control.params, scope, [hdr, meta])
         for local in control.locals:
             raise LoweringError(local, "declarations in checksum controls are not supported on "
@@ -412,7 +427,7 @@ class _Lowering:
                 "if_cond": None if is_true else ctx.expr.condition(condition, scope)})
 
     def _deparser(self, control: ast.ControlDecl, hdr: StructLoc) -> None:
-        scope = Scope(control.name)
+        scope = Scope(control.name, self.global_scope)
         self._bind_interface(control.params, scope, [PacketLoc("packet_out"), hdr])
         self.ctx.sections.deparser_source_info = source_info(control, control.name)
         self._emits(control.body.statements, scope)
