@@ -336,9 +336,7 @@ class Engine:
         self._table(table).set_default(action)
 
     def table_reset_default(self, table: str) -> None:
-        t = self._table(table)
-        if t.json_default is not None:
-            t.set_default(t.json_default, force=True)
+        self._table(table).reset_default()
 
     def table_get_default(self, table: str) -> ActionRef:
         ref: ActionRef = self._table(table).default.ref

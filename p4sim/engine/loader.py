@@ -496,6 +496,7 @@ class Loader:
 
     def _table_defaults(self, t: dict[str, Any], table: Table, base_next: NodeFn | None) -> None:
         what = f"table {table.name!r}"
+        table.no_default_next = table.miss_next if table.hit_miss else base_next
         de = t.get("default_entry")
         if de is not None and table.profile is not None:
             # BMv2 refuses to load this (p4c leaves default_action out for such tables)
@@ -506,7 +507,7 @@ class Loader:
             call = self._call_from_json(de, table, f"{what} default_entry")
             if de.get("action_const", False):
                 table.const_default_action = call.action
-            table.default.next = table.miss_next if table.hit_miss else base_next
+            table.default.next = table.no_default_next
         elif isinstance(de, dict):
             call = self._call_from_json(de, table, f"{what} default_entry")
             if call.action not in table.actions:
@@ -522,7 +523,7 @@ class Loader:
             except Exception as exc:
                 raise ConfigError(f"{what}: bad default_entry: {exc}") from None
         else:
-            table.default.next = table.miss_next if table.hit_miss else base_next
+            table.default.next = table.no_default_next
         entries = t.get("entries")
         if entries:
             if not isinstance(entries, list):

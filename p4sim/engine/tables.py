@@ -115,6 +115,8 @@ class Table:
         self.const_default_action: str | None = None
         self.default_entry_const = False
         self.default = Entry(-1)
+        self.no_default_next: NodeFn | None = None
+        """Where a miss goes when there is no default entry (BMv2's base_default_next)."""
         self._free_handles: list[int] = []
         self._next_handle = 0
         total = sum(k.width for k in key_fields)
@@ -375,6 +377,16 @@ class Table:
                 raise InvalidEntryError(f"table {self.name!r}: the default action is const "
                                         f"({pinned})")
         self._bind_ref(self.default, ref, False)
+
+    def reset_default(self) -> None:
+        """Back to the program's default entry (or to none: a miss then runs nothing)."""
+        if self.json_default is not None:
+            self.set_default(self.json_default, force=True)
+            return
+        self.default.ref = ActionCall("", ())
+        self.default.fn = _no_action
+        self.default.args = ()
+        self.default.next = self.no_default_next
 
     # --- data path --------------------------------------------------------------------
 
