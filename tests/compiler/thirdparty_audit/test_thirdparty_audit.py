@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from p4sim.compiler import CompiledProgram, compile_source
+from p4sim.engine import Engine
 
 PIPELINE_TEMPLATE = """#include <core.p4>
 #include <v1model.p4>
@@ -139,3 +140,25 @@ def test_header_stack_accepts_a_run_time_index() -> None:
     program = compile_text(text)
     encoded = str(program.bmv2_json["actions"])
     assert "dereference_header_stack" in encoded
+
+
+@pytest.mark.xfail(strict=True, reason="explicit entry priorities are copied into BMv2 "
+                   "'priority' unchanged (or ignored for @priority), but BMv2 picks the lowest "
+                   "value while P4 (largest_priority_wins defaults to true) picks the largest")
+@pytest.mark.parametrize("marker", ["priority={}:", "@priority({})"])
+def test_const_entry_with_the_larger_priority_wins(marker: str) -> None:
+    ingress = f"""    action to_port(bit<9> port) {{ std.egress_spec = port; }}
+    table classify {{
+        key = {{ hdr.eth.dst: ternary; }}
+        actions = {{ to_port; }}
+        default_action = to_port(9);
+        const entries = {{
+            {marker.format(1)} 0x000000000000 &&& 0x000000000000: to_port(1);
+            {marker.format(5)} 0x0000000000aa &&& 0x0000000000ff: to_port(5);
+        }}
+    }}
+    apply {{ classify.apply(); }}"""
+    program = compile_text(build(ingress=ingress))
+    engine = Engine(program.bmv2_json)
+    frame = bytes.fromhex("0000000000aa" "000000000001" "0800") + bytes(20)
+    assert [port for port, _ in engine.process(0, frame).packets] == [5]
