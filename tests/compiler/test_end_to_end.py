@@ -129,3 +129,35 @@ V1Switch(P(), VC(), I(), E(), CC(), D()) main;
     engine = Engine(program.bmv2_json)
     _, data = engine.process(0, bytes([2, 0, 5, 6, 7, 8])).packets[0]
     assert data == bytes([2, 0, 5, 6, 7, 107])
+
+
+def test_hit_and_miss_stored_in_variables() -> None:
+    from p4sim.compiler import compile_source
+    program = compile_source("""#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct metadata { bool missed; }
+parser P(packet_in pk, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start { pk.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    table t { key = { hdr.h.a : exact; } actions = { NoAction; } }
+    table u { key = { hdr.h.b : exact; } actions = { NoAction; } }
+    apply {
+        bool hit_t = t.apply().hit;
+        meta.missed = u.apply().miss;
+        if (hit_t) { sm.egress_spec = 1; } else { sm.egress_spec = 2; }
+        if (meta.missed) { hdr.h.b = 99; }
+    }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.h); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+""", "hit_variables.p4")
+    engine = Engine(program.bmv2_json)
+    engine.table_add("I.t", [Exact(5)], ActionCall("NoAction", ()))
+    assert engine.process(0, bytes([5, 1])).packets == [(1, bytes([5, 99]))]
+    assert engine.process(0, bytes([6, 1])).packets == [(2, bytes([6, 99]))]

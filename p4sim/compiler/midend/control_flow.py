@@ -79,6 +79,14 @@ def _hit_test(e: ast.Expression) -> tuple[ast.TableDecl, bool] | None:
     return None
 
 
+def _hit_as_if(target: ast.Expression, value: ast.Expression, node: ast.Node) -> ast.Node:
+    """``x = t.apply().hit`` as ``if (t.apply().hit) x = true; else x = false;``."""
+    def assign(flag: bool) -> ast.AssignStatement:
+        return ast.AssignStatement(pos=node.pos, lhs=target, rhs=ast.BoolLiteral(
+            pos=node.pos, value=flag, type=t.BOOL))
+    return ast.IfStatement(pos=node.pos, cond=value, then=assign(True), otherwise=assign(False))
+
+
 def _contains_table_apply(node: ast.Node) -> bool:
     return any(isinstance(n, ast.MethodCall) and n.call_kind in (
         ast.CallKind.TABLE_APPLY, ast.CallKind.CONTROL_APPLY) for n in ast.walk(node))
@@ -145,6 +153,14 @@ class ControlLowering:
         result = Fragment()
         run: list[ast.Node] = []
         for s in statements:
+            if isinstance(s, ast.AssignStatement) and _hit_test(s.rhs) is not None:
+                s = _hit_as_if(s.lhs, s.rhs, s)
+            elif isinstance(s, ast.VariableDecl) and s.init is not None and \
+                    _hit_test(s.init) is not None:
+                assert s.type_ref.type is not None
+                scope.bind(s, self.ctx.storage.variable(s.name, s.type_ref.type))
+                s = _hit_as_if(ast.PathExpression(pos=s.pos, name=s.name, decl=s,
+                                                  type=t.BOOL), s.init, s)
             if result.terminated:
                 break
             if self._is_plain(s):
