@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from p4sim.engine.types import (
     ProcessResult,
     ProgramInfo,
 )
+
+log = logging.getLogger(__name__)
 
 DROP_PORT = 511
 
@@ -128,8 +131,9 @@ class Engine:
                     self._egress(egress_q.popleft(), egress_q, ingress_q, result)
                 else:
                     self._ingress(ingress_q.popleft(), egress_q, ingress_q, result)
-            except PacketAbort:
-                continue  # where BMv2 would abort the process, only this packet is dropped
+            except PacketAbort as exc:
+                # where BMv2 would abort the whole process, only this packet is dropped
+                log.debug("packet from port %d dropped: %s", ingress_port, exc)
         return result
 
     def _ingress(self, p: Packet, egress_q: deque[Packet], ingress_q: deque[Packet],
