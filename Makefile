@@ -18,8 +18,12 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest -q
 
+# Each benchmark is bounded in time and prints its own table (root: namespaces, veths).
 bench: setup
-	$(PY) -m bench.run_all
+	$(PY) -m bench.compile_time
+	$(PY) -m bench.engine_pps
+	$(PY) -m bench.switch_pps
+	$(PY) -m bench.lb_modes
 
 clean:
 	rm -rf .venv .venv-shell .mypy_cache .ruff_cache .pytest_cache build *.egg-info
