@@ -300,7 +300,7 @@ def _mark_type_argument_openers(tokens: list[_Tok], scan: _Scan) -> None:
                         scan.type_args_positions.add(tokens[index].offset)
                     break
             elif tok.kind == "id" and j > index and tok.offset not in scan.type_positions \
-                    and tok.text not in _TYPE_KEYWORDS:
+                    and tok.text not in _TYPE_KEYWORDS and tok.text != "_":
                 break  # a value: this "<" is a comparison, e.g. f(a < b, c > (d))
             elif tok.kind not in ("id", "num") and tok.text not in _TYPE_ARG_TOKENS:
                 break

@@ -235,10 +235,13 @@ def test_keywords_are_reserved(text: str) -> None:
 
 
 def test_comparisons_that_look_like_type_arguments() -> None:
-    program = parse_text("control C() { apply { f(a < b, c > (d)); g<bit<8>>(e); } }", "t.p4")
+    program = parse_text("control C() { apply { f(a < b, c > (d)); g<bit<8>>(e); h<_>(e); } }",
+                         "t.p4")
     control = program.declarations[0]
     assert isinstance(control, ast.ControlDecl)
-    first, second = control.body.statements
+    first, second, third = control.body.statements
+    assert isinstance(third, ast.MethodCallStatement)
+    assert isinstance(third.call.type_args[0], ast.DontCareTypeRef)
     assert isinstance(first, ast.MethodCallStatement) and not first.call.type_args
     assert [a.value.op for a in first.call.args] == ["<", ">"]  # type: ignore[attr-defined]
     assert isinstance(second, ast.MethodCallStatement) and len(second.call.type_args) == 1
