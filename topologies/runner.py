@@ -68,6 +68,9 @@ def run(sites: Sequence[SitePlan], args: argparse.Namespace) -> int:
                 return 0
             table, ok = measure(network, args.requests)
             print(table)
+            if network.controller is not None:
+                print("\nlbd's view, from the switch counters (lbctl stats):")
+                print(network.controller.lbctl("stats").rstrip())
             return 0 if ok else 1
     except KeyboardInterrupt:
         print("interrupted; everything was cleaned up", file=sys.stderr)
