@@ -322,8 +322,9 @@ class TableLowering:
             table["support_timeout"] = bool(timeout)
             cp.support_timeout = bool(timeout)
         if decl.entries is not None and table["type"] == "simple":
-            table["entries"] = [self._entry(e, keys, index, scope, by_name, decl)
-                                for index, e in enumerate(decl.entries)]
+            priorities = self._entry_priorities(decl)
+            table["entries"] = [self._entry(e, keys, scope, by_name, decl, priority)
+                                for e, priority in zip(decl.entries, priorities, strict=True)]
             cp.is_const = decl.entries_const
             cp.has_initial_entries = True
         self._tables[name] = table
@@ -508,8 +509,8 @@ class TableLowering:
                 return loc
         raise LoweringError(e, f"expected a {kind} instance")
 
-    def _entry(self, entry: ast.TableEntry, keys: list[_Key], index: int, scope: Scope,
-               actions: dict[str, int], decl: ast.TableDecl) -> Json:
+    def _entry(self, entry: ast.TableEntry, keys: list[_Key], scope: Scope,
+               actions: dict[str, int], decl: ast.TableDecl, priority: int) -> Json:
         keyset = entry.keyset
         values = list(keyset.elements) if isinstance(keyset, ast.ListExpression) and \
             len(keys) != 1 else [keyset]
@@ -532,16 +533,41 @@ class TableLowering:
                         "action_entry": {"action_id": actions[action_name],
                                          "action_data": self._action_data(entry.action,
                                                                           action)},
-                        "priority": self._entry_priority(entry, index)}
+                        "priority": priority}
         return result
 
-    def _entry_priority(self, entry: ast.TableEntry, index: int) -> int:
-        """p4c: an explicit (``@priority``/``priority =``) value, else the position + 1."""
-        if entry.priority is None:
-            return index + 1
-        value = self.ctx.expr.const_int(entry.priority)
+    def _entry_priorities(self, decl: ast.TableDecl) -> list[int]:
+        """BMv2 entry priorities (lower wins).  Without explicit priorities the
+        first entry wins (position + 1); explicit P4 priorities (``priority =`` or
+        ``@priority``) are mapped so the largest wins, unless the table sets
+        ``largest_priority_wins = false``."""
+        assert decl.entries is not None
+        explicit = [self._explicit_priority(e) for e in decl.entries]
+        if all(p is None for p in explicit):
+            return [index + 1 for index in range(len(explicit))]
+        largest_wins = True
+        for prop in decl.other_properties:
+            if prop.name == "largest_priority_wins" and isinstance(prop.value.const_value,
+                                                                    bool):
+                largest_wins = prop.value.const_value
+        values = [p if p is not None else index + 1 for index, p in enumerate(explicit)]
+        if not largest_wins:
+            return values
+        highest = max(values)
+        return [highest - value + 1 for value in values]
+
+    def _explicit_priority(self, entry: ast.TableEntry) -> int | None:
+        expression = entry.priority
+        if expression is None:
+            annotation = entry.annotation("priority")
+            if annotation is None or not annotation.args:
+                return None
+            expression = annotation.args[0]
+        value = self.ctx.expr.const_int(expression)
+        if value is None and isinstance(expression, ast.IntLiteral):
+            value = expression.value
         if value is None:
-            raise LoweringError(entry.priority, "entry priority must be a compile-time constant")
+            raise LoweringError(expression, "entry priority must be a compile-time constant")
         return value
 
     def _entry_key(self, value: ast.Expression, key: _Key) -> Json:
