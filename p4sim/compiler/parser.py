@@ -100,6 +100,20 @@ def _cut_annotations(text: str, tokens: list[_Tok], scan: _Scan) -> list[_Tok]:
     while index < len(tokens):
         tok = tokens[index]
         kept.append(tok)
+        if (tok.text == "@" and index + 1 < len(tokens) and tokens[index + 1].text == "pragma"):
+            # "@pragma name args..." runs to the end of the line (p4c's P4_14-era form).
+            line_end = text.find("\n", tokens[index + 1].offset)
+            line_end = len(text) if line_end < 0 else line_end
+            body_start = tokens[index + 1].offset + len("pragma")
+            scan.annotation_bodies[tok.offset] = ("pragma", text[body_start:line_end],
+                                                  body_start)
+            for pos in range(body_start, line_end):
+                chars[pos] = " "
+            kept.append(tokens[index + 1])
+            index += 2
+            while index < len(tokens) and tokens[index].offset < line_end:
+                index += 1
+            continue
         if (tok.text == "@" and index + 2 < len(tokens) and tokens[index + 1].kind == "id"
                 and tokens[index + 2].text in ("(", "[")):
             opener = tokens[index + 2].text

@@ -245,3 +245,11 @@ def test_comparisons_that_look_like_type_arguments() -> None:
     assert isinstance(first, ast.MethodCallStatement) and not first.call.type_args
     assert [a.value.op for a in first.call.args] == ["<", ">"]  # type: ignore[attr-defined]
     assert isinstance(second, ast.MethodCallStatement) and len(second.call.type_args) == 1
+
+
+def test_pragma_annotations_run_to_the_end_of_the_line() -> None:
+    program = parse_text("@pragma my_thing a b(c)\naction a() {}\n", "t.p4")
+    action = program.declarations[0]
+    assert isinstance(action, ast.ActionDecl)
+    pragma = action.annotation("pragma")
+    assert pragma is not None and pragma.tokens == ["my_thing", "a", "b", "(", "c", ")"]
