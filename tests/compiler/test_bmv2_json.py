@@ -29,7 +29,7 @@ def test_every_program_has_p4c_top_level_layout(name: str) -> None:
 def test_basic_forwarding_encoding() -> None:
     program = compiled("basic_ipv4")
     document = program.bmv2_json
-    assert document["errors"][0] == ["NoError", 1]
+    assert document["errors"][0] == ["NoError", 0]
     assert document["enums"] == []
     # p4c collapses start -> parse_ethernet (its only predecessor) into "start"
     parse_ethernet, parse_ipv4 = document["parsers"][0]["parse_states"]
@@ -179,7 +179,7 @@ def test_checksum_with_payload_and_verify() -> None:
     assert calc["input"][2] == {"type": "hexstr", "value": "0x00", "bitwidth": 8}
     ops = document["parsers"][0]["parse_states"][1]["parser_ops"]
     assert ops[1]["op"] == "verify"
-    assert ops[1]["parameters"][1] == {"type": "hexstr", "value": "0x00000005"}
+    assert ops[1]["parameters"][1] == {"type": "hexstr", "value": "0x00000004"}
 
 
 def test_inlining_and_control_flow() -> None:

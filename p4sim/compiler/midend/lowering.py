@@ -92,7 +92,9 @@ class _Lowering:
             if isinstance(decl, ast.ErrorDecl):
                 for member in decl.members:
                     if member.name not in codes.errors:
-                        codes.errors[member.name] = len(codes.errors) + 1
+                        # p4c: errorCodesMap[m] = errorCodesMap.size(), which C++17's
+                        # right-to-left assignment evaluation makes 0-based
+                        codes.errors[member.name] = len(codes.errors)
                         sections.errors.append((member.name, codes.errors[member.name]))
             elif isinstance(decl, ast.EnumDecl) and decl.underlying is None and \
                     not _from_architecture(decl):
