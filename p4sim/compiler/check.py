@@ -364,10 +364,9 @@ class Checker:
                 base = t.strip_newtype(ftype)
                 if isinstance(base, t.VarbitType):
                     varbits += 1
-                elif not isinstance(base, t.BitsType | t.BoolType | t.SerEnumType | t.TypeVar
-                                    | UnknownType):
+                elif not _header_field_type(base):
                     self.error(f, f"{f.name}: header fields must be bit<>, int<>, varbit<>, "
-                                  f"bool or serializable enums, not {ftype}")
+                                  f"bool, serializable enums or structs of them, not {ftype}")
             elif isinstance(decl, ast.HeaderUnionDecl) and not isinstance(
                     ftype, t.HeaderType | UnknownType):
                 self.error(f, f"{f.name}: header union fields must be headers, not {ftype}")
@@ -1853,6 +1852,14 @@ class Checker:
         e.type_args_inferred = {}
         e.const_value = value
         return t.INT_LITERAL
+
+
+def _header_field_type(typ: t.P4Type) -> bool:
+    """Types allowed for (non-varbit) header fields; structs of them since P4_16 v1.2."""
+    typ = t.strip_newtype(typ)
+    if isinstance(typ, t.StructType):
+        return all(_header_field_type(ft) for _, ft in typ.fields)
+    return isinstance(typ, t.BitsType | t.BoolType | t.SerEnumType | t.TypeVar | UnknownType)
 
 
 def _is_int_literal(e: ast.Expression | None) -> bool:
