@@ -537,24 +537,37 @@ class TableLowering:
         return result
 
     def _entry_priorities(self, decl: ast.TableDecl) -> list[int]:
-        """BMv2 entry priorities (lower wins).  Without explicit priorities the
-        first entry wins (position + 1); explicit P4 priorities (``priority =`` or
-        ``@priority``) are mapped so the largest wins, unless the table sets
-        ``largest_priority_wins = false``."""
+        """BMv2 entry priorities (lower wins).  Without explicit priorities the first
+        entry wins (position + 1).  Otherwise the P4 rule applies: an entry without a
+        priority takes the previous entry's, moved by ``priority_delta`` towards losing
+        (down when ``largest_priority_wins``, the default; up otherwise); the P4 values
+        are then mapped onto BMv2's lowest-wins order."""
         assert decl.entries is not None
         explicit = [self._explicit_priority(e) for e in decl.entries]
         if all(p is None for p in explicit):
             return [index + 1 for index in range(len(explicit))]
         largest_wins = True
+        delta = 1
         for prop in decl.other_properties:
-            if prop.name == "largest_priority_wins" and isinstance(prop.value.const_value,
-                                                                    bool):
-                largest_wins = prop.value.const_value
-        values = [p if p is not None else index + 1 for index, p in enumerate(explicit)]
-        if not largest_wins:
-            return values
-        highest = max(values)
-        return [highest - value + 1 for value in values]
+            value = prop.value.const_value
+            if prop.name == "largest_priority_wins" and isinstance(value, bool):
+                largest_wins = value
+            elif prop.name == "priority_delta" and isinstance(value, int) and \
+                    not isinstance(value, bool):
+                delta = value
+        first_explicit = next(p for p in explicit if p is not None)
+        leading = explicit.index(first_explicit)
+        step = -delta if largest_wins else delta
+        values: list[int] = []
+        current = first_explicit - step * (leading + 1)  # leading implicit entries
+        for priority in explicit:
+            current = priority if priority is not None else current + step
+            values.append(current)
+        if largest_wins:
+            highest = max(values)
+            return [highest - value + 1 for value in values]
+        lowest = min(values)
+        return [value - lowest + 1 for value in values]
 
     def _explicit_priority(self, entry: ast.TableEntry) -> int | None:
         expression = entry.priority
