@@ -95,9 +95,6 @@ class Engine:
 
     # ================================================================== data path =====
 
-    def _micros(self) -> int:
-        return (self.clock_ns() - self._origin_ns) // 1000
-
     def _reset_metadata(self, f: list[int]) -> None:
         for first, count in self.program.metadata_slots:
             f[first:first + count] = [0] * count
@@ -109,14 +106,15 @@ class Engine:
     def process(self, ingress_port: int, data: bytes) -> ProcessResult:
         """Run one packet through parser, ingress, PRE, egress and deparser."""
         result = ProcessResult()
-        data = bytes(data)
+        if type(data) is not bytes:
+            data = bytes(data)
         std = self._std
         f = self._template.copy()
         p = Packet(f, data)
         f[std.ingress_port] = ingress_port & 0x1FF  # type: ignore[index]
         f[std.packet_length] = len(data)  # type: ignore[index]
         # one timestamp per input packet: everything it causes happens "at the same time"
-        self._now_us = self._micros()
+        self._now_us = (self.clock_ns() - self._origin_ns) // 1000
         if std.ingress_ts is not None:
             f[std.ingress_ts] = self._now_us & 0xFFFFFFFFFFFF
         ingress_q: deque[Packet] = deque([p])
