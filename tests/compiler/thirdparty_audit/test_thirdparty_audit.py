@@ -142,9 +142,6 @@ def test_header_stack_accepts_a_run_time_index() -> None:
     assert "dereference_header_stack" in encoded
 
 
-@pytest.mark.xfail(strict=True, reason="explicit entry priorities are copied into BMv2 "
-                   "'priority' unchanged (or ignored for @priority), but BMv2 picks the lowest "
-                   "value while P4 (largest_priority_wins defaults to true) picks the largest")
 @pytest.mark.parametrize("marker", ["priority={}:", "@priority({})"])
 def test_const_entry_with_the_larger_priority_wins(marker: str) -> None:
     ingress = f"""    action to_port(bit<9> port) {{ std.egress_spec = port; }}

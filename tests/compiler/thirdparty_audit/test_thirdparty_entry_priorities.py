@@ -60,15 +60,11 @@ def egress_port(properties: str, first: int, third: int) -> list[int]:
     return [port for port, _ in engine.process(0, frame).packets]
 
 
-@pytest.mark.xfail(strict=True, reason="an entry without an explicit priority gets its "
-                   "position instead of the previous entry's priority minus priority_delta")
 def test_implicit_priority_follows_the_previous_entry_when_largest_wins() -> None:
     # priorities 300, 299 (implicit: 300 - 1), 250: the second entry wins.
     assert egress_port("", first=300, third=250) == [2]
 
 
-@pytest.mark.xfail(strict=True, reason="priority_delta and the smallest-wins direction are "
-                   "not applied to entries without an explicit priority")
 def test_implicit_priority_uses_priority_delta_when_smallest_wins() -> None:
     # priorities 10, 20 (implicit: 10 + 10), 15: the third entry wins.
     properties = "        largest_priority_wins = false;\n        priority_delta = 10;"
