@@ -164,7 +164,8 @@ class Engine:
                 self._reset_metadata(copy.f)
                 self._copy_field_list(copy.f, f, p.clone_field_list)
                 copy.f[std.instance_type] = INGRESS_CLONE  # type: ignore[index]
-                self._replicate(copy, session.replicas, egress_q, session.packet_length_bytes)
+                self._replicate(copy, self.pre.session_copies[p.clone_session & 0x7FFF],
+                                egress_q, session.packet_length_bytes)
             p.clone_session = 0
 
         if p.learn_id:
@@ -186,7 +187,7 @@ class Engine:
 
         if mgid:
             f[std.instance_type] = REPLICATION  # type: ignore[index]
-            replicas = self.pre.groups.get(mgid)
+            replicas = self.pre.copies.get(mgid)
             if replicas:
                 self._multicast(p, replicas, egress_q, 0)
             return
@@ -258,7 +259,8 @@ class Engine:
                 self._reset_metadata(copy.f)
                 self._copy_field_list(copy.f, f, p.clone_field_list)
                 copy.f[std.instance_type] = EGRESS_CLONE  # type: ignore[index]
-                self._replicate(copy, session.replicas, egress_q, session.packet_length_bytes)
+                self._replicate(copy, self.pre.session_copies[p.clone_session & 0x7FFF],
+                                egress_q, session.packet_length_bytes)
             p.clone_session = 0
 
         if f[std.egress_spec] == DROP_PORT:  # type: ignore[index]

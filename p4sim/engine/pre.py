@@ -26,19 +26,35 @@ def _check_replicas(replicas: Sequence[tuple[int, int]], what: str) -> tuple[tup
     return tuple(out)
 
 
+def replication_order(replicas: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The order BMv2 emits copies in as PI programs it: one node per instance (rid), each
+    node's ports in increasing order; nodes here in order of first appearance."""
+    ports_by_rid: dict[int, list[int]] = {}
+    for port, rid in replicas:
+        ports_by_rid.setdefault(rid, []).append(port)
+    return tuple((port, rid) for rid, ports in ports_by_rid.items() for port in sorted(ports))
+
+
 class ReplicationEngine:
     def __init__(self) -> None:
         self.groups: dict[int, tuple[tuple[int, int], ...]] = {}
+        """Replicas as the control plane gave them."""
+        self.copies: dict[int, tuple[tuple[int, int], ...]] = {}
+        """The same replicas in replication order."""
         self.sessions: dict[int, CloneSession] = {}
+        self.session_copies: dict[int, tuple[tuple[int, int], ...]] = {}
 
     def set_group(self, group_id: int, replicas: Sequence[tuple[int, int]]) -> None:
         if not isinstance(group_id, int) or not 0 < group_id < 1 << 16:
             raise InvalidEntryError(f"multicast group id {group_id!r} out of range [1, 65535]")
-        self.groups[group_id] = _check_replicas(replicas, f"multicast group {group_id}")
+        checked = _check_replicas(replicas, f"multicast group {group_id}")
+        self.groups[group_id] = checked
+        self.copies[group_id] = replication_order(checked)
 
     def delete_group(self, group_id: int) -> None:
         if self.groups.pop(group_id, None) is None:
             raise NotFoundError(f"no multicast group {group_id}")
+        del self.copies[group_id]
 
     def set_session(self, session_id: int, replicas: Sequence[tuple[int, int]],
                     class_of_service: int, packet_length_bytes: int) -> None:
@@ -46,10 +62,11 @@ class ReplicationEngine:
             raise InvalidEntryError(f"clone session id {session_id!r} out of range [0, 32767]")
         if packet_length_bytes < 0:
             raise InvalidEntryError("clone session: packet_length_bytes must be >= 0")
-        self.sessions[session_id] = CloneSession(
-            _check_replicas(replicas, f"clone session {session_id}"), class_of_service,
-            packet_length_bytes)
+        checked = _check_replicas(replicas, f"clone session {session_id}")
+        self.sessions[session_id] = CloneSession(checked, class_of_service, packet_length_bytes)
+        self.session_copies[session_id] = replication_order(checked)
 
     def delete_session(self, session_id: int) -> None:
         if self.sessions.pop(session_id, None) is None:
             raise NotFoundError(f"no clone session {session_id}")
+        del self.session_copies[session_id]

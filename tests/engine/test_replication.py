@@ -167,3 +167,11 @@ def test_truncate_limits_the_emitted_bytes_of_every_copy() -> None:
     packets = engine.process(1, data).packets
     assert [(port, len(out)) for port, out in packets] == [(1, 30), (2, 30)]
     assert packets[0][1][:12] == data[:12]
+
+
+def test_replication_order_groups_by_instance_with_ports_ascending() -> None:
+    engine = Engine(program_with_ingress([assign(fld(SM, "mcast_grp"), hexv(4))]))
+    engine.mc_group_set(4, [(3, 7), (1, 7), (2, 5)])
+    assert [decoded(p)[:2] for p in engine.process(1, udp_packet()).packets] == \
+        [(1, 7), (3, 7), (2, 5)]
+    assert engine.mc_groups() == {4: [(3, 7), (1, 7), (2, 5)]}
