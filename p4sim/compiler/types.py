@@ -21,7 +21,10 @@ How the backend reads them:
   never appear here.
 * ``TupleType(elements)``; ``ListType(elements)`` is the type of a ``{...}``
   list expression before it is converted to its context's struct/header/tuple.
-* ``ExternType(name, decl, type_args)``; ``ParserType``/``ControlType``/
+* ``ExternType(name, decl, type_args)``: type arguments not written at the
+  instantiation (``register<bit<32>>`` for ``register<T, I>``) are
+  ``DontCareType`` there; each method call's ``type_args_inferred`` has them
+  bound.  ``ParserType``/``ControlType``/
   ``PackageType`` (with ``params`` and ``type_args``), ``ActionType``,
   ``FunctionType`` (also used for extern methods), ``TableType``,
   ``ActionEnumType`` (type of ``t.apply().action_run``), ``TableApplyResultType``
