@@ -17,6 +17,8 @@ class Member:
     call: ActionCall
     fn: Callable[..., None]
     args: tuple[int, ...]
+    extra_handles: list[int] = field(default_factory=list)
+    """PI realises a weight w as w target members with the same action: the copies' handles."""
 
 
 @dataclass(slots=True)
@@ -77,6 +79,7 @@ class ActionProfile:
                                         f"is still in group {group.group_id}")
         del self.members[member_id]
         self._free_handles.append(member.handle)
+        self._free_handles.extend(member.extra_handles)
 
     def set_group(self, group_id: int, members: Sequence[tuple[int, int]]) -> None:
         if self.selector is None:
@@ -101,8 +104,15 @@ class ActionProfile:
         self._expand(group)
 
     def _expand(self, group: Group) -> None:
-        ordered = sorted(group.members, key=lambda mw: self.members[mw[0]].handle)
-        group.choices = [self.members[m] for m, w in ordered for _ in range(w)]
+        """BMv2 picks the (hash % n)-th member handle of the group in increasing order."""
+        by_handle: list[tuple[int, Member]] = []
+        for member_id, weight in group.members:
+            member = self.members[member_id]
+            while len(member.extra_handles) < weight - 1:
+                member.extra_handles.append(self._handle())
+            handles = [member.handle, *member.extra_handles[:weight - 1]]
+            by_handle.extend((h, member) for h in handles)
+        group.choices = [member for _, member in sorted(by_handle, key=lambda hm: hm[0])]
 
     def delete_group(self, group_id: int) -> None:
         if group_id not in self.groups:

@@ -132,9 +132,10 @@ def test_action_selector_picks_member_by_hash_modulo_group_size() -> None:
     ports = [engine.process(1, udp_packet(src=f"10.0.0.{i}")).packets[0][0] for i in range(6)]
     # members in handle (creation) order: 10 -> port 1, 11 -> 2, 12 -> 3
     assert ports == [(0x0A000000 + i) % 3 + 1 for i in range(6)]
+    # weight 2, as PI does it: a second target member (handle 3) with member 10's action
     engine.act_prof_set_group("sel", 1, [(10, 2), (11, 1)])
     assert [engine.process(1, udp_packet(src=f"10.0.0.{i}")).packets[0][0]
-            for i in range(3)] == [[1, 1, 2][(0x0A000000 + i) % 3] for i in range(3)]
+            for i in range(3)] == [[1, 2, 1][(0x0A000000 + i) % 3] for i in range(3)]
     with pytest.raises(InvalidEntryError):
         engine.act_prof_delete_member("sel", 10)
     engine.table_modify("t", engine.table_entries("t")[0].handle, MemberRef(12))
