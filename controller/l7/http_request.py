@@ -16,7 +16,7 @@ front of a strict backend, or the reverse, is how requests get smuggled).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 DEFAULT_MAX_HEAD_SIZE = 8 * 1024
@@ -106,7 +106,7 @@ class RequestHead:
     content_length: int | None  # with BodyFraming.CONTENT_LENGTH
     keep_alive: bool  # the client expects the connection to stay open after the response
     expect_continue: bool  # "Expect: 100-continue": the client waits before sending the body
-    normalized_path: str = field(default="")  # dot segments removed, unreserved %XX decoded
+    normalized_path: str  # dot segments removed, unreserved %XX decoded (rules match this)
 
     @property
     def has_body(self) -> bool:
@@ -330,8 +330,8 @@ def _build_head(request_line: _RequestLine, fields: list[tuple[str, str]],
         head_length=head_length, body_framing=framing, content_length=content_length,
         keep_alive=keep_alive,
         expect_continue=expect is not None and expect.strip().lower() == "100-continue",
-        normalized_path=normalize_path(path) if form is TargetForm.ABSOLUTE
-        or form is TargetForm.ORIGIN else path,
+        normalized_path=normalize_path(path) if form in (TargetForm.ORIGIN, TargetForm.ABSOLUTE)
+        else path,
     )
 
 
