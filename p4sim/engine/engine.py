@@ -56,8 +56,9 @@ class _StdMeta:
         self.egress_port = slot("standard_metadata.egress_port")
         self.instance_type = slot("standard_metadata.instance_type")
         self.packet_length = slot("standard_metadata.packet_length")
-        self.mcast_grp = slot("standard_metadata.mcast_grp", "intrinsic_metadata.mcast_grp")
-        self.egress_rid = slot("standard_metadata.egress_rid", "intrinsic_metadata.egress_rid")
+        # the names simple_switch looks up (p4c aliases them into standard_metadata)
+        self.mcast_grp = slot("intrinsic_metadata.mcast_grp", "standard_metadata.mcast_grp")
+        self.egress_rid = slot("intrinsic_metadata.egress_rid", "standard_metadata.egress_rid")
         self.parser_error = slot("standard_metadata.parser_error")
         self.checksum_error = slot("standard_metadata.checksum_error")
         self.ingress_ts = slot("intrinsic_metadata.ingress_global_timestamp",
