@@ -112,6 +112,7 @@ class TableLowering:
         self._table_actions: dict[str, dict[str, int]] = {}
         self._applied: set[str] = set()
         self._keys: dict[str, list[_Key]] = {}
+        self._action_copies: dict[tuple[str, str], int] = {}
         # key expressions that are not plain fields: computed into temporaries
         # right before the table is applied (p4c's key simplification)
         self._key_setup: dict[str, list[tuple[FieldLoc, ast.Expression]]] = {}
@@ -173,58 +174,57 @@ class TableLowering:
 
     # ------------------------------------------------------------ actions
 
-    def lower_action(self, decl: ast.ActionDecl, scope: Scope, for_table: bool) -> tuple[str,
-                                                                                         int]:
+    def lower_action(self, decl: ast.ActionDecl, scope: Scope, for_table: bool,
+                     owner: str) -> tuple[str, int]:
+        """The BMv2 action for ``decl`` as used by ``owner`` (a table): like p4c, every
+        table (and every direct call) gets its own copy, under the same name."""
         ctx = self.ctx
         top_level = any(d is decl for d in ctx.program.declarations)
         declaring = Scope("") if top_level else scope
         name = control_plane_name(decl, declaring)
         ctx.action_decls.setdefault(name, decl)
-        existing = ctx.sections.action_id(name)
-        if existing is None:
-            inner = declaring.child()
-            runtime_data: list[Json] = []
-            params: list[CpParam] = []
-            for param in decl.params:
-                if param.direction:
-                    raise LoweringError(param, f"{decl.name}: actions with directional "
-                                               "parameters cannot be used in tables")
-                width = bit_width(param.type_ref.type)
-                if width is None:
-                    raise LoweringError(param, f"{param.name}: action parameter type "
-                                               f"{param.type_ref.type} is not supported")
-                inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
-                                           param.type_ref.type or t.INT_LITERAL))
-                param_name = param.name_annotation() or param.name
-                runtime_data.append({"name": param_name, "bitwidth": width})
-                params.append(CpParam(param_name,
-                                      translated_width(param.type_ref.type, width),
-                                      explicit_id(param), p4info_annotations(param.annotations),
-                                      named_type(param.type_ref.type)))
-            body = BodyLowering(ctx)
-            primitives = body.action_body(decl.body.statements, inner)
-            existing = ctx.sections.add_action(name, runtime_data, primitives)
-            if for_table and decl.annotation("hidden") is None:
-                ctx.cp.add_action(CpAction(name, explicit_id(decl),
-                                           p4info_annotations(decl.annotations), _doc(decl),
-                                           params))
-        elif for_table and decl.annotation("hidden") is None:
+        params = [self._cp_param(p) for p in decl.params]
+        if for_table and decl.annotation("hidden") is None:
             ctx.cp.add_action(CpAction(name, explicit_id(decl),
                                        p4info_annotations(decl.annotations), _doc(decl),
-                                       [CpParam(p.name_annotation() or p.name,
-                                                translated_width(
-                                           p.type_ref.type, bit_width(p.type_ref.type) or 0),
-                                                explicit_id(p),
-                                                p4info_annotations(p.annotations),
-                                                named_type(p.type_ref.type))
-                                        for p in decl.params]))
-        return name, existing
+                                       params))
+        existing = self._action_copies.get((owner, name))
+        if existing is not None:
+            return name, existing
+        inner = declaring.child()
+        runtime_data: list[Json] = []
+        for param, cp_param in zip(decl.params, params, strict=True):
+            width = bit_width(param.type_ref.type)
+            assert width is not None
+            inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
+                                       param.type_ref.type or t.INT_LITERAL))
+            runtime_data.append({"name": cp_param.name, "bitwidth": width})
+        primitives = BodyLowering(ctx).action_body(decl.body.statements, inner)
+        action_id = ctx.sections.add_action(name, runtime_data, primitives)
+        self._action_copies[(owner, name)] = action_id
+        return name, action_id
+
+    @staticmethod
+    def _cp_param(param: ast.Param) -> CpParam:
+        if param.direction:
+            raise LoweringError(param, f"{param.name}: actions with directional parameters "
+                                       "cannot be used in tables")
+        width = bit_width(param.type_ref.type)
+        if width is None:
+            raise LoweringError(param, f"{param.name}: action parameter type "
+                                       f"{param.type_ref.type} is not supported")
+        return CpParam(param.name_annotation() or param.name,
+                       translated_width(param.type_ref.type, width), explicit_id(param),
+                       p4info_annotations(param.annotations), named_type(param.type_ref.type))
 
     def action_json_name(self, label: ast.Expression, scope: Scope) -> str:
         if isinstance(label, ast.PathExpression) and isinstance(label.decl, ast.ActionDecl):
-            top_level = any(d is label.decl for d in self.ctx.program.declarations)
-            return control_plane_name(label.decl, Scope("") if top_level else scope)
+            return self._action_name(label.decl, scope)
         raise LoweringError(label, "switch label must be an action name")
+
+    def _action_name(self, decl: ast.ActionDecl, scope: Scope) -> str:
+        top_level = any(d is decl for d in self.ctx.program.declarations)
+        return control_plane_name(decl, Scope("") if top_level else scope)
 
     def _action_data(self, ref: ast.ActionRef, action: ast.ActionDecl) -> list[str]:
         data: list[str] = []
@@ -286,7 +286,7 @@ class TableLowering:
             action = ref.action_path.decl
             if not isinstance(action, ast.ActionDecl):
                 raise LoweringError(ref, f"{ref.action_path.name} is not an action")
-            action_name, action_id = self.lower_action(action, scope, not hidden)
+            action_name, action_id = self.lower_action(action, scope, not hidden, name)
             if action_name not in by_name:
                 table["actions"].append(action_name)
                 table["action_ids"].append(action_id)
@@ -303,7 +303,7 @@ class TableLowering:
         default_action = default_ref.action_path.decl
         if not isinstance(default_action, ast.ActionDecl):
             raise LoweringError(default_ref, "default_action must be an action")
-        default_name, default_id = self.lower_action(default_action, scope, False)
+        default_name, default_id = self.lower_action(default_action, scope, False, name)
         if default_name not in by_name:
             raise LoweringError(default_ref, f"default action {default_name} is not in the "
                                              f"actions list of table {name}")
@@ -524,7 +524,7 @@ class TableLowering:
         action = entry.action.action_path.decl
         if not isinstance(action, ast.ActionDecl):
             raise LoweringError(entry, "entry action must be an action")
-        action_name, _ = self.lower_action(action, scope, False)
+        action_name = self._action_name(action, scope)
         if action_name not in actions:
             raise LoweringError(entry, f"action {action_name} is not in the actions of "
                                        f"table {decl.name}")
@@ -688,14 +688,14 @@ class TableLowering:
         const default entry runs the action with the call's arguments."""
         decl = call.callee
         assert isinstance(decl, ast.ActionDecl)
-        action_name, action_id = self.lower_action(decl, scope, True)
+        table_name = self.ctx.sections.fresh_name(f"tbl_{decl.name}")
+        action_name, action_id = self.lower_action(decl, scope, True, table_name)
         data = self._action_data(ast.ActionRef(pos=call.pos, expr=call), decl)
-        return self._hidden_table(f"tbl_{decl.name}", action_name, action_id, data, node)
+        return self._hidden_table(table_name, action_name, action_id, data, node)
 
-    def _hidden_table(self, base: str, action_name: str, action_id: int, data: list[str],
-                      node: ast.Node) -> tuple[str, list[Any]]:
+    def _hidden_table(self, table_name: str, action_name: str, action_id: int,
+                      data: list[str], node: ast.Node) -> tuple[str, list[Any]]:
         ctx = self.ctx
-        table_name = ctx.sections.fresh_name(base)
         table: Json = {"name": table_name, "id": ctx.sections.new_table_id(),
                        "source_info": source_info(node, expression_text(node.call)
                                                   if isinstance(node, ast.MethodCallStatement)
@@ -719,4 +719,5 @@ class TableLowering:
         ctx = self.ctx
         action_name = ctx.sections.fresh_name(synthesized_action_base(node))
         action_id = ctx.sections.add_action(action_name, [], primitives)
-        return self._hidden_table(f"tbl_{action_name}", action_name, action_id, [], node)
+        table_name = ctx.sections.fresh_name(f"tbl_{action_name}")
+        return self._hidden_table(table_name, action_name, action_id, [], node)

@@ -198,14 +198,20 @@ def extern_function(body: BodyLowering, call: ast.MethodCall, scope: Scope,
 
 
 def _field_list(body: BodyLowering, index_expr: ast.Expression) -> int:
+    """BMv2 field list id for ``@field_list(index)`` fields.  Ids are numbered from 1
+    in order of use: simple_switch treats id 0 as "nothing requested" (p4c does too)."""
     index = body.ctx.expr.const_int(index_expr)
     if index is None:
         raise LoweringError(index_expr, "field list index must be a compile-time constant")
     sections = body.ctx.sections
-    if all(fl["id"] != index for fl in sections.field_lists):
-        sections.field_lists.append({"id": index, "name": f"field_list{index}",
-                                     "elements": body.ctx.field_lists.get(index, [])})
-    return index
+    name = f"field_list{index}"
+    for field_list in sections.field_lists:
+        if field_list["name"] == name:
+            return int(field_list["id"])
+    list_id = len(sections.field_lists) + 1
+    sections.field_lists.append({"id": list_id, "name": name,
+                                 "elements": body.ctx.field_lists.get(index, [])})
+    return list_id
 
 
 def _digest(body: BodyLowering, call: ast.MethodCall, scope: Scope, node: ast.Node) -> None:

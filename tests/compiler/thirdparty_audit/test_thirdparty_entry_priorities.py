@@ -10,8 +10,6 @@ are encoded for BMv2 (lowest value wins there).
 
 from __future__ import annotations
 
-import pytest
-
 from p4sim.compiler import compile_source
 from p4sim.engine import Engine
 

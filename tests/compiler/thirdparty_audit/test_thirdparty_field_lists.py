@@ -9,8 +9,6 @@ nsg-ethz/p4-learning resubmit example).
 
 from __future__ import annotations
 
-import pytest
-
 from p4sim.compiler import compile_source
 from p4sim.engine import Engine
 
@@ -44,8 +42,6 @@ V1Switch(ParseEth(), NoVerify(), Loop(), NoEgress(), NoUpdate(), EmitEth()) main
 """
 
 
-@pytest.mark.xfail(strict=True, reason="@field_list(0) becomes BMv2 field list id 0, which "
-                   "simple_switch reads as 'no resubmit requested'")
 def test_field_list_zero_still_resubmits() -> None:
     document = compile_source(PROGRAM, filename="field_lists.p4").bmv2_json
     assert all(field_list["id"] != 0 for field_list in document["field_lists"])
