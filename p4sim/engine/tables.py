@@ -423,7 +423,7 @@ class Table:
             if self.with_counters:
                 entry.bytes += p.ingress_length
                 entry.packets += 1
-            if entry.timeout_ms is not None:
+            if self.support_timeout:
                 entry.last_hit_ns = self.clock_ns()
                 entry.expired = False
             if entry.meter is not None and self.meter_result_slot is not None:
