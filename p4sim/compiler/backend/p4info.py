@@ -128,6 +128,14 @@ class _Builder:
             if table.const_default_action is not None:
                 out.const_default_action_id = self.ids.id_of(ResourcePrefix.ACTION,
                                                              table.const_default_action)
+            if table.initial_default_action is not None:
+                default_name, default_arguments = table.initial_default_action
+                out.initial_default_action.action_id = self.ids.id_of(ResourcePrefix.ACTION,
+                                                                      default_name)
+                for param_id, encoded in default_arguments:
+                    argument = out.initial_default_action.arguments.add()
+                    argument.param_id = param_id
+                    argument.value = encoded
             if table.implementation is not None:
                 out.implementation_id = self.ids.id_of(ResourcePrefix.ACTION_PROFILE,
                                                        table.implementation)

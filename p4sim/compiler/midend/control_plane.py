@@ -63,6 +63,8 @@ class CpTable(CpEntity):
     match_fields: list[CpMatchField] = field(default_factory=list)
     action_refs: list[CpActionRef] = field(default_factory=list)
     const_default_action: str | None = None
+    # non-const default action and its (param id, big-endian value) arguments
+    initial_default_action: tuple[str, list[tuple[int, bytes]]] | None = None
     size: int = 1024
     implementation: str | None = None
     direct_counter: str | None = None

@@ -309,6 +309,13 @@ class TableLowering:
                                              f"actions list of table {name}")
         if decl.default_action_const:
             cp.const_default_action = default_name
+        else:
+            cp.initial_default_action = (default_name, [
+                (index + 1, int(value, 16).to_bytes(
+                    max(1, ((bit_width(param.type_ref.type) or 8) + 7) // 8), "big"))
+                for index, (param, value) in enumerate(zip(
+                    default_action.params, self._action_data(default_ref, default_action),
+                    strict=False))])
         if table["type"] == "simple":  # p4c: action profiles take no default entry
             table["default_entry"] = {"action_id": default_id,
                                       "action_const": decl.default_action_const,
