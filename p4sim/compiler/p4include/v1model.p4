@@ -8,8 +8,12 @@
 
 #include "core.p4"
 
+/* Interface version, as in p4c: programs get the original (20180101)
+ * declarations unless they define V1MODEL_VERSION >= 20200408 before the
+ * #include, which adds the index type parameter of counter/meter/register and
+ * the PortId_t typedef. */
 #ifndef V1MODEL_VERSION
-#define V1MODEL_VERSION 20200408
+#define V1MODEL_VERSION 20180101
 #endif
 
 match_kind {
@@ -20,14 +24,22 @@ match_kind {
 
 const bit<32> __v1model_version = V1MODEL_VERSION;
 
+#if V1MODEL_VERSION >= 20200408
 typedef bit<9> PortId_t;
+#endif
 
 /* Per-packet intrinsic metadata; @alias names the BMv2 field each one maps to. */
 @metadata @name("standard_metadata")
 struct standard_metadata_t {
+#if V1MODEL_VERSION >= 20200408
     PortId_t ingress_port;
     PortId_t egress_spec;
     PortId_t egress_port;
+#else
+    bit<9>   ingress_port;
+    bit<9>   egress_spec;
+    bit<9>   egress_port;
+#endif
     bit<32>  instance_type;
     bit<32>  packet_length;
     @alias("queueing_metadata.enq_timestamp")
@@ -65,11 +77,18 @@ enum MeterType {
     bytes
 }
 
-/* Array of counters indexed by I. */
+/* Array of counters (indexed by I from version 20200408 on). */
+#if V1MODEL_VERSION >= 20200408
 extern counter<I> {
     counter(bit<32> size, CounterType type);
     void count(in I index);
 }
+#else
+extern counter {
+    counter(bit<32> size, CounterType type);
+    void count(in bit<32> index);
+}
+#endif
 
 /* One counter per entry of the table that names it in its `counters` property. */
 extern direct_counter {
@@ -81,11 +100,18 @@ extern direct_counter {
 #define V1MODEL_METER_COLOR_YELLOW 1
 #define V1MODEL_METER_COLOR_RED    2
 
-/* Array of two-rate three-colour meters indexed by I. */
+/* Array of two-rate three-colour meters (indexed by I from version 20200408 on). */
+#if V1MODEL_VERSION >= 20200408
 extern meter<I> {
     meter(bit<32> size, MeterType type);
     void execute_meter<T>(in I index, out T result);
 }
+#else
+extern meter {
+    meter(bit<32> size, MeterType type);
+    void execute_meter<T>(in bit<32> index, out T result);
+}
+#endif
 
 /* One meter per entry of the table that names it in its `meters` property. */
 extern direct_meter<T> {
@@ -93,13 +119,23 @@ extern direct_meter<T> {
     void read(out T result);
 }
 
-/* Array of `size` values of type T indexed by I, kept across packets. */
+/* Array of `size` values of type T kept across packets (indexed by I from
+ * version 20200408 on). */
+#if V1MODEL_VERSION >= 20200408
 extern register<T, I> {
     register(bit<32> size);
     @noSideEffects
     void read(out T result, in I index);
     void write(in I index, in T value);
 }
+#else
+extern register<T> {
+    register(bit<32> size);
+    @noSideEffects
+    void read(out T result, in bit<32> index);
+    void write(in bit<32> index, in T value);
+}
+#endif
 
 /* Table implementation with actions chosen by the control plane (members). */
 extern action_profile {

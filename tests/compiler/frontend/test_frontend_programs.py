@@ -182,3 +182,19 @@ def test_literal_arguments_take_the_width_of_a_generic_bound_later() -> None:
     call = next(n for n in ast.walk(program) if isinstance(n, ast.MethodCall))
     assert call.type_args_inferred == {"T": t.BitsType(16)}
     assert [a.type for a in call.ordered_args] == [t.BitsType(16)] * 3
+
+
+def test_v1model_version_selects_the_extern_interface() -> None:
+    old = frontend_source("#include <v1model.p4>\ntypedef bit<9> PortId_t;\n"
+                          "control C() { register<bit<8>>(4) r; counter(4, CounterType.packets) c;"
+                          " apply { } }", "old.p4")
+    version = old.find("__v1model_version")
+    assert isinstance(version, ast.ConstDecl) and version.value.const_value == 20180101
+    new = frontend_source("#define V1MODEL_VERSION 20200408\n#include <v1model.p4>\n"
+                          "control C(inout bit<8> i) { register<bit<8>, bit<8>>(4) r;"
+                          " apply { r.write(i, 1); } }", "new.p4")
+    version = new.find("__v1model_version")
+    assert isinstance(version, ast.ConstDecl) and version.value.const_value == 20200408
+    std = new.find("standard_metadata_t")
+    assert isinstance(std, ast.StructDecl) and isinstance(std.type, t.StructType)
+    assert std.type.field_type("egress_spec") == t.BitsType(9)

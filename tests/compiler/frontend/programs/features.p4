@@ -1,3 +1,4 @@
+#define V1MODEL_VERSION 20200408
 #include <core.p4>
 #include <v1model.p4>
 
