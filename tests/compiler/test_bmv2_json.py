@@ -291,3 +291,15 @@ def test_top_level_extern_instances_have_unprefixed_names() -> None:
     program = compile_source(source, str(CORPUS / "global.p4"))
     assert program.bmv2_json["counter_arrays"][0]["name"] == "hits"
     assert [c.preamble.name for c in program.p4info.counters] == ["hits"]
+
+
+def test_digest_of_a_struct_expression_follows_the_struct_field_order() -> None:
+    from p4sim.compiler import compile_source
+    source = (CORPUS / "mac_learning.p4").read_text().replace(
+        "digest<learn_digest_t>(1, { hdr.ethernet.srcAddr, standard_metadata.ingress_port });",
+        "digest(1, (learn_digest_t){ ingress_port = standard_metadata.ingress_port, "
+        "src_mac = hdr.ethernet.srcAddr });")
+    learn = compile_source(source, str(CORPUS / "digest_struct.p4")).bmv2_json["learn_lists"]
+    assert learn[0]["elements"] == [{"type": "field", "value": ["ethernet", "srcAddr"]},
+                                    {"type": "field", "value": ["standard_metadata",
+                                                                "ingress_port"]}]

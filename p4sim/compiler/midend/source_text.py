@@ -37,6 +37,8 @@ def expression_text(e: ast.Expression) -> str:
         return type_text(e.type_ref)
     if isinstance(e, ast.ListExpression):
         return "{" + ", ".join(expression_text(x) for x in e.elements) + "}"
+    if isinstance(e, ast.StructExpression):
+        return "{" + ", ".join(f"{f.name} = {expression_text(f.value)}" for f in e.fields) + "}"
     if isinstance(e, ast.MaskExpression):
         return f"{expression_text(e.value)} &&& {expression_text(e.mask)}"
     if isinstance(e, ast.RangeExpression):

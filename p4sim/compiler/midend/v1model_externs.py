@@ -83,9 +83,12 @@ def flatten_fields(loc: Location, node: ast.Node) -> list[Json]:
 def data_fields(body: BodyLowering, data: ast.Expression, scope: Scope,
                 node: ast.Node) -> list[Json]:
     """Field list for hash/digest/log data: fields kept, other values copied to temps."""
+    while isinstance(data, ast.Cast) and isinstance(data.expr, ast.ListExpression |
+                                                    ast.StructExpression):
+        data = data.expr
     if isinstance(data, ast.ListExpression | ast.StructExpression):
         elements = data.elements if isinstance(data, ast.ListExpression) else \
-            [f.value for f in data.fields]
+            _in_type_order(data)
         result: list[Json] = []
         for element in elements:
             result.extend(data_fields(body, element, scope, node))
@@ -101,12 +104,24 @@ def data_fields(body: BodyLowering, data: ast.Expression, scope: Scope,
     return [temp.json()]
 
 
+def _in_type_order(data: ast.StructExpression) -> list[ast.Expression]:
+    """The values of a ``{f = e, ...}`` expression in its struct type's field order."""
+    by_name = {f.name: f.value for f in data.fields}
+    struct = t.strip_newtype(data.type) if data.type is not None else None
+    if isinstance(struct, t.StructLikeType) and set(by_name) == set(struct.field_names()):
+        return [by_name[name] for name in struct.field_names()]
+    return [f.value for f in data.fields]
+
+
 def calculation_inputs(body: BodyLowering, data: ast.Expression, scope: Scope,
                        node: ast.Node) -> list[Json]:
     """Inputs of a calculation: fields, or constants with their bit width."""
+    while isinstance(data, ast.Cast) and isinstance(data.expr, ast.ListExpression |
+                                                    ast.StructExpression):
+        data = data.expr
     if isinstance(data, ast.ListExpression | ast.StructExpression):
         elements = data.elements if isinstance(data, ast.ListExpression) else \
-            [f.value for f in data.fields]
+            _in_type_order(data)
         inputs: list[Json] = []
         for element in elements:
             inputs.extend(calculation_inputs(body, element, scope, node))
