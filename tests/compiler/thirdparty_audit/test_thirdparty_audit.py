@@ -67,9 +67,6 @@ def ingress_tables(program: CompiledProgram) -> dict[str, dict[str, Any]]:
     return {table["name"]: table for table in program.bmv2_json["pipelines"][0]["tables"]}
 
 
-@pytest.mark.xfail(strict=True, reason="v1model.p4 declares PortId_t unconditionally; p4c's "
-                   "v1model.p4 defaults V1MODEL_VERSION to 20180101 and only declares "
-                   "PortId_t for >= 20200408, so programs may declare their own PortId_t")
 def test_program_may_declare_its_own_port_id_type() -> None:
     program = compile_text(build(prelude="typedef bit<9> PortId_t;",
                                  metadata="PortId_t in_port;",
