@@ -118,12 +118,23 @@ class Checker:
         if name in ("name", "controller_header"):
             if len(args) != 1 or not isinstance(args[0], ast.StringLiteral):
                 self.error(annotation, f"@{name}: expected one string literal argument")
-        elif name in ("id", "priority"):
+        elif name == "id":
             if len(args) != 1 or not isinstance(args[0], ast.IntLiteral):
-                self.error(annotation, f"@{name}: expected one integer literal argument")
-        elif name == "field_list":
-            if not args or not all(isinstance(a, ast.IntLiteral) for a in args):
-                self.error(annotation, "@field_list: expected integer literal arguments")
+                self.error(annotation, "@id: expected one integer literal argument")
+        elif name in ("priority", "field_list"):
+            # Compile-time constants, e.g. a top-level const (p4c evaluates them).
+            if not args or (name == "priority" and len(args) != 1) or not all(
+                    self.annotation_constant(a) for a in args):
+                self.error(annotation, f"@{name}: expected compile-time integer constant "
+                                       "arguments")
+
+    def annotation_constant(self, e: ast.Expression) -> bool:
+        try:
+            self.expression(e, self.top)
+        except _Abort:
+            self.diagnostics.pop()  # reported below as a malformed annotation
+            return False
+        return isinstance(e.const_value, int) and not isinstance(e.const_value, bool)
 
     def annotation_literals(self, annotation: ast.Annotation) -> None:
         """Type and fold the literal arguments of annotations (names stay unresolved)."""

@@ -120,7 +120,7 @@ def test_every_error_is_reported(check_errors: Callable[[str], list[str]],
 @pytest.mark.parametrize(("annotation", "message"), [
     ("@name(1)", "@name: expected one string literal argument"),
     ('@id("x")', "@id: expected one integer literal argument"),
-    ("@field_list(a)", "@field_list: expected integer literal arguments"),
+    ("@field_list(a)", "@field_list: expected compile-time integer constant arguments"),
 ])
 def test_known_annotations_are_validated(check_errors: Callable[[str], list[str]],
                                          program: Callable[..., str],
@@ -133,6 +133,12 @@ def test_known_annotations_are_validated(check_errors: Callable[[str], list[str]
 def test_unknown_annotations_are_kept(check_ok: Callable[[str], object],
                                       program: Callable[..., str]) -> None:
     check_ok(program(locals_='@my_tool(anything + goes, "here") @flag action a() { }'))
+
+
+def test_field_list_takes_named_constants(check_ok: Callable[[str], object],
+                                          program: Callable[..., str]) -> None:
+    check_ok(program(decls="const bit<8> KEEP = 2;\nstruct kept_t { @field_list(KEEP, 1 + 2) "
+                           "bit<8> f; }"))
 
 
 SWITCH_TABLE = ("action a() { } action b() { }\n"
