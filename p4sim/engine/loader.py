@@ -132,24 +132,41 @@ class Loader:
     def __init__(self, cfg: dict[str, Any], clock_ns: Callable[[], int]) -> None:
         self.cfg = cfg
         self.clock_ns = clock_ns
+        self.where = ["the top-level objects"]
+        """The JSON object being translated, for errors the checks did not anticipate."""
+
+    def load(self) -> Program:
+        """The program, or ConfigError naming the JSON object that could not be used."""
+        try:
+            return self._load()
+        except ConfigError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+                RecursionError) as exc:
+            raise ConfigError(f"malformed BMv2 JSON in {self.where[0]}: "
+                              f"{type(exc).__name__}: {exc}") from None
+
+    def _load(self) -> Program:
+        cfg = self.cfg
         meta = cfg.get("__meta__")
         if isinstance(meta, dict):
             version = meta.get("version")
             if isinstance(version, list) and version and version[0] != 2:
                 raise ConfigError(f"__meta__: unsupported BMv2 JSON version {version!r} "
                                   "(major version 2 expected)")
+        self.where[0] = "the headers and their types"
         self.layout = build_layout(cfg)
         self.res = Resources()
         self.cg = CodeGen(self.layout, self.res)
+        self.where[0] = "'errors'"
         self.errors = error_codes(cfg)
         self.vset_compressed: dict[str, int] = {}
-
-    def load(self) -> Program:
-        cfg, cg, layout = self.cfg, self.cg, self.layout
+        cg, layout = self.cg, self.layout
         counters = self._counters()
         meters, meter_defs = self._meters()
         registers = self._registers()
         vsets, vset_widths = self._vsets()
+        self.where[0] = "the deparser"
         deparsers = _items(cfg, "deparsers")
         order: list[int] = []
         if deparsers:
@@ -157,6 +174,7 @@ class Loader:
                 order.append(layout.header(str(hname)).index)
         for calc in _items(cfg, "calculations"):
             name = _name(calc, "calculation")
+            self.where[0] = f"calculation {name!r}"
             fn = build_calculation(cg, layout, calc)
             self.res.calculations[name] = cg.const(fn, "calc")
         actions = self._actions()
@@ -172,9 +190,10 @@ class Loader:
         parsers = _items(cfg, "parsers")
         if not parsers:
             raise ConfigError("parsers: the program has no parser")
-        pb = ParserBuilder(cg, layout, self.errors, vsets)
+        pb = ParserBuilder(cg, layout, self.errors, vsets, self.where)
         parse = pb.build(parsers[0])
         checksums = self._checksums()
+        self.where[0] = "the deparser"
         deparse = build_deparser(cg, layout, order)
         learn_lists = self._learn_lists()
         field_lists = self._field_lists()
@@ -191,6 +210,7 @@ class Loader:
         out = {}
         for c in _items(self.cfg, "counter_arrays"):
             name = _name(c, "counter array")
+            self.where[0] = f"counter array {name!r}"
             binding = c.get("binding")
             arr = CounterArray(name, _id(c, name), _size(c, "size", f"counter array {name!r}"),
                                bool(c.get("is_direct", False)),
@@ -204,6 +224,7 @@ class Loader:
         defs = {}
         for m in _items(self.cfg, "meter_arrays"):
             name = _name(m, "meter array")
+            self.where[0] = f"meter array {name!r}"
             kind = m.get("type", "bytes")
             if kind not in ("bytes", "packets"):
                 raise ConfigError(f"meter array {name!r}: type must be 'bytes' or 'packets'")
@@ -222,6 +243,7 @@ class Loader:
         out = {}
         for r in _items(self.cfg, "register_arrays"):
             name = _name(r, "register array")
+            self.where[0] = f"register array {name!r}"
             width = r.get("bitwidth")
             if not isinstance(width, int) or width <= 0:
                 raise ConfigError(f"register array {name!r}: bad bitwidth {width!r}")
@@ -235,6 +257,7 @@ class Loader:
         widths: dict[str, list[int]] = {}
         for v in _items(self.cfg, "parse_vsets"):
             name = _name(v, "parse_vset")
+            self.where[0] = f"parse_vset {name!r}"
             width = v.get("compressed_bitwidth")
             if not isinstance(width, int) or width < 0:
                 raise ConfigError(f"parse_vset {name!r}: bad compressed_bitwidth {width!r}")
@@ -242,6 +265,7 @@ class Loader:
             widths[name] = [width]
             self.vset_compressed[name] = width
         # the key layout of each vset (field widths) is known from the states using it
+        self.where[0] = "the parse states using value sets"
         for parser in _items(self.cfg, "parsers"):
             for st in parser.get("parse_states", []) or []:
                 for tr in st.get("transitions", []) or []:
@@ -268,6 +292,7 @@ class Loader:
         for a in _items(self.cfg, "actions"):
             name = _name(a, "action")
             what = f"action {name!r}"
+            self.where[0] = what
             widths = []
             for rd in a.get("runtime_data", []) or []:
                 bw = rd.get("bitwidth") if isinstance(rd, dict) else None
@@ -321,6 +346,7 @@ class Loader:
 
         local_tables = []
         for t in _items(pipe, "tables"):
+            self.where[0] = f"table {t.get('name')!r}"
             table = self._table(t, actions, profiles, meter_defs, meters)
             tables[table.name] = table
             local_tables.append((t, table))
@@ -329,6 +355,7 @@ class Loader:
         for c in _items(pipe, "conditionals"):
             cname = _name(c, "conditional")
             what = f"conditional {cname!r}"
+            self.where[0] = what
             expr = cg.rv(c.get("expression"), what)
             body = [f"return {ref(c.get('true_next'), what)} if ({expr}) else "
                     f"{ref(c.get('false_next'), what)}"]
@@ -348,6 +375,7 @@ class Loader:
         # link next nodes, then install defaults and const entries
         for t, table in local_tables:
             what = f"table {table.name!r}"
+            self.where[0] = what
             nexts = t.get("next_tables", {}) or {}
             if not isinstance(nexts, dict):
                 raise ConfigError(f"{what}: 'next_tables' must be an object")
@@ -578,6 +606,7 @@ class Loader:
         out = []
         for c in _items(self.cfg, "checksums"):
             name = _name(c, "checksum")
+            self.where[0] = f"checksum {name!r}"
             what = f"checksum {name!r}"
             calc_name = c.get("calculation")
             if calc_name not in self.res.calculations:
@@ -606,6 +635,7 @@ class Loader:
         out = {}
         for ll in _items(self.cfg, "learn_lists"):
             name = _name(ll, "learn list")
+            self.where[0] = f"learn list {name!r}"
             refs = self._field_refs(ll.get("elements"), f"learn list {name!r}")
             lid = _id(ll, name)
             out[lid] = LearnList(lid, name, [(n, w) for n, _, w in refs],
@@ -616,6 +646,7 @@ class Loader:
         out = {}
         for fl in _items(self.cfg, "field_lists"):
             name = _name(fl, "field list")
+            self.where[0] = f"field list {name!r}"
             out[_id(fl, name)] = [s for _, s, _ in self._field_refs(fl.get("elements"),
                                                                      f"field list {name!r}")]
         return out

@@ -49,7 +49,8 @@ def _byte_width(width: int) -> int:
 
 class ParserBuilder:
     def __init__(self, cg: CodeGen, layout: Layout, errors: dict[str, int],
-                 vsets: dict[str, set[int]]) -> None:
+                 vsets: dict[str, set[int]], where: list[str]) -> None:
+        self.where = where
         self.cg = cg
         self.layout = layout
         self.errors = errors
@@ -280,6 +281,7 @@ class ParserBuilder:
 
     def _state(self, st: dict[str, Any], fn_names: dict[str, str], pwhat: str) -> None:
         what = f"{pwhat}, state {st['name']!r}"
+        self.where[0] = what
         body: list[str] = []
         for op in st.get("parser_ops", []) or []:
             self._op(op, body.append, what)
@@ -297,7 +299,10 @@ class ParserBuilder:
             return fn_names[nxt]
 
         has_default = False
-        if keys and any(t.get("type") != "default" for t in transitions if isinstance(t, dict)):
+        if any(isinstance(t, dict) and t.get("type", "hexstr") != "default"
+               and t.get("value") is not None for t in transitions):
+            if not keys:
+                raise ConfigError(f"{what}: value transitions need a 'transition_key'")
             self._key(keys, body.append, what)
         for tr in transitions:
             if not isinstance(tr, dict):

@@ -102,3 +102,39 @@ def test_failed_assert_drops_only_that_packet() -> None:
     bad[22] = 1                                    # ttl 1: the assert fails
     assert engine.process(1, bytes(bad)).packets == []
     assert engine.process(1, udp_packet()).packets[0][0] == 3
+
+
+_JUNK = [None, 0, -1, 1.5, "x", "", [], {}, [1], {"a": 1}, True, "0xzz", [None, None],
+         {"type": "field", "value": ["nope", "x"]}, {"type": "expression", "value": {"op": "+"}}]
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.extend(_paths(value, prefix + (key,)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out.extend(_paths(value, prefix + (index,)))
+    return out
+
+
+_MUTABLE_PATHS = _paths(BASIC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(where=st.sampled_from(_MUTABLE_PATHS), junk=st.sampled_from(_JUNK),
+       data=st.binary(max_size=60))
+def test_mutated_json_is_rejected_with_config_error_or_runs(where: tuple[object, ...],
+                                                            junk: object, data: bytes) -> None:
+    cfg = copy.deepcopy(BASIC)
+    node = cfg
+    for key in where[:-1]:
+        node = node[key]  # type: ignore[index]
+    node[where[-1]] = copy.deepcopy(junk)  # type: ignore[index]
+    try:
+        engine = Engine(cfg)
+    except ConfigError as err:
+        assert str(err)
+        return
+    assert isinstance(engine.process(1, data).packets, list)
