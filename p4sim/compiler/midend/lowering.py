@@ -335,6 +335,7 @@ class _Lowering:
         scope = Scope(control.name, self.global_scope)
         self._bind_interface(control.params, scope, [hdr, meta, standard_metadata])
         first_action = len(self.ctx.cp.actions)
+        first_json_action = len(self.ctx.sections.actions)
         lowering = ControlLowering(self.ctx, pipeline)
         fragment = lowering.instantiate(control, scope)
         for setter in fragment.exits:
@@ -342,6 +343,42 @@ class _Lowering:
         pipeline.init_table = fragment.entry
         self._drop_unapplied_tables(pipeline, lowering.tables.unapplied())
         self._order_actions(first_action, control)
+        self._order_json_actions(first_json_action, control, pipeline)
+
+    def _order_json_actions(self, first: int, control: ast.ControlDecl,
+                            pipeline: Pipeline) -> None:
+        """Number the control's BMv2 actions as p4c does: global actions (localized
+        copies) first, then the control's actions in declaration order, then the
+        compiler-synthesized ones; table references are renumbered to match."""
+        actions = self.ctx.sections.actions
+        local_index = {id(d): index for index, d in enumerate(control.locals)}
+        top_level = {id(d) for d in self.program.declarations}
+
+        def key(item: tuple[int, dict[str, object]]) -> tuple[int, int, int]:
+            created, action = item
+            decl = self.ctx.action_decls.get(str(action["name"]))
+            if decl is None:
+                return (2, 0, created)
+            if id(decl) in top_level:
+                return (0, 0, created)
+            return (1, local_index.get(id(decl), len(local_index)), created)
+
+        ordered = sorted(enumerate(actions[first:]), key=key)
+        renumber = {int(action["id"]): first + position
+                    for position, (_, action) in enumerate(ordered)}
+        actions[first:] = [action for _, action in ordered]
+        for action in actions[first:]:
+            action["id"] = renumber[int(action["id"])]
+        for table in pipeline.tables:
+            table["action_ids"] = [renumber.get(i, i) for i in table["action_ids"]]
+            default = table.get("default_entry")
+            if default:
+                default["action_id"] = renumber.get(default["action_id"],
+                                                    default["action_id"])
+            for entry in table.get("entries", []):
+                action_entry = entry["action_entry"]
+                action_entry["action_id"] = renumber.get(action_entry["action_id"],
+                                                         action_entry["action_id"])
 
     def _drop_unapplied_tables(self, pipeline: Pipeline, unapplied: set[str]) -> None:
         """p4c removes tables that are never applied (and the actions only they use)."""
