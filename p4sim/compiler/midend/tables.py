@@ -79,6 +79,27 @@ def _enum_name(e: ast.Expression) -> str:
     raise LoweringError(e, "expected an enum constant")
 
 
+def key_name(e: ast.Expression) -> str:
+    """p4c's default control-plane name of a key (frontends/p4/tableKeyNames): the
+    source text, with ``h.isValid()`` as ``h.$valid$``; other expressions need @name."""
+    if isinstance(e, ast.MethodCall) and e.builtin == "isValid" and \
+            isinstance(e.method, ast.Member):
+        return f"{key_name(e.method.expr)}.$valid$"
+    if isinstance(e, ast.PathExpression | ast.IntLiteral | ast.BoolLiteral):
+        return expression_text(e)
+    if isinstance(e, ast.Member):
+        return f"{key_name(e.expr)}.{e.member}"
+    if isinstance(e, ast.ArrayIndex):
+        return f"{key_name(e.expr)}[{key_name(e.index)}]"
+    if isinstance(e, ast.Slice):
+        return f"{key_name(e.expr)}[{expression_text(e.hi)}:{expression_text(e.lo)}]"
+    if isinstance(e, ast.BinaryOp) and e.op == "&" and (
+            isinstance(e.right, ast.IntLiteral) or isinstance(e.left, ast.IntLiteral)):
+        return f"{key_name(e.left)} & {key_name(e.right)}"
+    raise LoweringError(e, f"{expression_text(e)}: Complex key expression requires a @name "
+                           "annotation")
+
+
 def synthesized_action_base(node: ast.Node) -> str:
     """p4c names a compiler-made action after its source position: ``<file>l<line>``."""
     stem = Path(node.pos.file).name
@@ -352,7 +373,7 @@ class TableLowering:
         cp_fields: list[CpMatchField] = []
         for element in decl.keys or []:
             kind = element.match_kind.name
-            name = element.name_annotation() or expression_text(element.expr)
+            name = element.name_annotation() or key_name(element.expr)
             target, width, mask = self._key_target(element.expr, scope, table_name)
             width = bit_width(element.expr.type) or width
             if kind == "selector":

@@ -45,8 +45,6 @@ def compile_key(key: str) -> CompiledProgram:
     return compile_source(PROGRAM.format(key=key), filename="keys.p4")
 
 
-@pytest.mark.xfail(strict=True, reason="validity keys are named 'hdr.vlan.isValid()'; p4c "
-                   "names them 'hdr.vlan.$valid$' in P4Info and in the BMv2 JSON")
 def test_validity_key_is_named_with_valid_marker() -> None:
     program = compile_key("hdr.vlan.isValid(): exact; hdr.eth.type: ternary;")
     fields = [field.name for field in program.p4info.tables[0].match_fields]
@@ -62,8 +60,6 @@ def test_slice_and_mask_keys_keep_their_source_names() -> None:
     assert fields == ["hdr.eth.dst[47:24]", "hdr.eth.type & 0xff00"]
 
 
-@pytest.mark.xfail(strict=True, reason="a computed key without @name is accepted and named "
-                   "after its source text; p4c rejects it")
 @pytest.mark.parametrize("key", ["(bit<8>)hdr.eth.type: exact;", "hdr.eth.type + 1: exact;"])
 def test_computed_key_without_name_annotation_is_an_error(key: str) -> None:
     with pytest.raises(CompileError, match="@name"):
