@@ -86,7 +86,12 @@ class ActionProfile:
             raise InvalidEntryError(f"action profile {self.name!r} has no selector: "
                                     "groups are not supported")
         seen = set()
-        for member_id, weight in members:
+        for pair in members:
+            if not isinstance(pair, tuple | list) or len(pair) != 2 or not all(
+                    isinstance(v, int) for v in pair):
+                raise InvalidEntryError(f"action profile {self.name!r}: group member {pair!r} "
+                                        "is not (member_id, weight)")
+            member_id, weight = pair
             if member_id not in self.members:
                 raise NotFoundError(f"action profile {self.name!r}: no member {member_id}")
             if weight < 1:

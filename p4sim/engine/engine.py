@@ -79,6 +79,12 @@ class _StdMeta:
                               + ", ".join(missing))
 
 
+def _require_ints(what: str, **values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidEntryError(f"{what}: {name} must be an integer, got {value!r}")
+
+
 class Engine:
     """Executes a BMv2 JSON program with simple_switch semantics.  Not thread-safe."""
 
@@ -387,6 +393,7 @@ class Engine:
         t, entry = self._entry(table, handle)
         if not t.with_counters:
             raise NotFoundError(f"table {table!r} has no direct counter")
+        _require_ints(f"direct counter of table {table!r}", bytes=bytes_, packets=packets)
         if bytes_ < 0 or packets < 0:
             raise InvalidEntryError("counter values must be non-negative")
         entry.bytes, entry.packets = bytes_, packets
@@ -414,6 +421,7 @@ class Engine:
         arr = self.program.counters.get(name)
         if arr is None or arr.is_direct:
             raise NotFoundError(f"no indirect counter named {name!r}")
+        _require_ints(f"counter {name!r}", index=index)
         arr.check(index)
         return arr.bytes[index], arr.packets[index]
 
@@ -421,6 +429,7 @@ class Engine:
         arr = self.program.counters.get(name)
         if arr is None or arr.is_direct:
             raise NotFoundError(f"no indirect counter named {name!r}")
+        _require_ints(f"counter {name!r}", index=index, bytes=bytes_, packets=packets)
         arr.check(index)
         if bytes_ < 0 or packets < 0:
             raise InvalidEntryError("counter values must be non-negative")
@@ -430,6 +439,7 @@ class Engine:
         arr = self.program.meters.get(name)
         if arr is None or self.info.meters[name].is_direct:
             raise NotFoundError(f"no indirect meter named {name!r}")
+        _require_ints(f"meter {name!r}", index=index)
         return arr.cell(index)
 
     def meter_set(self, name: str, index: int,
@@ -445,6 +455,7 @@ class Engine:
         arr = self.program.registers.get(name)
         if arr is None:
             raise NotFoundError(f"no register named {name!r}")
+        _require_ints(f"register {name!r}", index=index)
         arr.check(index)
         return arr.cells[index]
 
@@ -452,6 +463,7 @@ class Engine:
         arr = self.program.registers.get(name)
         if arr is None:
             raise NotFoundError(f"no register named {name!r}")
+        _require_ints(f"register {name!r}", index=index)
         arr.check(index)
         if not isinstance(value, int) or value < 0 or value > arr.mask:
             raise InvalidEntryError(f"register {name!r}: value {value!r} does not fit in "

@@ -110,7 +110,11 @@ def check_rates(rates: Sequence[tuple[float, int]] | None, rate_count: int, what
     if len(rates) != rate_count:
         raise InvalidEntryError(f"{what}: expected {rate_count} rates, got {len(rates)}")
     previous = -1.0
-    for rate, burst in rates:
+    for pair in rates:
+        if not isinstance(pair, tuple | list) or len(pair) != 2 or not all(
+                isinstance(v, int | float) for v in pair):
+            raise InvalidEntryError(f"{what}: rate {pair!r} is not (rate, burst)")
+        rate, burst = pair
         if rate < 0 or burst < 0:
             raise InvalidEntryError(f"{what}: rates and bursts must be non-negative")
         if rate < previous:

@@ -13,7 +13,7 @@ MAX_PORT = (1 << 9) - 1
 def _check_replicas(replicas: Sequence[tuple[int, int]], what: str) -> tuple[tuple[int, int], ...]:
     out = []
     for replica in replicas:
-        if len(replica) != 2:
+        if not isinstance(replica, tuple | list) or len(replica) != 2:
             raise InvalidEntryError(f"{what}: replica {replica!r} is not (port, instance)")
         port, rid = replica
         if not isinstance(port, int) or not 0 <= port <= MAX_PORT:
@@ -60,7 +60,7 @@ class ReplicationEngine:
                     class_of_service: int, packet_length_bytes: int) -> None:
         if not isinstance(session_id, int) or not 0 <= session_id < 1 << 15:
             raise InvalidEntryError(f"clone session id {session_id!r} out of range [0, 32767]")
-        if packet_length_bytes < 0:
+        if not isinstance(packet_length_bytes, int) or packet_length_bytes < 0:
             raise InvalidEntryError("clone session: packet_length_bytes must be >= 0")
         checked = _check_replicas(replicas, f"clone session {session_id}")
         self.sessions[session_id] = CloneSession(checked, class_of_service, packet_length_bytes)

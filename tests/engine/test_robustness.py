@@ -138,3 +138,37 @@ def test_mutated_json_is_rejected_with_config_error_or_runs(where: tuple[object,
         assert str(err)
         return
     assert isinstance(engine.process(1, data).packets, list)
+
+
+def test_control_plane_junk_raises_engine_errors_only() -> None:
+    from engine_jsonkit import eth_ipv4_program
+
+    from p4sim.engine import EngineError, Exact, GroupRef
+
+    b = eth_ipv4_program()
+    b.json["register_arrays"].append({"name": "r", "id": 0, "size": 2, "bitwidth": 8})
+    b.json["counter_arrays"].append({"name": "c", "id": 0, "is_direct": False, "size": 2})
+    b.json["meter_arrays"].append({"name": "m", "id": 0, "is_direct": False, "size": 2,
+                                   "rate_count": 2, "type": "bytes"})
+    b.table("ingress", "t", [("exact", ["ipv4", "dstAddr"])], ["forward"])
+    engine = Engine(b.json)
+    calls = [
+        lambda: engine.table_add("t", [Exact("x")], ActionCall("forward", (1,))),  # type: ignore[arg-type]
+        lambda: engine.table_add("t", [Exact(1)], ActionCall("forward", ("1",))),  # type: ignore[arg-type]
+        lambda: engine.table_add("t", [Exact(1)], GroupRef(1)),
+        lambda: engine.table_add("t", ["junk"], ActionCall("forward", (1,))),  # type: ignore[list-item]
+        lambda: engine.table_modify("t", 99, ActionCall("forward", (1,))),
+        lambda: engine.register_write("r", "0", 1),  # type: ignore[arg-type]
+        lambda: engine.register_read("r", -1),
+        lambda: engine.counter_write("c", 0, None, 1),  # type: ignore[arg-type]
+        lambda: engine.meter_set("m", 0, [(1.0,)]),  # type: ignore[list-item]
+        lambda: engine.meter_set("m", 0, [(1.0, 1)]),
+        lambda: engine.mc_group_set(1, [(1,)]),  # type: ignore[list-item]
+        lambda: engine.mc_group_set(1, [("a", 0)]),  # type: ignore[list-item]
+        lambda: engine.clone_session_set(70000, []),
+        lambda: engine.table_set_timeout("t", 0, 5),
+        lambda: engine.direct_counter_read("t", 0),
+    ]
+    for call in calls:
+        with pytest.raises(EngineError):
+            call()
