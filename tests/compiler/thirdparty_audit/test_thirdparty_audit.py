@@ -157,3 +157,16 @@ def test_const_entry_with_the_larger_priority_wins(marker: str) -> None:
     engine = Engine(program.bmv2_json)
     frame = bytes.fromhex("0000000000aa" "000000000001" "0800") + bytes(20)
     assert [port for port, _ in engine.process(0, frame).packets] == [5]
+
+
+@pytest.mark.xfail(strict=True, reason="named arguments of the V1Switch instantiation are bound "
+                   "by position; p4c binds them by parameter name (p4c sample "
+                   "basic_routing-bmv2.p4 passes 'ig = ingress(), vr = verifyChecksum()')")
+def test_package_arguments_bind_by_name() -> None:
+    text = build()
+    text = text.replace(
+        "V1Switch(ParseAll(), NoVerify(), MyIngress(), MyEgress(), NoUpdate(), Emit()) main;",
+        "V1Switch(p = ParseAll(), ig = MyIngress(), vr = NoVerify(), eg = MyEgress(),"
+        " ck = NoUpdate(), dep = Emit()) main;")
+    pipelines = compile_text(text).bmv2_json["pipelines"]
+    assert pipelines[0]["source_info"]["source_fragment"] == "MyIngress"
