@@ -743,6 +743,8 @@ class Checker:
                               | t.EnumType | UnknownType):
                 self.error(key.expr, f"{ktype}: invalid type for a table key")
             key_types.append(ktype)
+            if not isinstance(ktype, UnknownType):
+                self.name_key(key)
             found = scope.lookup(key.match_kind.name)
             if not found or not isinstance(found[0], ast.DeclaredName) or \
                     key.match_kind.name not in self.match_kinds:
@@ -791,6 +793,25 @@ class Checker:
                 self.expression(prop.value, scope)
             except _Abort:
                 prop.value.type = UNKNOWN
+
+    def name_key(self, key: ast.KeyElement) -> None:
+        """Give a key without ``@name`` its control-plane name, as p4c's TableKeyNames does.
+
+        ``hdr.h.isValid()`` is named ``hdr.h.$valid$`` (what P4Runtime expects); paths,
+        members, constant indexes, slices, constants and ``& constant`` are named after
+        their source; any other key needs an explicit ``@name``.
+        """
+        if key.annotation("name") is not None:
+            return
+        name = _key_name(key.expr)
+        if name is None:
+            self.error(key.expr, f"{_text(key.expr)}: Complex key expression requires a @name "
+                                 "annotation")
+            return
+        literal = ast.StringLiteral(pos=key.expr.pos, value=name)
+        literal.type, literal.const_value = t.STRING, name
+        key.annotations.append(ast.Annotation(pos=key.expr.pos, name="name", args=[literal],
+                                              tokens=[f'"{name}"']))
 
     def action_ref(self, ref: ast.ActionRef, scope: Scope, partial: bool) -> ast.ActionDecl | None:
         path = ref.action_path
@@ -1863,6 +1884,60 @@ class Checker:
         e.type_args_inferred = {}
         e.const_value = value
         return t.INT_LITERAL
+
+
+def _key_name(e: ast.Expression) -> str | None:  # noqa: C901 - one case per expression kind
+    """p4c's KeyNameGenerator: the name of a key expression, or None if it has none."""
+    if isinstance(e, ast.PathExpression):
+        return ("." if e.top_level else "") + e.name
+    if isinstance(e, ast.Member):
+        base_type = e.expr.type
+        member = e.member
+        if isinstance(base_type, t.StructLikeType) and isinstance(base_type.decl,
+                                                                  ast.StructLikeDecl):
+            field = next((f for f in base_type.decl.fields if f.name == member), None)
+            external = field.name_annotation() if field is not None else None
+            if external is not None:
+                if external.startswith("."):
+                    return external[1:]
+                member = external
+        left = _key_name(e.expr)
+        return None if left is None else f"{left}.{member}"
+    if isinstance(e, ast.ArrayIndex):
+        left, right = _key_name(e.expr), _key_name(e.index)
+        return None if left is None or right is None else f"{left}[{right}]"
+    if isinstance(e, ast.IntLiteral):
+        return _constant_text(e)
+    if isinstance(e, ast.Slice):
+        parts = [_key_name(x) for x in (e.expr, e.hi, e.lo)]
+        if any(p is None for p in parts):
+            return None
+        return f"{parts[0]}[{parts[1]}:{parts[2]}]"
+    if isinstance(e, ast.BinaryOp) and e.op == "&":
+        left, right = _key_name(e.left), _key_name(e.right)
+        return None if left is None or right is None else f"{left} & {right}"
+    if isinstance(e, ast.MethodCall) and not e.args and isinstance(e.method, ast.Member) \
+            and e.method.member == "isValid" and isinstance(
+                e.method.expr.type, t.HeaderType | t.HeaderUnionType):
+        left = _key_name(e.method.expr)
+        return None if left is None else f"{left}.$valid$"
+    return None
+
+
+def _constant_text(e: ast.IntLiteral) -> str:
+    """A literal in the base it was written in, without width (p4c's toString)."""
+    digits = e.text.split("w", 1)[-1].split("s", 1)[-1] if e.width is not None and \
+        ("w" in e.text or "s" in e.text) else e.text
+    prefix = digits[:2].lower()
+    value = abs(e.value)
+    sign = "-" if e.value < 0 else ""
+    if prefix == "0x":
+        return f"{sign}0x{value:x}"
+    if prefix == "0b":
+        return f"{sign}0b{value:b}"
+    if prefix == "0o":
+        return f"{sign}0o{value:o}"
+    return f"{sign}{value}"
 
 
 def _header_field_type(typ: t.P4Type) -> bool:

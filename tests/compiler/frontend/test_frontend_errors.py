@@ -176,3 +176,12 @@ def test_very_deep_expressions_are_an_error_not_a_crash(
         check_errors: Callable[[str], list[str]]) -> None:
     source = "control C(inout bit<8> x) { apply { x = " + " + ".join(["x"] * 10000) + "; } }"
     assert check_errors(source) == ["prog.p4:1:1: error: C: expressions nested too deeply"]
+
+
+def test_complex_key_needs_a_name(check_errors: Callable[[str], list[str]],
+                                  program: Callable[..., str],
+                                  where: Callable[..., str]) -> None:
+    source = program(locals_="table t { key = { (bit<8>)meta.x: exact; } actions = { } }")
+    assert check_errors(source) == [
+        f"{where(source, '(bit<8>)meta.x')}: error: (bit<8>)meta.x: Complex key expression "
+        "requires a @name annotation"]

@@ -198,3 +198,30 @@ def test_v1model_version_selects_the_extern_interface() -> None:
     std = new.find("standard_metadata_t")
     assert isinstance(std, ast.StructDecl) and isinstance(std.type, t.StructType)
     assert std.type.field_type("egress_spec") == t.BitsType(9)
+
+
+def test_table_keys_get_p4c_control_plane_names() -> None:
+    program = frontend_source("""#include <v1model.p4>
+        header h_t { bit<16> a; @name(".renamed") bit<8> b; @name("inner") bit<8> c; }
+        struct s_t { h_t h; h_t[2] hs; }
+        control C(inout s_t s) {
+            action a() { }
+            table t {
+                key = {
+                    s.h.isValid(): exact;
+                    s.h.a & 0xFF00: ternary;
+                    s.h.b: exact;
+                    s.h.c: exact;
+                    s.hs[1].a[15:8]: exact;
+                    s.h.a + 1: exact @name("computed");
+                }
+                actions = { a; }
+            }
+            apply { t.apply(); }
+        }""", "keys.p4")
+    control = program.find("C")
+    assert isinstance(control, ast.ControlDecl)
+    table = control.locals[1]
+    assert isinstance(table, ast.TableDecl) and table.keys is not None
+    assert [k.name_annotation() for k in table.keys] == [
+        "s.h.$valid$", "s.h.a & 0xff00", "renamed", "s.h.inner", "s.hs[1].a[15:8]", "computed"]
