@@ -42,8 +42,8 @@ in place.  How the backend reads a checked program:
   ``MethodCall.ordered_args`` (``None`` for an omitted optional argument).
 * ``TableDecl`` exposes the standard properties as fields (``keys``,
   ``actions``, ``default_action``, ``entries``, ``size``, ``implementation``,
-  ``counters``, ``meters``, ``support_timeout``) and the rest in
-  ``other_properties``.
+  ``counters``, ``meters``, ``support_timeout``; their annotations in
+  ``property_annotations``) and the rest in ``other_properties``.
 
 ``Visitor`` walks children generically (dataclass fields marked as children);
 ``Transformer`` rebuilds lists of children from the visit results.
@@ -92,6 +92,9 @@ class Node:
                 for item in value:
                     if isinstance(item, Node):
                         yield item
+            elif isinstance(value, dict):  # e.g. TableDecl.property_annotations
+                for items in value.values():
+                    yield from (item for item in items if isinstance(item, Node))
 
 
 # ---------------------------------------------------------------- annotations
@@ -681,6 +684,9 @@ class TableDecl(Declaration):
     meters: Expression | None = None
     support_timeout: Expression | None = None
     other_properties: list[TableProperty] = field(default_factory=list)
+    # Annotations written on standard properties, by property name (e.g.
+    # ``@name("ap") implementation = action_profile(128);`` -> {"implementation": [...]}).
+    property_annotations: dict[str, list[Annotation]] = field(default_factory=dict)
     type: P4Type | None = _semantic()
 
 

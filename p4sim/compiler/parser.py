@@ -781,9 +781,12 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def _entries(self, c: list[Any], is_const: bool) -> Any:
         entries = [x for x in c if isinstance(x, ast.TableEntry)]
+        anns = self.anns(c)
 
         def apply(table: ast.TableDecl) -> None:
             table.entries = entries
+            if anns:
+                table.property_annotations["entries"] = anns
             table.entries_const = is_const
             for entry in entries:
                 entry.is_const = entry.is_const or is_const
@@ -806,8 +809,12 @@ class _AstBuilder(Transformer[Token, Any]):
             if name == "default_action":
                 table.default_action = self._action_ref_from_expr(value, anns)
                 table.default_action_const = is_const
+                if anns:
+                    table.property_annotations[name] = anns
             elif name in ("size", "implementation", "counters", "meters", "support_timeout"):
                 setattr(table, name, value)
+                if anns:
+                    table.property_annotations[name] = anns
             else:
                 table.other_properties.append(ast.TableProperty(
                     pos=pos, name=name, value=value, is_const=is_const, annotations=anns))

@@ -253,3 +253,24 @@ def test_pragma_annotations_run_to_the_end_of_the_line() -> None:
     assert isinstance(action, ast.ActionDecl)
     pragma = action.annotation("pragma")
     assert pragma is not None and pragma.tokens == ["my_thing", "a", "b", "(", "c", ")"]
+
+
+def test_annotations_of_standard_table_properties_are_kept() -> None:
+    program = parse_text("""control C() {
+        table t {
+            key = { a: exact; }
+            actions = { x; }
+            @name("ap") implementation = action_profile(128);
+            @hidden size = 4;
+            @my_note const default_action = x;
+            @noWarn("x") const entries = { 1: x; }
+        }
+        apply { } }""", "t.p4")
+    control = program.declarations[0]
+    assert isinstance(control, ast.ControlDecl)
+    table = control.locals[0]
+    assert isinstance(table, ast.TableDecl)
+    names = {prop: [a.name for a in anns] for prop, anns in table.property_annotations.items()}
+    assert names == {"implementation": ["name"], "size": ["hidden"],
+                     "default_action": ["my_note"], "entries": ["noWarn"]}
+    assert table.property_annotations["implementation"][0] in list(ast.walk(table))
