@@ -4,10 +4,12 @@
 the backend can rely on) and returns the diagnostics; ``frontend.py`` raises
 ``CompileError`` when any of them is an error.  Rules follow the P4_16
 specification (v1.2.4): declaration before use, lexical scopes with the ``.``
-prefix for the top level, implicit conversion only of integer literals (and
-of ``{...}`` initialisers to their context's struct/header/tuple), explicit
-casts as listed in the spec, generics inferred by unification, and constant
-folding with the spec's wrap-around/saturation semantics.
+prefix for the top level, implicit conversion only of integer literals,
+serializable enums (to their underlying type) and ``{...}`` initialisers (to
+their context's struct/header/tuple), explicit casts as listed in the spec,
+generics inferred by unification, constant folding (``folding.py``) with the
+spec's wrap-around/saturation semantics, and p4c's front-end naming of table
+keys.  Scopes are in ``scopes.py``.
 """
 
 from __future__ import annotations
