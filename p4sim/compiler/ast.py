@@ -28,7 +28,9 @@ in place.  How the backend reads a checked program:
   ``.decl`` = the ``ParserState`` (``check.ACCEPT_STATE``/``REJECT_STATE`` for
   ``accept``/``reject``).  ``ConstructorCall.callee`` and
   ``InstantiationDecl.callee`` are the constructor ``MethodDecl`` of an extern
-  or the ``ParserDecl``/``ControlDecl``/``PackageTypeDecl`` instantiated.
+  or the ``ParserDecl``/``ControlDecl``/``PackageTypeDecl`` instantiated; their
+  ``ordered_args`` are the arguments in parameter order (named constructor
+  arguments are also reordered in ``args`` itself).
 * ``MethodCall.call_kind`` (a ``CallKind``) and ``MethodCall.callee`` (the
   declaration called: ``ActionDecl``, ``FunctionDecl``, ``ExternFunctionDecl``,
   ``MethodDecl`` of an extern, ``TableDecl``/``ParserDecl``/``ControlDecl`` or
@@ -318,6 +320,7 @@ class ConstructorCall(Expression):
     type_ref: TypeRef
     args: list[Argument] = field(default_factory=list)
     callee: Node | None = _semantic()
+    ordered_args: list[Expression | None] = _semantic(None)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -709,6 +712,7 @@ class InstantiationDecl(Declaration):
     initializer: list[Node] = field(default_factory=list)
     type: P4Type | None = _semantic()
     callee: Node | None = _semantic()
+    ordered_args: list[Expression | None] = _semantic(None)
 
 
 @dataclass(eq=False, kw_only=True)

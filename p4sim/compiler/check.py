@@ -711,7 +711,8 @@ class Checker:
             if ctor is None:
                 return typ, None
             sig = self.signature_of(ctor, bindings)
-            self.bind_call(node, sig, args, scope, bindings, ctor.name)
+            ordered = self.bind_call(node, sig, args, scope, bindings, ctor.name)
+            self.constructor_arguments(node, args, ordered)
             targs = tuple(bindings.get(n, a) for n, a in zip(typ.type_params, typ.type_args,
                                                               strict=False))
             return t.ExternType(typ.name, typ.type_params, targs, decl), ctor
@@ -720,16 +721,33 @@ class Checker:
             sig = _Signature(decl.constructor_params,
                              [p.type_ref.type or UNKNOWN for p in decl.constructor_params],
                              t.VOID)
-            self.bind_call(node, sig, args, scope, {}, decl.name)
+            ordered = self.bind_call(node, sig, args, scope, {}, decl.name)
+            self.constructor_arguments(node, args, ordered)
             return typ, decl
         if isinstance(typ, t.PackageType) and isinstance(decl, ast.PackageTypeDecl):
             bindings = dict(zip(typ.type_params, typ.type_args, strict=False))
             sig = _Signature(decl.params, [p.type for p in typ.params], t.VOID)
-            self.bind_call(node, sig, args, scope, bindings, decl.name)
+            ordered = self.bind_call(node, sig, args, scope, bindings, decl.name)
+            self.constructor_arguments(node, args, ordered)
             targs = tuple(bindings.get(n, t.TypeVar(n)) for n in typ.type_params)
             return t.PackageType(typ.name, typ.params, typ.type_params, targs, decl), decl
         self.error(node, f"{ref.type or typ}: cannot be instantiated")
         return UNKNOWN, None
+
+    @staticmethod
+    def constructor_arguments(node: ast.Node, args: list[ast.Argument],
+                              ordered: list[ast.Expression | None]) -> None:
+        """Record constructor arguments in parameter order.
+
+        Named arguments of an instantiation (``V1Switch(p = P(), ig = I(), ...)``)
+        are also reordered in place: constructor arguments are compile-time values,
+        so their order of evaluation does not matter.
+        """
+        if isinstance(node, ast.InstantiationDecl | ast.ConstructorCall):
+            node.ordered_args = ordered
+        if any(a.name is not None for a in args):
+            by_value = {id(a.value): a for a in args}
+            args[:] = [by_value[id(v)] for v in ordered if v is not None]
 
     # -------------------------------------------------------------- tables
     def table(self, decl: ast.TableDecl, scope: Scope) -> None:  # noqa: C901

@@ -225,3 +225,14 @@ def test_table_keys_get_p4c_control_plane_names() -> None:
     assert isinstance(table, ast.TableDecl) and table.keys is not None
     assert [k.name_annotation() for k in table.keys] == [
         "s.h.$valid$", "s.h.a & 0xff00", "renamed", "s.h.inner", "s.hs[1].a[15:8]", "computed"]
+
+
+def test_named_package_arguments_are_put_in_parameter_order() -> None:
+    text = (HERE / "programs" / "subblocks.p4").read_text().replace(
+        "V1Switch(P(), V(), Ing(), E(), CC(), D()) main;",
+        "V1Switch(ig = Ing(), p = P(), dep = D(), vr = V(), eg = E(), ck = CC()) main;")
+    program = frontend_source(text, str(HERE / "programs" / "named.p4"))
+    main = program.find("main")
+    assert isinstance(main, ast.InstantiationDecl)
+    assert [a.name for a in main.args] == ["p", "vr", "ig", "eg", "ck", "dep"]
+    assert [e.callee.name for e in main.ordered_args] == ["P", "V", "Ing", "E", "CC", "D"]
