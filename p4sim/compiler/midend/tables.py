@@ -508,7 +508,7 @@ class TableLowering:
             counter = self._extern_ref(decl.counters, scope, "direct_counter")
             ctx.sections.counter_arrays.append({
                 "name": counter.name, "id": len(ctx.sections.counter_arrays),
-                "source_info": source_info(decl.counters, counter.name), "size": size,
+                "source_info": source_info(decl.counters, counter.name),
                 "is_direct": True, "binding": cp.name})
             table["with_counters"] = True
             cp.direct_counter = counter.name
