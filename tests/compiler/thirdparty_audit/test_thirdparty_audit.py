@@ -159,10 +159,8 @@ def test_const_entry_with_the_larger_priority_wins(marker: str) -> None:
     assert [port for port, _ in engine.process(0, frame).packets] == [5]
 
 
-@pytest.mark.xfail(strict=True, reason="named arguments of the V1Switch instantiation are bound "
-                   "by position; p4c binds them by parameter name (p4c sample "
-                   "basic_routing-bmv2.p4 passes 'ig = ingress(), vr = verifyChecksum()')")
 def test_package_arguments_bind_by_name() -> None:
+    """p4c's sample basic_routing-bmv2.p4 passes 'ig = ingress(), vr = verifyChecksum()'."""
     text = build()
     text = text.replace(
         "V1Switch(ParseAll(), NoVerify(), MyIngress(), MyEgress(), NoUpdate(), Emit()) main;",
