@@ -32,6 +32,7 @@ log = logging.getLogger("p4sim.p4runtime")
 P4RUNTIME_API_VERSION = "1.3.0"
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_QUEUED_PACKETS = 10_000
+STREAM_POLL_SECONDS = 1.0
 _END = object()
 
 
@@ -113,12 +114,18 @@ class P4RuntimeService(p4r_grpc.P4RuntimeServicer):
     def StreamChannel(self, request_iterator: Iterator[p4r.StreamMessageRequest],
                       context: grpc.ServicerContext) -> Iterator[p4r.StreamMessageResponse]:
         stream = _Stream(self.device, request_iterator)
-        context.add_callback(stream.close)
+        if not context.add_callback(stream.close):
+            return  # the RPC already ended (e.g. its first message could not be parsed)
         reader = threading.Thread(target=stream.read_all, name="p4rt-stream", daemon=True)
         reader.start()
         try:
             while True:
-                item = stream.outbox.get()
+                try:
+                    item = stream.outbox.get(timeout=STREAM_POLL_SECONDS)
+                except queue.Empty:
+                    if not context.is_active():
+                        return
+                    continue
                 if item is _END:
                     return
                 if isinstance(item, P4RuntimeError):
