@@ -155,13 +155,28 @@ class _Lowering:
         if len(main.args) != len(V1SWITCH_BLOCKS):
             raise LoweringError(main, f"V1Switch expects {len(V1SWITCH_BLOCKS)} arguments")
         blocks: dict[str, ast.ParserDecl | ast.ControlDecl] = {}
-        for role, arg in zip(V1SWITCH_BLOCKS, main.args, strict=True):
+        for role, arg in zip(V1SWITCH_BLOCKS, self._package_arguments(main), strict=True):
             decl = self._block_decl(arg.value)
             expected = ast.ParserDecl if role == "parser" else ast.ControlDecl
             if not isinstance(decl, expected):
                 raise LoweringError(arg.value, f"V1Switch {role} argument has the wrong kind")
             blocks[role] = decl
         return blocks
+
+    def _package_arguments(self, main: ast.InstantiationDecl) -> list[ast.Argument]:
+        """The V1Switch arguments in parameter order (arguments may be named)."""
+        if not any(arg.name for arg in main.args):
+            return list(main.args)
+        package = self.program.find("V1Switch")
+        if not isinstance(package, ast.PackageTypeDecl):
+            raise LoweringError(main, "V1Switch is not declared (include v1model.p4)")
+        by_name = {arg.name: arg for arg in main.args}
+        ordered: list[ast.Argument] = []
+        for param in package.params:
+            if param.name not in by_name:
+                raise LoweringError(main, f"missing V1Switch argument {param.name}")
+            ordered.append(by_name[param.name])
+        return ordered
 
     def _pkg_info(self, main: ast.InstantiationDecl) -> None:
         """P4Info ``pkg_info`` from ``@pkginfo(key=value, ...)`` and the other

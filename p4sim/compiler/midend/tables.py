@@ -100,6 +100,15 @@ def key_name(e: ast.Expression) -> str:
                            "annotation")
 
 
+def _ref_arguments(ref: ast.ActionRef | None) -> list[ast.Expression | None]:
+    """Arguments of an action reference in parameter order (None where not given)."""
+    if ref is None:
+        return []
+    if isinstance(ref.expr, ast.MethodCall) and ref.expr.ordered_args is not None:
+        return list(ref.expr.ordered_args)
+    return [a.value for a in ref.args]
+
+
 def synthesized_action_base(node: ast.Node) -> str:
     """p4c names a compiler-made action after its source position: ``<file>l<line>``."""
     stem = Path(node.pos.file).name
@@ -196,15 +205,17 @@ class TableLowering:
     # ------------------------------------------------------------ actions
 
     def lower_action(self, decl: ast.ActionDecl, scope: Scope, for_table: bool,
-                     owner: str) -> tuple[str, int]:
+                     owner: str, ref: ast.ActionRef | None = None) -> tuple[str, int]:
         """The BMv2 action for ``decl`` as used by ``owner`` (a table): like p4c, every
-        table (and every direct call) gets its own copy, under the same name."""
+        table (and every direct call) gets its own copy, under the same name.
+        Directional parameters are bound to the arguments given in ``ref`` (the
+        table's action list entry); the others become runtime data."""
         ctx = self.ctx
         top_level = any(d is decl for d in ctx.program.declarations)
         declaring = Scope("") if top_level else scope
         name = control_plane_name(decl, declaring)
         ctx.action_decls.setdefault(name, decl)
-        params = [self._cp_param(p) for p in decl.params]
+        params = [self._cp_param(p) for p in decl.params if not p.direction]
         if for_table and decl.annotation("hidden") is None:
             ctx.cp.add_action(CpAction(name, explicit_id(decl),
                                        p4info_annotations(decl.annotations), _doc(decl),
@@ -213,13 +224,22 @@ class TableLowering:
         if existing is not None:
             return name, existing
         inner = declaring.child()
+        bound = _ref_arguments(ref)
         runtime_data: list[Json] = []
-        for param, cp_param in zip(decl.params, params, strict=True):
+        for position, param in enumerate(decl.params):
+            if param.direction:
+                argument = bound[position] if position < len(bound) else None
+                if argument is None:
+                    raise LoweringError(ref or decl, f"{decl.name}: parameter {param.name} "
+                                                     "must be bound in the actions list")
+                inner.bind(param, ctx.expr.location(argument, scope))
+                continue
             width = bit_width(param.type_ref.type)
             assert width is not None
             inner.bind(param, ValueLoc({"type": "runtime_data", "value": len(runtime_data)},
                                        param.type_ref.type or t.INT_LITERAL))
-            runtime_data.append({"name": cp_param.name, "bitwidth": width})
+            runtime_data.append({"name": param.name_annotation() or param.name,
+                                 "bitwidth": width})
         primitives = BodyLowering(ctx).action_body(decl.body.statements, inner)
         action_id = ctx.sections.add_action(name, runtime_data, primitives)
         self._action_copies[(owner, name)] = action_id
@@ -249,10 +269,9 @@ class TableLowering:
 
     def _action_data(self, ref: ast.ActionRef, action: ast.ActionDecl) -> list[str]:
         data: list[str] = []
-        args = ref.expr.ordered_args if isinstance(ref.expr, ast.MethodCall) and \
-            ref.expr.ordered_args is not None else [a.value for a in ref.args]
+        args = _ref_arguments(ref)
         for param, arg in zip(action.params, args, strict=False):
-            if arg is None:
+            if arg is None or param.direction:
                 continue
             value: int | None = self.ctx.expr.const_int(arg)
             constant = self.ctx.expr.constant(arg) if value is None else None
@@ -307,7 +326,7 @@ class TableLowering:
             action = ref.action_path.decl
             if not isinstance(action, ast.ActionDecl):
                 raise LoweringError(ref, f"{ref.action_path.name} is not an action")
-            action_name, action_id = self.lower_action(action, scope, not hidden, name)
+            action_name, action_id = self.lower_action(action, scope, not hidden, name, ref)
             if action_name not in by_name:
                 table["actions"].append(action_name)
                 table["action_ids"].append(action_id)
@@ -324,7 +343,8 @@ class TableLowering:
         default_action = default_ref.action_path.decl
         if not isinstance(default_action, ast.ActionDecl):
             raise LoweringError(default_ref, "default_action must be an action")
-        default_name, default_id = self.lower_action(default_action, scope, False, name)
+        default_name, default_id = self.lower_action(default_action, scope, False, name,
+                                                     default_ref)
         if default_name not in by_name:
             raise LoweringError(default_ref, f"default action {default_name} is not in the "
                                              f"actions list of table {name}")
