@@ -1,0 +1,602 @@
+"""The TCP splicer: the controller side of a content-aware (L7) service (docs/l7.md).
+
+It answers a client's SYN with a SYN cookie (no state), reads the HTTP request head that
+follows, lets the service's content rules and the pool's scheduler choose a backend,
+opens the connection to that backend with the client's initial sequence number, asks for
+the splice entries to be installed and hands the buffered request to the backend.  From
+then on the switch forwards the connection; the splicer only hears of it again when it
+closes (FIN, RST) or idles out, and then asks for the entries to be removed.
+
+The class is sans-I/O: every input (a frame from the switch, a close notification, a clock
+tick) returns the list of :data:`Effect` to carry out **in order** (an
+:class:`InstallSplice` must be written before the :class:`Transmit` that follows it), so
+the state machine is tested without a switch and the agent owns all P4Runtime traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from http import HTTPStatus
+from ipaddress import IPv4Address
+
+from controller.config import Backend
+from controller.l7.http_request import HttpRequestError, RequestHead, RequestHeadParser
+from controller.l7.locality import ContentScheduler, LardThresholds, make_content_scheduler
+from controller.l7.rules import ContentRules
+from controller.l7.segments import (
+    ACK,
+    FIN,
+    PSH,
+    RST,
+    SYN,
+    Endpoint,
+    Segment,
+    build_segment,
+    parse_segment,
+)
+from controller.l7.seqmap import Splice, advertised_mss, clamp_mss, seq_add, seq_delta
+from controller.l7.syncookies import Flow, SynCookies
+from controller.schedulers import Candidate
+
+ADVERTISED_WINDOW = 0xFFFF  # basic profile: no window scaling, so at most 64 KiB in flight
+LOCAL_PORTS = range(1024, 65536)  # the splice address's ports towards backends
+
+
+@dataclass(frozen=True)
+class ContentService:
+    """What the splicer needs of one L7 service."""
+
+    name: str
+    vip: Endpoint
+    rules: ContentRules
+    pools: Mapping[str, tuple[Backend, ...]]
+    scheduler: str = "wlc"
+    lard: LardThresholds = LardThresholds()
+    request_timeout_s: float = 10.0
+    max_request_head: int = 8192
+
+
+@dataclass(frozen=True)
+class SplicerLimits:
+    """Timers and bounds; the defaults follow RFC 6298 (1 s initial RTO, doubling)."""
+
+    max_pending: int = 4096  # connections past the cookie but not spliced yet
+    syn_timeout_s: float = 1.0
+    syn_tries: int = 4  # SYNs sent to a backend before the client gets a 503
+    close_linger_s: float = 2.0  # entries stay this long after both FINs (last ACKs)
+    error_linger_s: float = 2.0  # an error response waits this long for the client's FIN
+    path_mtu: int = 1500
+    maglev_size: int = 251
+
+
+@dataclass(frozen=True)
+class SpliceSpec:
+    """Everything the data plane needs for one spliced connection.
+
+    Client -> server: ``client -> vip`` becomes ``local -> backend``, seq unchanged, ack
+    ``+ splice.to_server_ack``.  Server -> client: ``backend -> local`` becomes
+    ``vip -> client``, seq ``+ splice.to_client_seq``, ack unchanged.  ``local`` is the
+    switch's splice address and a port the splicer chose, or the client itself when the
+    service is transparent.
+    """
+
+    client: Endpoint
+    vip: Endpoint
+    local: Endpoint
+    backend: Endpoint
+    splice: Splice
+
+
+@dataclass(frozen=True)
+class Transmit:
+    """Send ``frame`` into the switch pipeline (packet-out, as if it arrived on ``port``)."""
+
+    frame: bytes
+    port: int
+
+
+@dataclass(frozen=True)
+class InstallSplice:
+    spec: SpliceSpec
+
+
+@dataclass(frozen=True)
+class RemoveSplice:
+    spec: SpliceSpec
+
+
+Effect = Transmit | InstallSplice | RemoveSplice
+
+
+class Phase(Enum):
+    READING = "reading request"  # cookie checked, head not complete
+    CONNECTING = "connecting"  # SYN sent to the backend
+    SPLICED = "spliced"  # entries installed; the switch forwards
+    CLOSING = "closing"  # an error response was sent to the client
+    LINGER = "linger"  # both sides closed; entries go when the linger ends
+
+
+@dataclass(eq=False)
+class SplicedConnection:
+    """Per-connection state, created only once the client's ACK proved the cookie."""
+
+    service: ContentService
+    client: Endpoint
+    port: int  # switch port the client's packets arrive on
+    client_isn: int
+    cookie_isn: int
+    client_mss: int
+    deadline: float
+    parser: RequestHeadParser
+    phase: Phase = Phase.READING
+    next_seq: int = 0  # next request byte expected from the client
+    client_window: int = ADVERTISED_WINDOW
+    request: bytearray = field(default_factory=bytearray)
+    head: RequestHead | None = None
+    pool: str | None = None
+    backend: Backend | None = None
+    local: Endpoint | None = None
+    syn_sent: int = 0
+    server_isn: int | None = None
+    server_mss: int = 536
+    spec: SpliceSpec | None = None
+    client_fin: bool = False
+    server_fin: bool = False
+    our_fin_seq: int = 0  # CLOSING: sequence number after our FIN
+
+    @property
+    def vip(self) -> Endpoint:
+        return self.service.vip
+
+    @property
+    def backend_endpoint(self) -> Endpoint:
+        assert self.backend is not None
+        return Endpoint(self.backend.address, self.backend.port)
+
+
+class Splicer:
+    """The splicer of one switch (frames come from and go to that switch)."""
+
+    def __init__(self, *, router_mac: str, splice_address: IPv4Address | None,
+                 cookies: SynCookies, limits: SplicerLimits = SplicerLimits(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.router_mac = router_mac
+        self.splice_address = splice_address  # None: transparent (backends see clients)
+        self.cookies = cookies
+        self.limits = limits
+        self.clock = clock
+        self.path_mss = advertised_mss(limits.path_mtu)
+        self.services: dict[Endpoint, ContentService] = {}
+        self.by_client: dict[tuple[Endpoint, Endpoint], SplicedConnection] = {}
+        self.by_server: dict[tuple[Endpoint, Endpoint], SplicedConnection] = {}
+        self._schedulers: dict[tuple[str, str], ContentScheduler] = {}
+        self._active: dict[tuple[str, str, str], int] = {}  # (service, pool, backend)
+        self._ports_in_use: set[int] = set()
+        self._next_port = LOCAL_PORTS.start
+        self.counters: dict[str, int] = {}
+
+    # ----- configuration and queries ----------------------------------------------------
+    def set_services(self, services: Iterable[ContentService]) -> None:
+        """Replace the L7 services; connections already under way keep theirs."""
+        self.services = {s.vip: s for s in services}
+        live = {(s.name, pool) for s in self.services.values() for pool in s.pools}
+        for key in [k for k in self._schedulers if k not in live]:
+            del self._schedulers[key]
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for c in self.by_client.values()
+                   if c.phase in (Phase.READING, Phase.CONNECTING))
+
+    def spliced(self) -> list[SplicedConnection]:
+        return [c for c in self.by_client.values() if c.spec is not None]
+
+    def active(self, service: str, pool: str, backend: str) -> int:
+        """Connections of a backend (connecting or spliced): the schedulers' load."""
+        return self._active.get((service, pool, backend), 0)
+
+    # ----- inputs -----------------------------------------------------------------------
+    def on_frame(self, frame: bytes, port: int) -> list[Effect]:
+        """A frame the switch sent to the controller (arrived on switch port ``port``)."""
+        segment = parse_segment(frame)
+        if segment is None:
+            self._count("malformed")
+            return []
+        src, dst = Endpoint(segment.src, segment.sport), Endpoint(segment.dst, segment.dport)
+        conn = self.by_client.get((src, dst))
+        if conn is not None:
+            return self._from_client(conn, segment)
+        conn = self.by_server.get((src, dst))
+        if conn is not None:
+            return self._from_server(conn, segment)
+        service = self.services.get(dst)
+        if service is not None:
+            return self._new_client_segment(service, segment, src, port)
+        if dst.address == self.splice_address and not segment.flags & RST:
+            return [self._reset_reply(segment, port)]  # a backend talking to a closed port
+        self._count("unrelated")
+        return []
+
+    def on_close(self, client: Endpoint, vip: Endpoint, *, reset: bool,
+                 from_client: bool) -> list[Effect]:
+        """The data plane saw a FIN or RST on a spliced connection (digest or copy)."""
+        conn = self.by_client.get((client, vip))
+        if conn is None or conn.spec is None:
+            return []
+        return self._closed(conn, reset=reset, from_client=from_client)
+
+    def on_idle(self, client: Endpoint, vip: Endpoint) -> list[Effect]:
+        """A splice entry idled out: the connection was abandoned."""
+        conn = self.by_client.get((client, vip))
+        if conn is None or conn.spec is None:
+            return []
+        self._count("idle_timeouts")
+        return self._finish(conn)
+
+    def on_install_failed(self, spec: SpliceSpec) -> list[Effect]:
+        """The switch refused the splice entries: reset both sides, forget the connection."""
+        conn = self.by_client.get((spec.client, spec.vip))
+        if conn is None or conn.spec != spec:
+            return []
+        effects: list[Effect] = [RemoveSplice(spec), self._reset_server(conn),
+                                 self._reset_client(conn)]
+        self._forget(conn)
+        return effects
+
+    def tick(self) -> list[Effect]:
+        """Timers: request timeout, SYN retransmission, error and close lingers."""
+        now = self.clock()
+        effects: list[Effect] = []
+        for conn in [c for c in self.by_client.values() if c.deadline <= now]:
+            if conn.phase is Phase.READING:
+                self._count("request_timeouts")
+                effects.append(self._reset_client(conn))
+                self._forget(conn)
+            elif conn.phase is Phase.CONNECTING:
+                if conn.syn_sent >= self.limits.syn_tries:
+                    self._count("backend_timeouts")
+                    effects += self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+                else:
+                    effects.append(self._send_syn(conn))
+            elif conn.phase is Phase.CLOSING:
+                effects.append(self._reset_client(conn))
+                self._forget(conn)
+            elif conn.phase is Phase.LINGER:
+                effects += self._finish(conn)
+        return effects
+
+    def adopt(self, found: Iterable[SpliceSpec]) -> list[Effect]:
+        """Reconcile with the splices a switch holds after a (re)connection.
+
+        Splices the splicer knows stay; unknown ones of a current service whose backend is
+        still in one of its pools are adopted (a controller restart must not cut live
+        connections); the rest are removed.  Splices the switch lost are forgotten (those
+        connections cannot continue)."""
+        effects: list[Effect] = []
+        found = list(found)
+        present = {(s.client, s.vip) for s in found}
+        for conn in [c for c in self.by_client.values()
+                     if c.spec is not None and (c.client, c.vip) not in present]:
+            self._forget(conn)
+        for spec in found:
+            known = self.by_client.get((spec.client, spec.vip))
+            if known is not None and known.spec == spec:
+                continue
+            adopted = self._adopted(spec)
+            if adopted is None:
+                effects.append(RemoveSplice(spec))
+        return effects
+
+    # ----- client side ------------------------------------------------------------------
+    def _new_client_segment(self, service: ContentService, segment: Segment,
+                            client: Endpoint, port: int) -> list[Effect]:
+        flow = Flow(client.address, client.port, service.vip.address, service.vip.port)
+        if segment.flags & RST:
+            return []
+        if segment.flags & (SYN | ACK) == SYN:
+            cookie, _ = self.cookies.make(flow, segment.seq, segment.mss or 536)
+            self._count("syn_cookies")
+            return [self._to_client(service.vip, client, port, seq=cookie,
+                                    ack=seq_add(segment.seq, 1), flags=SYN | ACK,
+                                    mss=self.path_mss)]
+        if not segment.flags & ACK or segment.flags & SYN:
+            return []
+        client_mss = self.cookies.check(flow, segment.seq, segment.ack)
+        if client_mss is None:
+            self._count("bad_cookies")
+            return [self._reset_reply(segment, port)]
+        if self.pending >= self.limits.max_pending:
+            self._count("pending_limit")
+            return [self._reset_reply(segment, port)]
+        conn = SplicedConnection(
+            service=service, client=client, port=port, client_isn=seq_add(segment.seq, -1),
+            cookie_isn=seq_add(segment.ack, -1), client_mss=client_mss,
+            deadline=self.clock() + service.request_timeout_s,
+            parser=RequestHeadParser(service.max_request_head), next_seq=segment.seq)
+        self.by_client[(client, service.vip)] = conn
+        return self._from_client(conn, segment)
+
+    def _from_client(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
+        if segment.flags & RST:
+            return self._client_reset(conn)
+        if conn.phase is Phase.READING:
+            return self._read_request(conn, segment)
+        if conn.phase is Phase.CONNECTING:
+            if self._take_new_bytes(conn, segment) is None and segment.payload:
+                return [self._send_syn(conn)]  # a retransmission: our SYN may be lost
+            return []
+        if conn.phase is Phase.CLOSING:
+            if conn.client_fin and segment.flags & ACK and segment.ack == conn.our_fin_seq:
+                self._forget(conn)  # our FIN is acknowledged and theirs was: closed
+                return []
+            if segment.flags & FIN:
+                effects: list[Effect] = [self._to_client(conn.vip, conn.client, conn.port,
+                                           seq=conn.our_fin_seq,
+                                           ack=seq_add(segment.seq, segment.sequence_length),
+                                           flags=ACK)]
+                self._forget(conn)
+                return effects
+            return []
+        if segment.flags & FIN and conn.spec is not None:
+            return self._closed(conn, reset=False, from_client=True)
+        return []
+
+    def _read_request(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
+        if segment.flags & SYN:  # the client did not get our SYN-ACK's ack: send it again
+            return [self._to_client(conn.vip, conn.client, conn.port, seq=conn.cookie_isn,
+                                    ack=seq_add(conn.client_isn, 1), flags=SYN | ACK,
+                                    mss=self.path_mss)]
+        fresh = self._take_new_bytes(conn, segment)
+        if fresh:
+            try:
+                conn.head = conn.parser.feed(fresh)
+            except HttpRequestError as err:
+                self._count(f"http_{err.status}")
+                return self._error(conn, HTTPStatus(err.status))
+        if conn.head is None:
+            if segment.flags & FIN and seq_add(segment.seq, len(segment.payload)) == \
+                    conn.next_seq:
+                conn.client_fin = True
+                self._count("http_400")
+                return self._error(conn, HTTPStatus.BAD_REQUEST)  # closed before the head
+            return []
+        return self._choose_and_connect(conn, conn.head)
+
+    def _take_new_bytes(self, conn: SplicedConnection, segment: Segment) -> bytes | None:
+        """Append the segment's bytes not received yet; None if it brings nothing new
+        (a retransmission, or out of order: the client will send it again)."""
+        conn.client_window = segment.window
+        offset = seq_delta(conn.next_seq, segment.seq)
+        if not segment.payload or offset >= len(segment.payload):
+            return None
+        fresh = segment.payload[offset:]
+        room = conn.service.max_request_head + ADVERTISED_WINDOW - len(conn.request)
+        fresh = fresh[:max(room, 0)]
+        conn.request += fresh
+        conn.next_seq = seq_add(conn.next_seq, len(fresh))
+        return fresh
+
+    def _choose_and_connect(self, conn: SplicedConnection, head: RequestHead) -> list[Effect]:
+        service = conn.service
+        match = service.rules.select(head)
+        if match is None or match.pool not in service.pools:
+            self._count("no_pool")
+            return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+        pool = service.pools[match.pool]
+        scheduler = self._schedulers.get((service.name, match.pool))
+        if scheduler is None:
+            scheduler = make_content_scheduler(service.scheduler, self.limits.maglev_size,
+                                               lard_thresholds=service.lard)
+            self._schedulers[(service.name, match.pool)] = scheduler
+        candidates = [Candidate(b.name, b.weight, self.active(service.name, match.pool,
+                                                              b.name)) for b in pool]
+        chosen = scheduler.pick(candidates, head.url, conn.client.address)
+        backend = next((b for b in pool if b.name == chosen), None)
+        local = self._local_endpoint(conn, backend)
+        if backend is None or local is None:
+            self._count("no_backend")
+            return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+        conn.pool, conn.backend, conn.local, conn.phase = match.pool, backend, local, \
+            Phase.CONNECTING
+        self.by_server[(conn.backend_endpoint, local)] = conn
+        key = (service.name, match.pool, backend.name)
+        self._active[key] = self._active.get(key, 0) + 1
+        return [self._send_syn(conn)]
+
+    def _local_endpoint(self, conn: SplicedConnection, backend: Backend | None
+                        ) -> Endpoint | None:
+        """The splicer's side of the backend connection: a free port of the splice
+        address, taken round-robin so a port is reused as late as possible."""
+        if backend is None:
+            return None
+        if self.splice_address is None:
+            local = conn.client
+            return None if (Endpoint(backend.address, backend.port), local) in \
+                self.by_server else local
+        for _ in LOCAL_PORTS:
+            port = self._next_port
+            self._next_port = port + 1 if port + 1 < LOCAL_PORTS.stop else LOCAL_PORTS.start
+            if port not in self._ports_in_use:
+                self._ports_in_use.add(port)
+                return Endpoint(self.splice_address, port)
+        return None
+
+    def _client_reset(self, conn: SplicedConnection) -> list[Effect]:
+        effects: list[Effect] = []
+        if conn.phase is Phase.CONNECTING:
+            effects.append(self._reset_server(conn))
+        elif conn.spec is not None:
+            return self._closed(conn, reset=True, from_client=True)
+        self._forget(conn)
+        return effects
+
+    # ----- server side ------------------------------------------------------------------
+    def _from_server(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
+        syn_ack = segment.flags & (SYN | ACK | RST) == SYN | ACK
+        acks_syn = segment.ack == seq_add(conn.client_isn, 1)
+        if conn.phase is Phase.CONNECTING and syn_ack and acks_syn:
+            conn.server_isn, conn.server_mss = segment.seq, segment.mss or 536
+            conn.spec = SpliceSpec(conn.client, conn.vip, self._local(conn),
+                                   conn.backend_endpoint,
+                                   Splice.from_handshakes(client_isn=conn.client_isn,
+                                                          cookie_isn=conn.cookie_isn,
+                                                          server_isn=segment.seq))
+            conn.phase, conn.deadline = Phase.SPLICED, float("inf")
+            self._count("spliced")
+            return [InstallSplice(conn.spec), *self._forward_request(conn, segment.window)]
+        if conn.phase is Phase.CONNECTING and segment.flags & RST and acks_syn:
+            self._count("backend_refused")
+            return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+        if conn.phase in (Phase.SPLICED, Phase.LINGER) and syn_ack and \
+                segment.seq == conn.server_isn:
+            return self._forward_request(conn, segment.window)  # our request was lost
+        if conn.spec is not None and segment.flags & (FIN | RST):
+            return self._closed(conn, reset=bool(segment.flags & RST), from_client=False)
+        return []
+
+    def _forward_request(self, conn: SplicedConnection, window: int) -> list[Effect]:
+        """The buffered request to the backend as the client would have sent it; the
+        first segment also completes the backend's handshake."""
+        assert conn.server_isn is not None
+        ack = seq_add(conn.server_isn, 1)
+        data = bytes(conn.request[:max(window, 1)])
+        mss = clamp_mss(conn.client_mss, self.path_mss, conn.server_mss)
+        chunks = [data[i:i + mss] for i in range(0, len(data), mss)] or [b""]
+        effects: list[Effect] = []
+        for index, chunk in enumerate(chunks):
+            seq = seq_add(conn.client_isn, 1 + index * mss)
+            effects.append(self._to_server(conn, seq=seq, ack=ack,
+                                           flags=ACK | (PSH if chunk else 0), payload=chunk))
+        return effects
+
+    # ----- teardown ---------------------------------------------------------------------
+    def _closed(self, conn: SplicedConnection, *, reset: bool,
+                from_client: bool) -> list[Effect]:
+        if reset:
+            self._count("resets")
+            return self._finish(conn)
+        if from_client:
+            conn.client_fin = True
+        else:
+            conn.server_fin = True
+        if conn.client_fin and conn.server_fin and conn.phase is not Phase.LINGER:
+            conn.phase = Phase.LINGER
+            conn.deadline = self.clock() + self.limits.close_linger_s
+        return []
+
+    def _finish(self, conn: SplicedConnection) -> list[Effect]:
+        effects: list[Effect] = [RemoveSplice(conn.spec)] if conn.spec is not None else []
+        self._forget(conn)
+        return effects
+
+    def _forget(self, conn: SplicedConnection) -> None:
+        self.by_client.pop((conn.client, conn.vip), None)
+        if conn.local is not None and conn.backend is not None:
+            self.by_server.pop((conn.backend_endpoint, conn.local), None)
+            if self.splice_address is not None and conn.local.address == self.splice_address:
+                self._ports_in_use.discard(conn.local.port)
+            assert conn.pool is not None
+            key = (conn.service.name, conn.pool, conn.backend.name)
+            remaining = self._active.get(key, 0) - 1
+            if remaining > 0:
+                self._active[key] = remaining
+            else:
+                self._active.pop(key, None)
+        conn.local = conn.backend = None
+
+    def _adopted(self, spec: SpliceSpec) -> SplicedConnection | None:
+        service = self.services.get(spec.vip)
+        if service is None:
+            return None
+        for pool_name, pool in service.pools.items():
+            backend = next((b for b in pool
+                            if Endpoint(b.address, b.port) == spec.backend), None)
+            if backend is None:
+                continue
+            if self.splice_address is not None and spec.local.address == self.splice_address:
+                if spec.local.port in self._ports_in_use:
+                    return None
+                self._ports_in_use.add(spec.local.port)
+            conn = SplicedConnection(
+                service=service, client=spec.client, port=0, client_isn=0, cookie_isn=0,
+                client_mss=0, deadline=float("inf"), parser=RequestHeadParser(),
+                phase=Phase.SPLICED, pool=pool_name, backend=backend, local=spec.local,
+                spec=spec)
+            self.by_client[(spec.client, spec.vip)] = conn
+            self.by_server[(spec.backend, spec.local)] = conn
+            key = (service.name, pool_name, backend.name)
+            self._active[key] = self._active.get(key, 0) + 1
+            self._count("adopted")
+            return conn
+        return None
+
+    # ----- frames -----------------------------------------------------------------------
+    def _error(self, conn: SplicedConnection, status: HTTPStatus) -> list[Effect]:
+        """Answer the request with ``status`` and a FIN, then wait for the client's FIN."""
+        effects: list[Effect] = []
+        if conn.phase is Phase.CONNECTING:
+            effects.append(self._reset_server(conn))
+        self._forget(conn)
+        self.by_client[(conn.client, conn.vip)] = conn  # kept until the client's FIN
+        body = (f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n").encode()
+        seq = seq_add(conn.cookie_isn, 1)
+        ack = seq_add(conn.next_seq, 1 if conn.client_fin else 0)
+        effects.append(self._to_client(conn.vip, conn.client, conn.port, seq=seq, ack=ack,
+                                       flags=PSH | ACK | FIN, payload=body))
+        conn.phase, conn.our_fin_seq = Phase.CLOSING, seq_add(seq, len(body) + 1)
+        conn.deadline = self.clock() + self.limits.error_linger_s
+        return effects
+
+    def _send_syn(self, conn: SplicedConnection) -> Transmit:
+        conn.syn_sent += 1
+        conn.deadline = self.clock() + self.limits.syn_timeout_s * 2 ** (conn.syn_sent - 1)
+        return self._to_server(conn, seq=conn.client_isn, ack=0, flags=SYN,
+                               mss=clamp_mss(conn.client_mss, self.path_mss),
+                               window=ADVERTISED_WINDOW)
+
+    def _reset_client(self, conn: SplicedConnection) -> Transmit:
+        seq = conn.our_fin_seq if conn.phase is Phase.CLOSING else seq_add(conn.cookie_isn, 1)
+        return self._to_client(conn.vip, conn.client, conn.port, seq=seq, ack=0, flags=RST)
+
+    def _reset_server(self, conn: SplicedConnection) -> Transmit:
+        return self._to_server(conn, seq=seq_add(conn.client_isn, 1), ack=0, flags=RST)
+
+    def _reset_reply(self, segment: Segment, port: int) -> Transmit:
+        """RFC 9293 3.10.7.1: a segment for no connection gets RST with seq = its ack (or
+        RST-ACK acknowledging it when it carries no ACK)."""
+        if segment.flags & ACK:
+            seq, ack, flags = segment.ack, 0, RST
+        else:
+            seq, ack, flags = 0, seq_add(segment.seq, segment.sequence_length), RST | ACK
+        return Transmit(build_segment(self.router_mac, Endpoint(segment.dst, segment.dport),
+                                      Endpoint(segment.src, segment.sport), seq=seq, ack=ack,
+                                      flags=flags, window=0), port)
+
+    def _to_client(self, vip: Endpoint, client: Endpoint, port: int, *, seq: int, ack: int,
+                   flags: int, mss: int | None = None, payload: bytes = b"") -> Transmit:
+        window = 0 if flags & RST else ADVERTISED_WINDOW
+        return Transmit(build_segment(self.router_mac, vip, client, seq=seq, ack=ack,
+                                      flags=flags, window=window, mss=mss, payload=payload),
+                        port)
+
+    def _to_server(self, conn: SplicedConnection, *, seq: int, ack: int, flags: int,
+                   mss: int | None = None, window: int | None = None,
+                   payload: bytes = b"") -> Transmit:
+        if window is None:
+            window = 0 if flags & RST else conn.client_window
+        return Transmit(build_segment(self.router_mac, self._local(conn),
+                                      conn.backend_endpoint, seq=seq, ack=ack, flags=flags,
+                                      window=window, mss=mss, payload=payload), conn.port)
+
+    @staticmethod
+    def _local(conn: SplicedConnection) -> Endpoint:
+        assert conn.local is not None
+        return conn.local
+
+    def _count(self, what: str) -> None:
+        self.counters[what] = self.counters.get(what, 0) + 1
+

@@ -1,0 +1,327 @@
+"""The splicer's state machine with fake packet I/O: frames in, effects out."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+
+from controller.config import Backend
+from controller.l7.rules import parse_content_rules
+from controller.l7.segments import Endpoint, parse_segment
+from controller.l7.splicer import (
+    ContentService,
+    Effect,
+    InstallSplice,
+    RemoveSplice,
+    Splicer,
+    SplicerLimits,
+    Transmit,
+)
+from controller.l7.syncookies import SynCookies
+
+ROUTER_MAC = "00:00:00:00:01:00"
+CLIENT = Endpoint(IPv4Address("10.0.1.10"), 40000)
+VIP = Endpoint(IPv4Address("10.0.0.100"), 80)
+SPLICE_ADDRESS = IPv4Address("10.0.2.1")
+CLIENT_ISN = 0xFFFFFF00  # wraps during the request
+SERVER_ISN = 0x12345678
+PORT = 1
+
+
+def backend(name: str, last: int) -> Backend:
+    return Backend(name, IPv4Address(f"10.0.2.{last}"), 8080, None, None, 1)
+
+
+POOLS = {"static": (backend("s1", 11),), "web": (backend("w1", 21), backend("w2", 22))}
+RULES = parse_content_rules([{"path_prefix": "/static/", "pool": "static"}],
+                            default_pool="web", pools=POOLS)
+SERVICE = ContentService("shop", VIP, RULES, POOLS, scheduler="rr", request_timeout_s=5.0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def splicer(clock: Clock) -> Splicer:
+    cookies = SynCookies(b"k" * 32, clock=lambda: 1_700_000_000.0)
+    out = Splicer(router_mac=ROUTER_MAC, splice_address=SPLICE_ADDRESS, cookies=cookies,
+                  limits=SplicerLimits(max_pending=8), clock=clock)
+    out.set_services([SERVICE])
+    return out
+
+
+def frame(src: Endpoint, dst: Endpoint, *, seq: int, ack: int = 0, flags: str = "A",
+          payload: bytes = b"", mss: int | None = None) -> bytes:
+    options = [("MSS", mss)] if mss else []
+    packet = (Ether(dst=ROUTER_MAC) / IP(src=str(src.address), dst=str(dst.address))
+              / TCP(sport=src.port, dport=dst.port, seq=seq, ack=ack, flags=flags,
+                    window=29200, options=options))
+    return bytes(packet / payload if payload else packet)
+
+
+def sent(effects: list[Effect]) -> list:
+    """The transmitted frames, decoded by scapy (an independent parser)."""
+    return [Ether(e.frame) for e in effects if isinstance(e, Transmit)]
+
+
+def handshake(splicer: Splicer, client: Endpoint = CLIENT) -> int:
+    """SYN and the cookie ACK; returns the cookie ISN."""
+    (synack,) = sent(splicer.on_frame(frame(client, VIP, seq=CLIENT_ISN, flags="S",
+                                            mss=1460), PORT))
+    cookie = synack[TCP].seq
+    assert splicer.on_frame(frame(client, VIP, seq=CLIENT_ISN + 1, ack=cookie + 1), PORT) == []
+    return cookie
+
+
+def request(splicer: Splicer, cookie: int, data: bytes, client: Endpoint = CLIENT,
+            offset: int = 0) -> list[Effect]:
+    seq = (CLIENT_ISN + 1 + offset) % 2**32
+    return splicer.on_frame(frame(client, VIP, seq=seq, ack=cookie + 1, flags="PA",
+                                  payload=data), PORT)
+
+
+def server_synack(splicer: Splicer, syn, isn: int = SERVER_ISN) -> list[Effect]:
+    reply = frame(Endpoint(IPv4Address(syn[IP].dst), syn[TCP].dport),
+                  Endpoint(IPv4Address(syn[IP].src), syn[TCP].sport), seq=isn,
+                  ack=(syn[TCP].seq + 1) % 2**32, flags="SA", mss=1460)
+    return splicer.on_frame(reply, 2)
+
+
+GET_STATIC = b"GET /static/a.png HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+
+
+def test_syn_is_answered_with_a_cookie_and_leaves_no_state(splicer: Splicer) -> None:
+    (synack,) = sent(splicer.on_frame(frame(CLIENT, VIP, seq=CLIENT_ISN, flags="S",
+                                            mss=1460), PORT))
+    assert synack[TCP].flags == "SA"
+    assert synack[TCP].ack == (CLIENT_ISN + 1) % 2**32
+    assert (synack[IP].src, synack[IP].dst) == (str(VIP.address), str(CLIENT.address))
+    assert synack.dst == ROUTER_MAC and dict(synack[TCP].options)["MSS"] == 1460
+    assert splicer.by_client == {} and splicer.pending == 0
+
+
+def test_request_in_two_segments_is_spliced_to_the_rule_pool(splicer: Splicer) -> None:
+    cookie = handshake(splicer)
+    assert request(splicer, cookie, GET_STATIC[:10]) == []
+    (syn,) = sent(request(splicer, cookie, GET_STATIC[10:], offset=10))
+    assert syn[TCP].flags == "S" and syn[TCP].seq == CLIENT_ISN  # the client's ISN
+    assert (syn[IP].src, syn[IP].dst, syn[TCP].dport) == (str(SPLICE_ADDRESS), "10.0.2.11",
+                                                          8080)
+    effects = server_synack(splicer, syn)
+    install, *rest = effects
+    assert isinstance(install, InstallSplice)
+    spec = install.spec
+    assert (spec.client, spec.vip, spec.backend) == (CLIENT, VIP,
+                                                     Endpoint(IPv4Address("10.0.2.11"), 8080))
+    assert spec.local == Endpoint(SPLICE_ADDRESS, syn[TCP].sport)
+    assert spec.splice.to_server_seq == 0 and spec.splice.to_client_ack == 0
+    assert spec.splice.to_server_ack == (SERVER_ISN - cookie) % 2**32
+    assert spec.splice.to_client_seq == (cookie - SERVER_ISN) % 2**32
+    (head,) = sent(rest)
+    assert head[TCP].seq == (CLIENT_ISN + 1) % 2**32 and head[TCP].ack == SERVER_ISN + 1
+    assert bytes(head[TCP].payload) == GET_STATIC
+    assert splicer.active("shop", "static", "s1") == 1 and splicer.pending == 0
+
+
+def test_body_bytes_and_overlapping_retransmissions_are_forwarded_once(
+        splicer: Splicer) -> None:
+    body = b"x" * 3000
+    post = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3000\r\n\r\n" + body
+    cookie = handshake(splicer)
+    assert request(splicer, cookie, post[:20]) == []
+    (syn,) = sent(request(splicer, cookie, post[5:1400], offset=5))
+    assert syn[IP].dst in ("10.0.2.21", "10.0.2.22")
+    assert request(splicer, cookie, post[1400:], offset=1400) == []
+    segments = sent(server_synack(splicer, syn)[1:])
+    assert b"".join(bytes(s[TCP].payload) for s in segments) == post
+    assert all(len(s[TCP].payload) <= 1460 for s in segments)
+
+
+def test_lost_syn_is_retransmitted_with_backoff_then_503(splicer: Splicer,
+                                                         clock: Clock) -> None:
+    cookie = handshake(splicer)
+    (syn,) = sent(request(splicer, cookie, GET_STATIC))
+    clock.now += 0.9
+    assert splicer.tick() == []
+    clock.now += 0.2
+    (again,) = sent(splicer.tick())
+    assert bytes(again) == bytes(syn)
+    clock.now += 1.5
+    assert splicer.tick() == []  # the second timer is 2 s
+    clock.now += 0.6
+    assert len(sent(splicer.tick())) == 1
+    (retransmit_syn,) = sent(request(splicer, cookie, GET_STATIC))  # client retransmission
+    assert retransmit_syn[TCP].flags == "S"
+    clock.now += 100
+    reset, response = sent(splicer.tick())
+    assert reset[TCP].flags == "R" and reset[IP].dst == "10.0.2.11"
+    assert bytes(response[TCP].payload).startswith(b"HTTP/1.1 503 ")
+    assert response[TCP].flags == "FPA" and response[TCP].ack == (CLIENT_ISN + 1 +
+                                                                  len(GET_STATIC)) % 2**32
+    assert splicer.active("shop", "static", "s1") == 0
+
+
+@pytest.mark.parametrize(("data", "status"), [
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", b"400"),  # a TLS ClientHello
+    (b"GET / HTTP/2.0\r\n\r\n", b"505"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"y" * 9000, b"431"),
+])
+def test_bad_request_gets_an_error_then_the_connection_is_gone(
+        splicer: Splicer, data: bytes, status: bytes) -> None:
+    cookie = handshake(splicer)
+    effects: list[Effect] = []
+    for start in range(0, len(data), 1400):
+        effects += request(splicer, cookie, data[start:start + 1400], offset=start)
+    (response,) = sent(effects)
+    assert bytes(response[TCP].payload).split(b" ")[1] == status
+    fin_seq = response[TCP].seq + len(response[TCP].payload) + 1
+    acked = response[TCP].ack
+    (ack,) = sent(splicer.on_frame(frame(CLIENT, VIP, seq=acked, ack=fin_seq, flags="FA"),
+                                   PORT))
+    assert ack[TCP].flags == "A" and ack[TCP].ack == acked + 1
+    assert splicer.by_client == {} and splicer.by_server == {}
+
+
+def test_client_that_never_completes_its_request_is_reset(splicer: Splicer,
+                                                          clock: Clock) -> None:
+    cookie = handshake(splicer)
+    request(splicer, cookie, b"GET / HTTP/1.1\r\n")
+    clock.now += 5.1
+    (reset,) = sent(splicer.tick())
+    assert reset[TCP].flags == "R" and reset[TCP].seq == cookie + 1
+    assert splicer.by_client == {}
+
+
+def test_forged_ack_is_reset_without_state(splicer: Splicer) -> None:
+    (reset,) = sent(splicer.on_frame(frame(CLIENT, VIP, seq=5, ack=1234), PORT))
+    assert reset[TCP].flags == "R" and reset[TCP].seq == 1234
+    assert splicer.by_client == {} and splicer.counters["bad_cookies"] == 1
+
+
+def test_pending_setups_are_limited(splicer: Splicer) -> None:
+    for index in range(8):
+        handshake(splicer, Endpoint(CLIENT.address, 1000 + index))
+    extra = Endpoint(CLIENT.address, 2000)
+    (synack,) = sent(splicer.on_frame(frame(extra, VIP, seq=1, flags="S"), PORT))
+    (reset,) = sent(splicer.on_frame(frame(extra, VIP, seq=2, ack=synack[TCP].seq + 1), PORT))
+    assert reset[TCP].flags == "R" and splicer.pending == 8
+
+
+def spliced(splicer: Splicer, client: Endpoint = CLIENT) -> tuple[InstallSplice, object]:
+    cookie = handshake(splicer, client)
+    (syn,) = sent(request(splicer, cookie, GET_STATIC, client))
+    install = server_synack(splicer, syn)[0]
+    assert isinstance(install, InstallSplice)
+    return install, syn
+
+
+def test_fin_from_both_sides_removes_the_entries_after_the_linger(splicer: Splicer,
+                                                                  clock: Clock) -> None:
+    install, _ = spliced(splicer)
+    assert splicer.on_close(CLIENT, VIP, reset=False, from_client=True) == []
+    assert splicer.on_close(CLIENT, VIP, reset=False, from_client=False) == []
+    assert splicer.tick() == []
+    clock.now += 2.1
+    assert splicer.tick() == [RemoveSplice(install.spec)]
+    assert splicer.by_client == {} and splicer.by_server == {}
+    assert splicer.active("shop", "static", "s1") == 0
+
+
+def test_reset_from_the_server_seen_as_a_frame_removes_the_entries(splicer: Splicer) -> None:
+    install, syn = spliced(splicer)
+    rst = frame(install.spec.backend, install.spec.local, seq=SERVER_ISN + 1, flags="R")
+    assert splicer.on_frame(rst, 2) == [RemoveSplice(install.spec)]
+    assert splicer.by_server == {}
+
+
+def test_lost_request_is_sent_again_when_the_server_retransmits_its_synack(
+        splicer: Splicer) -> None:
+    _, syn = spliced(splicer)
+    (head,) = sent(server_synack(splicer, syn))
+    assert bytes(head[TCP].payload) == GET_STATIC
+
+
+def test_idle_timeout_removes_the_entries(splicer: Splicer) -> None:
+    install, _ = spliced(splicer)
+    assert splicer.on_idle(CLIENT, VIP) == [RemoveSplice(install.spec)]
+    assert splicer.on_idle(CLIENT, VIP) == []
+
+
+def test_many_connections_leave_nothing_behind(splicer: Splicer, clock: Clock) -> None:
+    removed = 0
+    for index in range(300):
+        install, _ = spliced(splicer, Endpoint(CLIENT.address, 10000 + index))
+        effects = splicer.on_close(install.spec.client, VIP, reset=index % 2 == 0,
+                                   from_client=True)
+        effects += splicer.on_close(install.spec.client, VIP, reset=False, from_client=False)
+        clock.now += 3
+        effects += splicer.tick()
+        removed += effects.count(RemoveSplice(install.spec))
+    assert removed == 300
+    assert splicer.by_client == {} and splicer.by_server == {}
+    assert splicer._active == {} and splicer._ports_in_use == set()
+
+
+def test_transparent_mode_keeps_the_client_address(clock: Clock) -> None:
+    splicer = Splicer(router_mac=ROUTER_MAC, splice_address=None,
+                      cookies=SynCookies(b"t" * 32), clock=clock)
+    splicer.set_services([SERVICE])
+    install, syn = spliced(splicer)
+    assert (syn[IP].src, syn[TCP].sport) == (str(CLIENT.address), CLIENT.port)
+    assert install.spec.local == CLIENT
+
+
+def test_adopt_keeps_known_adopts_live_and_removes_foreign_splices(splicer: Splicer) -> None:
+    install, _ = spliced(splicer)
+    known = install.spec
+    other = Endpoint(CLIENT.address, 555)
+    adopted = type(known)(other, VIP, Endpoint(SPLICE_ADDRESS, 60000),
+                          Endpoint(IPv4Address("10.0.2.21"), 8080), known.splice)
+    foreign = type(known)(other, Endpoint(IPv4Address("10.9.9.9"), 80),
+                          Endpoint(SPLICE_ADDRESS, 60001), known.backend, known.splice)
+    assert splicer.adopt([known, adopted, foreign]) == [RemoveSplice(foreign)]
+    assert splicer.active("shop", "web", "w1") == 1
+    assert splicer.adopt([]) == []
+    assert splicer.by_client == {} and splicer._ports_in_use == set()
+
+
+def test_a_backend_segment_for_a_closed_port_is_reset(splicer: Splicer) -> None:
+    stray = frame(Endpoint(IPv4Address("10.0.2.11"), 8080), Endpoint(SPLICE_ADDRESS, 3000),
+                  seq=7, ack=9, flags="SA")
+    (reset,) = sent(splicer.on_frame(stray, 2))
+    assert reset[TCP].flags == "R" and reset[TCP].seq == 9
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=120))
+def test_garbage_frames_never_raise(data: bytes) -> None:
+    splicer = Splicer(router_mac=ROUTER_MAC, splice_address=SPLICE_ADDRESS,
+                      cookies=SynCookies(b"g" * 32))
+    splicer.set_services([SERVICE])
+    header = bytes(Ether(dst=ROUTER_MAC) / IP(src="10.0.1.10", dst="10.0.0.100"))[:14]
+    for candidate in (data, header + data):
+        assert splicer.on_frame(candidate, PORT) in ([], splicer.on_frame(candidate, PORT))
+        assert splicer.by_client == {}
+
+
+def test_bad_tcp_checksum_is_ignored(splicer: Splicer) -> None:
+    good = bytearray(frame(CLIENT, VIP, seq=1, flags="S"))
+    good[-3] ^= 0xFF  # inside the TCP header: checksum no longer matches
+    assert splicer.on_frame(bytes(good), PORT) == []
+    assert splicer.counters == {"malformed": 1}
+    assert parse_segment(bytes(good)) is None
