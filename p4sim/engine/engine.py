@@ -295,7 +295,8 @@ class Engine:
     def _verify_checksums(self, p: Packet, f: list[int]) -> bool:
         ok = True
         for ck in self.program.checksums:
-            if not ck.verify or (ck.cond is not None and not ck.cond(p, f)):
+            if not ck.verify or not f[ck.header_valid_slot] or (
+                    ck.cond is not None and not ck.cond(p, f)):
                 continue
             if (ck.calc(p, f) & ck.target_mask) != (f[ck.target_slot] & ck.target_mask):
                 ok = False

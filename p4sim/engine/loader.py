@@ -19,6 +19,7 @@ from p4sim.engine.parsergen import (
     ParserBuilder,
     build_calculation,
     build_deparser,
+    build_ipv4_checksum,
     error_codes,
 )
 from p4sim.engine.tables import ActionSpec, KeyField, NodeFn, Table
@@ -54,6 +55,8 @@ class Checksum:
     cond: Callable[[Packet, list[int]], bool] | None
     verify: bool
     update: bool
+    header_valid_slot: int
+    """BMv2 skips the verification of a checksum whose target header is invalid."""
 
 
 @dataclass(slots=True)
@@ -608,17 +611,23 @@ class Loader:
             name = _name(c, "checksum")
             self.where[0] = f"checksum {name!r}"
             what = f"checksum {name!r}"
-            calc_name = c.get("calculation")
-            if calc_name not in self.res.calculations:
-                raise ConfigError(f"{what}: unknown calculation {calc_name!r}")
-            calc = self.cg.ns[self.res.calculations[calc_name]]
-            slot, fdef = self.cg.field_slot({"type": "field", "value": c.get("target")}, what)
+            target = c.get("target")
+            slot, fdef = self.cg.field_slot({"type": "field", "value": target}, what)
+            header = self.layout.resolve_field(str(target[0]), str(target[1]))[0]
+            if c.get("type") == "ipv4":
+                calc = build_ipv4_checksum(self.cg, header)
+            else:
+                calc_name = c.get("calculation")
+                if calc_name not in self.res.calculations:
+                    raise ConfigError(f"{what}: unknown calculation {calc_name!r}")
+                calc = self.cg.ns[self.res.calculations[calc_name]]
             cond = None
             if c.get("if_cond") is not None:
                 expr = self.cg.rv(c["if_cond"], what)
                 cond = self.cg.compile(self.cg.fresh("ckc"), "p, f", [f"return {expr}"])
             out.append(Checksum(name, int(slot), (1 << (fdef.width if fdef else 1)) - 1, calc,
-                                cond, bool(c.get("verify", True)), bool(c.get("update", True))))
+                                cond, bool(c.get("verify", True)), bool(c.get("update", True)),
+                                header.base))
         return out
 
     def _field_refs(self, elements: Any, what: str) -> list[tuple[str, int, int]]:

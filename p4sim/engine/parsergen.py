@@ -7,7 +7,7 @@ from typing import Any
 
 from p4sim.engine.codegen import CodeGen, parse_hexstr
 from p4sim.engine.errors import ConfigError
-from p4sim.engine.hashing import make_hash
+from p4sim.engine.hashing import csum16, make_hash
 from p4sim.engine.layout import HeaderDef, Layout
 from p4sim.engine.packet import Packet, ParserError
 
@@ -299,18 +299,17 @@ class ParserBuilder:
             return fn_names[nxt]
 
         has_default = False
-        if any(isinstance(t, dict) and t.get("type", "hexstr") != "default"
-               and t.get("value") is not None for t in transitions):
+        if any(isinstance(t, dict) and transition_kind(t) != "default" for t in transitions):
             if not keys:
                 raise ConfigError(f"{what}: value transitions need a 'transition_key'")
             self._key(keys, body.append, what)
         for tr in transitions:
             if not isinstance(tr, dict):
                 raise ConfigError(f"{what}: bad transition {tr!r}")
-            kind = tr.get("type", "hexstr" if tr.get("value") is not None else "default")
+            kind = transition_kind(tr)
             mask = tr.get("mask")
             mask_v = parse_hexstr(mask, what) if mask is not None else None
-            if kind == "default" or (kind == "hexstr" and tr.get("value") is None):
+            if kind == "default":
                 body.append(f"return {target(tr)}")
                 has_default = True
                 break
@@ -338,6 +337,15 @@ class ParserBuilder:
             # pass makes the NoMatch error explicit with a verify in a "noMatch" state)
             body.append("return None")
         self.cg.compile(fn_names[st["name"]], "p, f, data, n", body)
+
+
+def transition_kind(tr: dict[str, Any]) -> str:
+    """A transition's type as BMv2 reads it: old p4c omits "type" (hexstr) and writes the
+    default case as the hexstr value "default"."""
+    kind = tr.get("type", "hexstr")
+    if kind == "hexstr" and tr.get("value") in ("default", None):
+        return "default"
+    return str(kind)
 
 
 # --- calculations, checksums, deparser ---------------------------------------------------
@@ -428,6 +436,17 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
     body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
     h = cg.const(hash_fn, "H")
     body.append(f"return {h}(buf + p.payload)" if with_payload else f"return {h}(buf)")
+    return cg.compile(cg.fresh("calc"), "p, f", body)
+
+
+def build_ipv4_checksum(cg: CodeGen, hdr: HeaderDef) -> CalcFn:
+    """BMv2's legacy checksum type "ipv4": csum16 over the target header's bytes with bytes
+    10 and 11 (the IPv4 header checksum) taken as zero."""
+    bits, width = header_bits_expr(hdr)
+    h = cg.const(csum16, "H")
+    body = [f"buf = bytearray(({bits}).to_bytes(({width}) // 8, 'big'))",
+            "buf[10:12] = b'\\x00\\x00'",
+            f"return {h}(bytes(buf))"]
     return cg.compile(cg.fresh("calc"), "p, f", body)
 
 
