@@ -613,6 +613,7 @@ class Loader:
             what = f"checksum {name!r}"
             target = c.get("target")
             slot, fdef = self.cg.field_slot({"type": "field", "value": target}, what)
+            assert isinstance(target, list)  # field_slot checked its shape
             header = self.layout.resolve_field(str(target[0]), str(target[1]))[0]
             if c.get("type") == "ipv4":
                 calc = build_ipv4_checksum(self.cg, header)
