@@ -9,6 +9,7 @@ from p4sim.compiler import ast
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections
 from p4sim.compiler.midend.control_plane import ControlPlaneModel
 from p4sim.compiler.midend.expressions import Codes, ExpressionLowering
+from p4sim.compiler.midend.locations import FieldLoc
 from p4sim.compiler.midend.storage import Storage
 
 Json = Any
@@ -33,6 +34,8 @@ class LoweringContext:
     learn_lists: dict[str, int] = field(default_factory=dict)
     # direct meter array name -> JSON object (to set result_target on read())
     meter_objects: dict[str, Json] = field(default_factory=dict)
+    # digest struct type name -> temporaries its learn list reads (expression digests)
+    digest_temps: dict[str, list[FieldLoc]] = field(default_factory=dict)
     # control-plane action name -> its declaration (to order P4Info actions as p4c)
     action_decls: dict[str, ast.ActionDecl] = field(default_factory=dict)
 

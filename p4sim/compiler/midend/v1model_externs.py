@@ -229,6 +229,21 @@ def _field_list(body: BodyLowering, index_expr: ast.Expression) -> int:
     return list_id
 
 
+def _is_storage(e: ast.Expression) -> bool:
+    return isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex)
+
+
+def _digest_values(data: ast.Expression) -> list[ast.Expression]:
+    """The scalar values of a digest's list/struct expression, in field order."""
+    while isinstance(data, ast.Cast):
+        data = data.expr
+    if isinstance(data, ast.ListExpression):
+        return list(data.elements)
+    if isinstance(data, ast.StructExpression):
+        return _in_type_order(data)
+    return [data]
+
+
 def _digest(body: BodyLowering, call: ast.MethodCall, scope: Scope, node: ast.Node) -> None:
     ctx = body.ctx
     data = _required(call, 1)
@@ -240,9 +255,25 @@ def _digest(body: BodyLowering, call: ast.MethodCall, scope: Scope, node: ast.No
     data_type = t.strip_newtype(data_type) if data_type is not None else None
     if not isinstance(data_type, t.StructType):
         raise LoweringError(data, "digest data must be a struct on this target")
-    elements = data_fields(body, data, scope, node)
     key = data_type.name
     learn_id = ctx.learn_lists.get(key)
+    if _is_storage(data):
+        # a variable: the learn list names its fields (values at the end of ingress)
+        elements = data_fields(body, data, scope, node)
+    else:
+        # an expression: copied at the call into temporaries shared by the type's
+        # learn list, so the digest reports the values of the call (as p4c does)
+        values = [ctx.expr.value(e, scope) for e in _digest_values(data)]
+        temps = ctx.digest_temps.get(key)
+        if temps is None:
+            temps = [ctx.storage.scalar("tmp", field_type) for _, field_type in
+                     data_type.fields]
+            ctx.digest_temps[key] = temps
+        if len(values) != len(temps):
+            raise LoweringError(data, f"digest data does not match {key}")
+        for temp, value in zip(temps, values, strict=True):
+            body.emit("assign", [temp.json(), value], node)
+        elements = [temp.json() for temp in temps]
     if learn_id is None:
         learn_id = len(ctx.sections.learn_lists) + 1
         ctx.learn_lists[key] = learn_id
@@ -250,6 +281,11 @@ def _digest(body: BodyLowering, call: ast.MethodCall, scope: Scope, node: ast.No
                                          "source_info": source_info(call, expression_text(call)),
                                          "elements": elements})
         ctx.cp.digests.append(CpDigest(name=key, data_type=data_type))
+    else:
+        canonical = ctx.sections.learn_lists[learn_id - 1]["elements"]
+        if canonical != elements:  # another call site: fill the same fields
+            for target, value in zip(canonical, elements, strict=True):
+                body.emit("assign", [target, value], node)
     receiver = ctx.expr.value(_required(call, 0), scope)
     body.emit("generate_digest", [receiver, hex_json(learn_id, 32)], node)
 
