@@ -15,7 +15,8 @@ keys.  Scopes are in ``scopes.py``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,7 @@ class Checker:
         self.error_members: dict[str, ast.DeclaredName] = {}
         self.match_kinds: dict[str, ast.DeclaredName] = {}
         self.constructor_params: set[int] = set()
+        self.block_kind = "program"  # "parser", "control", "action" or "function" being checked
         self.top = Scope()
 
     # ------------------------------------------------------------ reports
@@ -496,7 +498,19 @@ class Checker:
         for p in params:
             self.declare(scope, p.name, p)
 
+    @contextmanager
+    def within(self, kind: str) -> Iterator[None]:
+        saved, self.block_kind = self.block_kind, kind
+        try:
+            yield
+        finally:
+            self.block_kind = saved
+
     def function(self, decl: ast.FunctionDecl, scope: Scope) -> None:
+        with self.within("function"):
+            self._function(decl, scope)
+
+    def _function(self, decl: ast.FunctionDecl, scope: Scope) -> None:
         inner = Scope(self.generic_scope(scope, decl.type_params))
         decl.type = self.function_type(decl.return_type, decl.params, decl.type_params, inner)
         self.declare_params(decl.params, inner)
@@ -517,6 +531,10 @@ class Checker:
         return False
 
     def action(self, decl: ast.ActionDecl, scope: Scope) -> None:
+        with self.within("action"):
+            self._action(decl, scope)
+
+    def _action(self, decl: ast.ActionDecl, scope: Scope) -> None:
         inner = Scope(scope)
         params = self.params(decl.params, inner)
         seen_directionless = False
@@ -531,6 +549,10 @@ class Checker:
         self.block(decl.body, inner, _Context(in_action=True))
 
     def parser(self, decl: ast.ParserDecl, scope: Scope) -> None:
+        with self.within("parser"):
+            self._parser(decl, scope)
+
+    def _parser(self, decl: ast.ParserDecl, scope: Scope) -> None:
         inner = Scope(self.generic_scope(scope, decl.type_params))
         params = self.params(decl.params, inner)
         self.params(decl.constructor_params, inner)
@@ -671,6 +693,10 @@ class Checker:
             self.error(e, "keyset expression must be a compile-time constant")
 
     def control(self, decl: ast.ControlDecl, scope: Scope) -> None:
+        with self.within("control"):
+            self._control(decl, scope)
+
+    def _control(self, decl: ast.ControlDecl, scope: Scope) -> None:
         inner = Scope(self.generic_scope(scope, decl.type_params))
         params = self.params(decl.params, inner)
         self.params(decl.constructor_params, inner)
@@ -850,12 +876,15 @@ class Checker:
         params = action.params
         if partial:
             directional = [p for p in params if p.direction != ""]
-            if len(args) > len(params):
-                self.error(ref, f"{path.name}: too many arguments")
+            if len(args) > len(directional):
+                extra = args[len(directional)] if len(args) > len(directional) else args[-1]
+                bound = params[min(len(directional), len(params) - 1)]
+                self.error(extra, f"{_text(extra.value)}: parameter {bound.name} cannot be "
+                                  "bound: it is set by the control plane")
                 return action
             if len(args) < len(directional):
-                self.error(ref, f"{path.name}: action parameters with a direction must be "
-                                "bound in the action list")
+                missing = directional[len(args)]
+                self.error(ref, f"{_text(ref.expr)}: Parameter {missing.name} must be bound")
         elif len(args) != len(params):
             self.error(ref, f"{path.name}: expected {len(params)} arguments, got {len(args)}")
             return action
@@ -1169,8 +1198,14 @@ class Checker:
             raise self.fail(e, f"Field {name} is not a member of {_kind(stripped)} {stripped}")
         if isinstance(stripped, t.StackType):
             if name in ("next", "last"):
+                if self.block_kind != "parser":
+                    raise self.fail(e, f"{_text(e)}: 'last', and 'next' for stacks can only be "
+                                       "used in a parser")
                 return stripped.element
-            if name in ("lastIndex", "nextIndex"):
+            if name == "lastIndex":
+                if self.block_kind != "parser":
+                    raise self.fail(e, f"{_text(e)}: 'lastIndex' for stacks can only be used "
+                                       "in a parser")
                 return t.BitsType(32)
             if name == "size":
                 e.const_value = stripped.size
@@ -1198,13 +1233,13 @@ class Checker:
         if isinstance(typ, t.ErrorType):
             member = self.error_members.get(name)
             if member is None:
-                raise self.fail(e, f"error.{name}: declaration not found")
+                raise self.fail(e, f"error.{name}: Invalid enum tag")
             e.decl = member
             e.const_value = ast.EnumValue("error", name)
             return t.ERROR
         if isinstance(typ, t.EnumType):
             if name not in typ.members:
-                raise self.fail(e, f"{typ.name}.{name}: declaration not found")
+                raise self.fail(e, f"{typ.name}.{name}: Invalid enum tag")
             decl = typ.decl
             if isinstance(decl, ast.EnumDecl):
                 e.decl = next(m for m in decl.members if m.name == name)
@@ -1609,6 +1644,10 @@ class Checker:
                 raise _Abort()
             method.decl = decl
             method.type = decl.type
+            if isinstance(decl, ast.ActionDecl) and self.block_kind == "parser":
+                raise self.fail(e, f"{_text(e)}: Action calls are not allowed within parsers")
+            if isinstance(decl, ast.ActionDecl) and self.block_kind == "function":
+                raise self.fail(e, f"{_text(e)}: Functions cannot call actions")
             if isinstance(decl, ast.ActionDecl):
                 e.call_kind = ast.CallKind.ACTION
                 sig = _Signature(decl.params, [p.type_ref.type or UNKNOWN for p in decl.params],
@@ -1795,6 +1834,9 @@ class Checker:
             e.type_args_inferred = {}
             return t.BOOL if name == "isValid" else t.VOID
         if isinstance(base, t.StackType) and name in ("push_front", "pop_front"):
+            if self.block_kind == "parser":
+                raise self.fail(e, f"{_text(method)}: 'push_front' and 'pop_front' for stacks "
+                                   "cannot be used in a parser")
             self.expect_args(e, 1)
             count = self.const_int(e.args[0].value, scope, f"{name} count")
             if count is not None and count < 0:

@@ -1088,6 +1088,10 @@ def _syntax_error(err: UnexpectedInput, line_map: LineMap) -> Diagnostic:
     if token is not None and token.type == "$END":
         return Diagnostic(file, line, col, "syntax error, unexpected end of file")
     text = str(token) if token is not None else ""
+    expected = getattr(err, "expected", None) or set()
+    if token is not None and token.type == "IDENTIFIER" and "TYPE_IDENTIFIER" in expected:
+        # A name where only a type fits: most likely a type that is not declared.
+        return Diagnostic(file, line, col, f"{text}: declaration not found (expected a type)")
     return Diagnostic(file, line, col, f'syntax error, unexpected "{text}"')
 
 

@@ -9,6 +9,9 @@ CASES = [
     pytest.param("", "", "meta.x = undefined_name;", "undefined_name", 0,
                  "undefined_name: declaration not found", id="undeclared-name"),
     pytest.param("", "", "unknown_t v;", " v;", 1, None, id="undeclared-type"),
+    pytest.param("", "Undeclared() u;", "", "Undeclared", 0,
+                 "Undeclared: declaration not found (expected a type)",
+                 id="undeclared-instantiated-type"),
     pytest.param("", "", "meta.y = meta.x;", "meta.y", 0,
                  "meta.y = meta.x: Cannot unify type 'bit<32>' with type 'bit<16>'",
                  id="width-mismatch"),
@@ -52,7 +55,7 @@ CASES = [
     pytest.param("", "", "hdr.ethernet.nofield = 1;", "hdr.ethernet.nofield", 0,
                  "Field nofield is not a member of header ethernet_t", id="unknown-field"),
     pytest.param("", "", "meta.x = error.NoSuchError == error.NoError ? 1 : 0;",
-                 "error.NoSuch", 0, "error.NoSuchError: declaration not found",
+                 "error.NoSuch", 0, "error.NoSuchError: Invalid enum tag",
                  id="unknown-error"),
     pytest.param("", "table t { key = { meta.x: exact; } actions = { NoAction; }\n"
                  "const entries = { (1, 2): NoAction(); } }", "", "(1, 2)", 0,
@@ -75,6 +78,16 @@ CASES = [
                  "register: expected 1 type arguments, got 2", id="register-v1model-20180101"),
     pytest.param("", "", "meta.flag = hdr.ethernet.isValid;", "hdr.ethernet.isValid", 0,
                  "hdr.ethernet.isValid: method must be called", id="method-not-called"),
+    pytest.param("", "ipv4_t[2] s;", "meta.y = hdr.ipv4.len + s.last.len;", "s.last", 0,
+                 "s.last: 'last', and 'next' for stacks can only be used in a parser",
+                 id="stack-last-in-control"),
+    pytest.param("", "action a(inout bit<8> x, bit<8> y) { }\n"
+                 "table t { key = { meta.x: exact; } actions = { a(meta.z, 1); } }", "", "1); }",
+                 0, "1: parameter y cannot be bound: it is set by the control plane",
+                 id="action-list-binds-control-plane-parameter"),
+    pytest.param("", "action a(inout bit<8> x, bit<8> y) { }\n"
+                 "table t { key = { meta.x: exact; } actions = { a; } }", "", "a; }", 0,
+                 "a: Parameter x must be bound", id="action-list-leaves-directional-parameter"),
     pytest.param("", "", "hdr.ethernet.setValid(1);", "hdr.ethernet.setValid", 0,
                  "hdr.ethernet.setValid: expected 0 arguments, got 1", id="builtin-args"),
 ]

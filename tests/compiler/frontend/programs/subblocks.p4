@@ -103,7 +103,7 @@ control Ing(inout hdrs_t hdr, inout meta_t meta, inout standard_metadata_t sm) {
         }
         if (sm.parser_error == error.PacketTooShort) { mark_to_drop(sm); }
         @atomic {
-            meta.idx = (bit<8>)hdr.stack.lastIndex;
+            meta.idx = (bit<8>)hdr.stack.size;
         }
         hdr.stack[meta.idx].tag = 1;
         hdr.ab.b.setValid();
