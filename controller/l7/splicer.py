@@ -220,21 +220,27 @@ class Splicer:
         self._count("unrelated")
         return []
 
-    def on_close(self, client: Endpoint, vip: Endpoint, *, reset: bool,
-                 from_client: bool) -> list[Effect]:
-        """The data plane saw a FIN or RST on a spliced connection (digest or copy)."""
-        conn = self.by_client.get((client, vip))
-        if conn is None or conn.spec is None:
+    def on_teardown(self, src: Endpoint, dst: Endpoint, *, to_server: bool,
+                    flags: int) -> list[Effect]:
+        """The data plane forwarded a FIN or RST of a spliced connection (its teardown
+        digest: the tuple as received, ``to_server`` for the client's direction)."""
+        conn = self._spliced(src, dst, to_server)
+        if conn is None or not flags & (FIN | RST):
             return []
-        return self._closed(conn, reset=reset, from_client=from_client)
+        return self._closed(conn, reset=bool(flags & RST), from_client=to_server)
 
-    def on_idle(self, client: Endpoint, vip: Endpoint) -> list[Effect]:
-        """A splice entry idled out: the connection was abandoned."""
-        conn = self.by_client.get((client, vip))
-        if conn is None or conn.spec is None:
+    def on_idle(self, src: Endpoint, dst: Endpoint, *, to_server: bool) -> list[Effect]:
+        """A splice entry (keyed by ``src -> dst`` of its direction) idled out."""
+        conn = self._spliced(src, dst, to_server)
+        if conn is None:
             return []
         self._count("idle_timeouts")
         return self._finish(conn)
+
+    def _spliced(self, src: Endpoint, dst: Endpoint, to_server: bool
+                 ) -> SplicedConnection | None:
+        conn = (self.by_client if to_server else self.by_server).get((src, dst))
+        return conn if conn is not None and conn.spec is not None else None
 
     def on_install_failed(self, spec: SpliceSpec) -> list[Effect]:
         """The switch refused the splice entries: reset both sides, forget the connection."""
@@ -458,19 +464,18 @@ class Splicer:
         return []
 
     def _forward_request(self, conn: SplicedConnection, window: int) -> list[Effect]:
-        """The buffered request to the backend as the client would have sent it; the
-        first segment also completes the backend's handshake."""
-        assert conn.server_isn is not None
-        ack = seq_add(conn.server_isn, 1)
+        """Re-inject the buffered request exactly as the client sent it (client -> VIP,
+        ack = cookie + 1): the splice entries translate it on its way to the backend, and
+        its first segment completes the backend's handshake (docs/dataplane.md)."""
         data = bytes(conn.request[:max(window, 1)])
-        mss = clamp_mss(conn.client_mss, self.path_mss, conn.server_mss)
+        mss = clamp_mss(self.path_mss, conn.server_mss)
         chunks = [data[i:i + mss] for i in range(0, len(data), mss)] or [b""]
-        effects: list[Effect] = []
-        for index, chunk in enumerate(chunks):
-            seq = seq_add(conn.client_isn, 1 + index * mss)
-            effects.append(self._to_server(conn, seq=seq, ack=ack,
-                                           flags=ACK | (PSH if chunk else 0), payload=chunk))
-        return effects
+        ack = seq_add(conn.cookie_isn, 1)
+        return [Transmit(build_segment(self.router_mac, conn.client, conn.vip,
+                                       seq=seq_add(conn.client_isn, 1 + index * mss), ack=ack,
+                                       flags=ACK | (PSH if chunk else 0),
+                                       window=conn.client_window, payload=chunk), conn.port)
+                for index, chunk in enumerate(chunks)]
 
     # ----- teardown ---------------------------------------------------------------------
     def _closed(self, conn: SplicedConnection, *, reset: bool,

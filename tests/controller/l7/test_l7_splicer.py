@@ -13,6 +13,7 @@ from scapy.layers.l2 import Ether
 from controller.config import Backend
 from controller.l7.rules import parse_content_rules
 from controller.l7.segments import Endpoint, parse_segment
+from controller.l7.seqmap import Direction
 from controller.l7.splicer import (
     ContentService,
     Effect,
@@ -132,9 +133,12 @@ def test_request_in_two_segments_is_spliced_to_the_rule_pool(splicer: Splicer) -
     assert spec.splice.to_server_seq == 0 and spec.splice.to_client_ack == 0
     assert spec.splice.to_server_ack == (SERVER_ISN - cookie) % 2**32
     assert spec.splice.to_client_seq == (cookie - SERVER_ISN) % 2**32
-    (head,) = sent(rest)
-    assert head[TCP].seq == (CLIENT_ISN + 1) % 2**32 and head[TCP].ack == SERVER_ISN + 1
+    (head,) = sent(rest)  # re-injected as the client sent it: the splice translates it
+    assert (head[IP].src, head[IP].dst, head[TCP].dport) == (str(CLIENT.address),
+                                                             str(VIP.address), VIP.port)
+    assert head[TCP].seq == (CLIENT_ISN + 1) % 2**32 and head[TCP].ack == cookie + 1
     assert bytes(head[TCP].payload) == GET_STATIC
+    assert spec.splice.ack(Direction.TO_SERVER, head[TCP].ack) == SERVER_ISN + 1
     assert splicer.active("shop", "static", "s1") == 1 and splicer.pending == 0
 
 
@@ -233,8 +237,10 @@ def spliced(splicer: Splicer, client: Endpoint = CLIENT) -> tuple[InstallSplice,
 def test_fin_from_both_sides_removes_the_entries_after_the_linger(splicer: Splicer,
                                                                   clock: Clock) -> None:
     install, _ = spliced(splicer)
-    assert splicer.on_close(CLIENT, VIP, reset=False, from_client=True) == []
-    assert splicer.on_close(CLIENT, VIP, reset=False, from_client=False) == []
+    spec = install.spec
+    assert splicer.on_teardown(CLIENT, VIP, to_server=True, flags=0x11) == []
+    assert splicer.on_teardown(CLIENT, VIP, to_server=True, flags=0x11) == []  # duplicate
+    assert splicer.on_teardown(spec.backend, spec.local, to_server=False, flags=0x11) == []
     assert splicer.tick() == []
     clock.now += 2.1
     assert splicer.tick() == [RemoveSplice(install.spec)]
@@ -258,17 +264,19 @@ def test_lost_request_is_sent_again_when_the_server_retransmits_its_synack(
 
 def test_idle_timeout_removes_the_entries(splicer: Splicer) -> None:
     install, _ = spliced(splicer)
-    assert splicer.on_idle(CLIENT, VIP) == [RemoveSplice(install.spec)]
-    assert splicer.on_idle(CLIENT, VIP) == []
+    spec = install.spec
+    assert splicer.on_idle(spec.backend, spec.local, to_server=False) == [RemoveSplice(spec)]
+    assert splicer.on_idle(CLIENT, VIP, to_server=True) == []
 
 
 def test_many_connections_leave_nothing_behind(splicer: Splicer, clock: Clock) -> None:
     removed = 0
     for index in range(300):
         install, _ = spliced(splicer, Endpoint(CLIENT.address, 10000 + index))
-        effects = splicer.on_close(install.spec.client, VIP, reset=index % 2 == 0,
-                                   from_client=True)
-        effects += splicer.on_close(install.spec.client, VIP, reset=False, from_client=False)
+        spec = install.spec
+        effects = splicer.on_teardown(spec.client, VIP, to_server=True,
+                                      flags=0x14 if index % 2 else 0x11)
+        effects += splicer.on_teardown(spec.backend, spec.local, to_server=False, flags=0x11)
         clock.now += 3
         effects += splicer.tick()
         removed += effects.count(RemoveSplice(install.spec))
