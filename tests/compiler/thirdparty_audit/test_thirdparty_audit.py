@@ -16,7 +16,7 @@ import pytest
 
 from p4sim.compiler import CompiledProgram, compile_source
 from p4sim.compiler.cli import main as cli_main
-from p4sim.engine import Engine
+from p4sim.engine import ActionCall, Engine, Exact
 
 PIPELINE_TEMPLATE = """#include <core.p4>
 #include <v1model.p4>
@@ -212,3 +212,29 @@ def test_anonymous_implementation_compiles_without_p4runtime_files(tmp_path: Pat
     assert cli_main([str(source), "-o", str(output)]) == 0
     profiles = json.loads(output.read_text())["pipelines"][0]["action_profiles"]
     assert len(profiles) == 1 and "selector" in profiles[0]
+
+
+@pytest.mark.xfail(strict=True, reason="'t1.apply().hit && t2.apply().hit' in an if condition "
+                   "is refused; p4c evaluates it with short-circuit (p4-guide exit-1-bmv2.p4, "
+                   "p4c sample hit-expr-bmv2.p4)")
+def test_table_hits_combined_in_a_condition_short_circuit() -> None:
+    ingress = """    action mark(bit<8> v) { hdr.tag.value = v; }
+    table first { key = { hdr.tag.kind: exact; } actions = { mark; NoAction; }
+                  default_action = NoAction(); }
+    table second { key = { hdr.eth.type: exact; } actions = { mark; NoAction; }
+                   default_action = NoAction(); }
+    apply {
+        if (first.apply().hit && second.apply().hit) { std.egress_spec = 1; }
+        else { std.egress_spec = 2; }
+    }"""
+    engine = Engine(compile_text(build(ingress=ingress)).bmv2_json)
+    engine.table_add("MyIngress.first", [Exact(7)], ActionCall("MyIngress.mark", (1,)))
+    engine.table_add("MyIngress.second", [Exact(0x88b5)], ActionCall("MyIngress.mark", (2,)))
+
+    def run(kind: int) -> tuple[int, int]:
+        frame = bytes.fromhex("000000000002" "000000000001" "88b5") + bytes([kind, 0])
+        ((port, data),) = engine.process(0, frame).packets
+        return port, data[15]
+
+    assert run(7) == (1, 2)   # both hit: second's action ran last
+    assert run(8) == (2, 0)   # first missed: second was not applied
