@@ -3,7 +3,7 @@
 #   make test   install what is missing, then run all tests
 PY := .venv/bin/python
 
-.PHONY: setup demo test lint unit bench clean
+.PHONY: setup demo test lint bench clean
 
 setup:
 	@bash scripts/setup.sh
