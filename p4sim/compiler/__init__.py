@@ -35,6 +35,9 @@ class CompiledProgram:
     bmv2_json: dict[str, Any]
     p4info: p4i.P4Info
     warnings: list[Diagnostic] = field(default_factory=list)
+    # why p4c would refuse to write this program's P4Info (JSON-only use is fine);
+    # ``p4sim-compile --p4runtime-files`` fails with these
+    p4info_errors: list[Diagnostic] = field(default_factory=list)
 
     def json_text(self) -> str:
         """The BMv2 JSON exactly as written to ``-o``."""
@@ -58,7 +61,8 @@ def _backend(program: ast.Program, program_name: str,
         raise CompileError([Diagnostic(
             program_name, 1, 1, f"unsupported program construct (internal error: "
                                 f"{type(err).__name__}: {err})")]) from err
-    return CompiledProgram(build_bmv2_json(lowered.sections, program_name), p4info, warnings)
+    return CompiledProgram(build_bmv2_json(lowered.sections, program_name), p4info, warnings,
+                           lowered.p4info_errors)
 
 
 def compile_file(path: str | Path, *, include_dirs: Sequence[str | Path] = (),

@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for warning in program.warnings:
         print(str(warning), file=sys.stderr)
+    if program.p4info_errors and (p4info_paths or args.p4runtime_file):
+        print(str(CompileError(program.p4info_errors)), file=sys.stderr)
+        return 1
     output = Path(args.output) if args.output else Path(args.source).with_suffix(".json")
     try:
         output.write_text(program.json_text())

@@ -62,3 +62,35 @@ def test_deprecated_single_p4runtime_file_option(tmp_path: Path) -> None:
     assert main([str(CORPUS / "basic_ipv4.p4"), "-o", str(tmp_path / "x.json"),
                  "--p4runtime-file", str(out), "--p4runtime-format", "text"]) == 0
     assert text_format.Parse(out.read_text(), p4i.P4Info()).tables[0].preamble.id == 37375156
+
+
+def _ecmp_with_implementation(tmp_path: Path, annotation: str) -> Path:
+    source = (CORPUS / "ecmp_selector.p4").read_text()
+    source = source.replace("        implementation = ecmp_selector;",
+                            f"        {annotation}implementation = "
+                            "action_selector(HashAlgorithm.crc16, 32w64, 32w16);")
+    path = tmp_path / "inplace.p4"
+    path.write_text(source)
+    return path
+
+
+def test_in_place_implementation_is_named_by_its_property(tmp_path: Path) -> None:
+    source = _ecmp_with_implementation(tmp_path, '@name("ecmp_ap") ')
+    text = tmp_path / "p.txt"
+    assert main([str(source), "-I", str(CORPUS), "-o", str(tmp_path / "p.json"),
+                 "--p4runtime-files", str(text)]) == 0
+    info = text_format.Parse(text.read_text(), p4i.P4Info())
+    assert [p.preamble.name for p in info.action_profiles] == ["MyIngress.ecmp_selector",
+                                                               "MyIngress.ecmp_ap"]
+
+
+def test_anonymous_in_place_implementation_fails_only_for_p4info(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _ecmp_with_implementation(tmp_path, "")
+    out = tmp_path / "p.json"
+    assert main([str(source), "-I", str(CORPUS), "-o", str(out)]) == 0
+    table = json.loads(out.read_text())["pipelines"][0]["tables"]
+    assert any(t.get("action_profile") == "action_profile" for t in table)
+    assert main([str(source), "-I", str(CORPUS), "-o", str(out), "--p4runtime-files",
+                 str(tmp_path / "p.txt")]) == 1
+    assert "anonymous table property 'implementation'" in capsys.readouterr().err

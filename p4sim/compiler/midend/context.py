@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from p4sim.compiler import ast
+from p4sim.compiler.diagnostics import Diagnostic
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections
 from p4sim.compiler.midend.control_plane import ControlPlaneModel
 from p4sim.compiler.midend.expressions import Codes, ExpressionLowering
@@ -36,6 +37,8 @@ class LoweringContext:
     meter_objects: dict[str, Json] = field(default_factory=dict)
     # digest struct type name -> temporaries its learn list reads (expression digests)
     digest_temps: dict[str, list[FieldLoc]] = field(default_factory=dict)
+    # reasons p4c would refuse to write P4Info (the BMv2 JSON is still valid)
+    p4info_errors: list[Diagnostic] = field(default_factory=list)
     # control-plane action name -> its declaration (to order P4Info actions as p4c)
     action_decls: dict[str, ast.ActionDecl] = field(default_factory=dict)
 

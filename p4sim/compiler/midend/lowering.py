@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
+from p4sim.compiler.diagnostics import Diagnostic
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections, Pipeline
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.control_flow import ControlLowering
@@ -47,6 +48,7 @@ CHECKSUM_FUNCTIONS = {"verify_checksum": (True, False),
 class LoweredProgram:
     sections: Bmv2Sections
     control_plane: ControlPlaneModel
+    p4info_errors: list[Diagnostic]
 
 
 def lower_program(program: ast.Program) -> LoweredProgram:
@@ -81,7 +83,7 @@ class _Lowering:
         self._deparser(controls["deparser"], hdr)
         self._controller_headers()
         self._finish_scalars()
-        return LoweredProgram(self.ctx.sections, self.ctx.cp)
+        return LoweredProgram(self.ctx.sections, self.ctx.cp, self.ctx.p4info_errors)
 
     # ------------------------------------------------------------ codes
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
+from p4sim.compiler.diagnostics import Diagnostic
 from p4sim.compiler.midend.bmv2_sections import Pipeline, hexstr
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.control_plane import (
@@ -505,21 +506,21 @@ class TableLowering:
         table["action_profile"] = profile.name
         cp.implementation = profile.name
 
-    @staticmethod
-    def _in_place_name(decl: ast.TableDecl, table_name: str, scope: Scope) -> str:
+    def _in_place_name(self, decl: ast.TableDecl, table_name: str, scope: Scope) -> str:
         """p4c names an in-place ``implementation = ...(...)`` after the property's
-        ``@name`` (and rejects it without one)."""
-        annotations = getattr(decl, "property_annotations", None)
-        if annotations is None:  # front end without property annotations: use the table
-            return table_name
+        ``@name``; without one the BMv2 JSON uses a fresh ``action_profile`` name and
+        P4Info generation fails (recorded, reported when P4Info is requested)."""
+        annotations = getattr(decl, "property_annotations", None) or {}
         for annotation in annotations.get("implementation", []):
             if annotation.name == "name" and annotation.args and \
                     isinstance(annotation.args[0], ast.StringLiteral):
                 return scope.qualify(annotation.args[0].value)
-        raise LoweringError(decl.implementation,
-                            f"Table '{table_name}' has an anonymous table property "
-                            "'implementation' with no name annotation, which is not supported "
-                            "by P4Runtime")
+        node = decl.implementation or decl
+        self.ctx.p4info_errors.append(Diagnostic(
+            node.pos.file, node.pos.line, node.pos.col,
+            f"Table '{table_name}' has an anonymous table property 'implementation' with no "
+            "name annotation, which is not supported by P4Runtime"))
+        return self.ctx.sections.fresh_name("action_profile")
 
     def _direct_resources(self, decl: ast.TableDecl, table: Json, cp: CpTable, scope: Scope,
                           size: int) -> None:
