@@ -30,8 +30,3 @@ def serialize_p4info(message: Message, path: str) -> bytes:
     raise UnknownP4InfoFormat(
         f"{path}: could not detect p4runtime info file format from file suffix "
         f"'{suffix}'; known suffixes are .bin, .txt, .txtpb, .json")
-
-
-def write_p4info_files(message: Message, paths: list[str]) -> None:
-    for path in paths:
-        Path(path).write_bytes(serialize_p4info(message, path))

@@ -98,12 +98,6 @@ class Bmv2Sections:
                              "primitives": primitives})
         return action_id
 
-    def action_id(self, name: str) -> int | None:
-        for action in self.actions:
-            if action["name"] == name:
-                return int(action["id"])
-        return None
-
     def add_scalar(self, name: str, width: int, signed: bool = False) -> str:
         self.scalar_fields.append([name, width, signed])
         return name

@@ -19,10 +19,11 @@ from p4sim.compiler.midend.statements import BodyLowering
 
 Json = Any
 
+@dataclass(frozen=True)
 class ValueSetRef:
-    def __init__(self, name: str, width: int) -> None:
-        self.name = name
-        self.width = width
+    """A parser value_set, by its BMv2 ``parse_vsets`` name."""
+
+    name: str
 
 
 @dataclass
@@ -199,7 +200,7 @@ class ParserLowering:
                                          "compressed_bitwidth": width, "max_size": size})
         ctx.cp.value_sets.append(CpValueSet(name, None, p4info_annotations(decl.annotations),
                                             None, size, matches))
-        scope.bind(decl, ValueLoc(ValueSetRef(name, width), t.VOID))
+        scope.bind(decl, ValueLoc(ValueSetRef(name), t.VOID))
 
     def _transition(self, state: _PendingState,
                     body: BodyLowering) -> tuple[list[Json], list[Json]]:
