@@ -644,7 +644,11 @@ class CodeGen:
         if spec is None:
             raise ConfigError("mark_to_drop: standard_metadata.egress_spec is not declared")
         emit(f"f[{spec}] = 511")
-        mcast = self.layout.field_slot("standard_metadata.mcast_grp")
+        # simple_switch clears the multicast group it reads, intrinsic_metadata.mcast_grp
+        # (p4c aliases it to standard_metadata.mcast_grp; P4-14 programs declare it)
+        mcast = self.layout.field_slot("intrinsic_metadata.mcast_grp")
+        if mcast is None:
+            mcast = self.layout.field_slot("standard_metadata.mcast_grp")
         if mcast is not None:
             emit(f"f[{mcast}] = 0")
 

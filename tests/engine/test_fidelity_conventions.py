@@ -125,6 +125,7 @@ def _p4_14_redirect_program() -> Json:
         assign(fld("intrinsic_metadata", "mcast_grp"), param(0)),
         prim("remove_header", hdr("hdrA2"))])
     b.action("_resubmit", [], [prim("resubmit", hexv(1))])
+    b.action("_drop", [], [prim("drop")])
     b.action("_clone_i2e", [("mirror_id", 32)],
              [prim("clone_ingress_pkt_to_egress", param(0), hexv(1))])
     b.action("set_hdr", [], [assign(fld("hdrA", "f2"),
@@ -139,7 +140,7 @@ def _p4_14_redirect_program() -> Json:
             base_default_next="t_ingress_2")
     t2 = b.table("ingress", "t_ingress_2",
                  [("exact", ["hdrA", "f1"]), ("ternary", ["standard_metadata", "instance_type"])],
-                 ["_resubmit", "_clone_i2e"])
+                 ["_resubmit", "_clone_i2e", "_drop"])
     t2["actions"].append("NoAction")
     t2["action_ids"].append(noaction_ids[1])
     t2["next_tables"]["NoAction"] = None
@@ -173,3 +174,14 @@ def test_p4_14_program_redirects_as_bmv2_packet_redirect_test() -> None:
     engine.table_add("t_ingress_2", [Exact(5), Ternary(0, 0xFFFFFFFF)],
                      ActionCall("_resubmit", ()), priority=1)
     assert engine.process(1, b"\x05\x00\x00\x00").packets == [(3, b"\x05\x02")]
+
+
+def test_drop_clears_the_multicast_group_of_a_p4_14_intrinsic_metadata_header() -> None:
+    # simple_switch's drop/mark_to_drop zero intrinsic_metadata.mcast_grp: a packet that
+    # was sent to a group and then dropped leaves nothing
+    engine = Engine(_p4_14_redirect_program())
+    engine.mc_group_set(1, [(1, 0), (2, 0)])
+    engine.table_add("t_ingress_1", [Exact(2), Exact(0)], ActionCall("_multicast", (1,)))
+    engine.table_add("t_ingress_2", [Exact(2), Ternary(0, 0)], ActionCall("_drop", ()),
+                     priority=1)
+    assert engine.process(1, b"\x02\x00\x00\x00").packets == []
