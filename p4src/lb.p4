@@ -5,10 +5,12 @@
  * Ingress, in order:
  *   packet-out handling -> ARP responder | IPv4:
  *   router MAC check -> TTL check -> service classification ->
- *     VIP traffic:   connection table -> (miss) Maglev or controller scheduling
- *                    -> backend -> NAT rewrite | DR | TUN encapsulation
- *     other traffic: NAT reverse translation
- *   -> routing (LPM + next hop) -> counters.
+ *     L4 VIP traffic: connection table -> (miss) Maglev or controller scheduling
+ *                     -> backend -> NAT rewrite | DR | TUN encapsulation
+ *     L7 VIP traffic: splice (client -> server) or to the controller
+ *     other traffic:  splice (server -> client), to the controller (L7
+ *                     backend without splice), or NAT reverse translation
+ *   -> packet-in (metered) | routing (LPM + next hop) -> counters.
  * Drops only set meta.drop_reason; the packet is marked and counted once at
  * the end.  The control-plane contract is docs/dataplane.md.
  */
@@ -24,6 +26,7 @@
 #include "include/routing.p4"
 #include "include/service.p4"
 #include "include/connections.p4"
+#include "include/splice.p4"
 #include "include/maglev.p4"
 #include "include/backends.p4"
 #include "include/forwarding_nat.p4"
@@ -39,7 +42,8 @@ control IngressPipe(inout headers_t hdr,
     ServiceClassifier() service;
     ConnectionTracker() connections;
     MaglevScheduler() maglev;
-    ControllerScheduler() controller;
+    TcpSplicer() splice;
+    PacketInSender() controller;
     BackendResolver() backends;
     NatForward() nat;
     NatReverse() nat_reverse;
@@ -64,17 +68,18 @@ control IngressPipe(inout headers_t hdr,
                 if (meta.drop_reason == DROP_NONE) {
                     service.apply(hdr, meta, standard_metadata);
                 }
-                if (meta.drop_reason == DROP_NONE && meta.is_vip) {
-                    if (meta.service_id >= MAX_SERVICES) {
-                        meta.drop_reason = DROP_BAD_SERVICE_CONFIG;
-                    } else {
-                        connections.apply(hdr, meta, standard_metadata);
-                    }
-                    if (meta.drop_reason == DROP_NONE && !meta.backend_selected) {
+                if (meta.drop_reason == DROP_NONE && meta.is_vip
+                        && meta.service_id >= MAX_SERVICES) {
+                    meta.drop_reason = DROP_BAD_SERVICE_CONFIG;
+                }
+                if (meta.drop_reason == DROP_NONE && meta.is_vip
+                        && meta.scheduler != SCHED_SPLICE) {
+                    connections.apply(hdr, meta, standard_metadata);
+                    if (!meta.backend_selected) {
                         if (meta.scheduler == SCHED_MAGLEV) {
                             maglev.apply(hdr, meta, standard_metadata);
                         } else if (meta.scheduler == SCHED_CONTROLLER) {
-                            controller.apply(hdr, meta, standard_metadata);
+                            meta.packet_in_reason = PACKET_IN_REASON_NEW_CONNECTION;
                         } else {
                             meta.drop_reason = DROP_BAD_SERVICE_CONFIG;
                         }
@@ -92,7 +97,20 @@ control IngressPipe(inout headers_t hdr,
                         }
                     }
                 } else if (meta.drop_reason == DROP_NONE) {
-                    nat_reverse.apply(hdr, meta, standard_metadata);
+                    /* L7 VIP traffic, and replies of L7 backends. */
+                    splice.apply(hdr, meta, standard_metadata);
+                    if (!meta.is_vip && !meta.backend_selected
+                            && meta.packet_in_reason == PACKET_IN_REASON_NONE) {
+                        nat_reverse.apply(hdr, meta, standard_metadata);
+                    }
+                }
+                if (meta.drop_reason == DROP_NONE
+                        && meta.packet_in_reason != PACKET_IN_REASON_NONE) {
+                    if (meta.service_id >= MAX_SERVICES) {
+                        meta.drop_reason = DROP_BAD_SERVICE_CONFIG;
+                    } else {
+                        controller.apply(hdr, meta, standard_metadata);
+                    }
                 }
                 if (meta.drop_reason == DROP_NONE && !meta.sent_to_controller) {
                     routing.apply(hdr, meta, standard_metadata);

@@ -31,20 +31,26 @@ control LbComputeChecksum(inout headers_t hdr, inout local_metadata_t meta) {
               hdr.tunnel_ipv4.flags, hdr.tunnel_ipv4.fragOffset, hdr.tunnel_ipv4.ttl,
               hdr.tunnel_ipv4.protocol, hdr.tunnel_ipv4.srcAddr, hdr.tunnel_ipv4.dstAddr },
             hdr.tunnel_ipv4.hdrChecksum, HashAlgorithm.csum16);
-        update_checksum_with_payload(
-            meta.l4_checksum_update && hdr.tcp.isValid() && !hdr.tcp_first_option.isValid(),
+        /*
+         * The option headers are listed in packet order.  At most some of them
+         * are valid; BMv2 leaves the fields of invalid headers out of a
+         * calculation, so this one list covers every parsed layout, and
+         * "payload" is what follows the last parsed header.
+         */
+        update_checksum_with_payload(meta.l4_checksum_update && hdr.tcp.isValid(),
             { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, 8w0, hdr.ipv4.protocol, meta.l4_length,
               hdr.tcp.srcPort, hdr.tcp.dstPort, hdr.tcp.seqNo, hdr.tcp.ackNo,
               hdr.tcp.dataOffset, hdr.tcp.res, hdr.tcp.flags, hdr.tcp.window,
-              hdr.tcp.urgentPtr },
-            hdr.tcp.checksum, HashAlgorithm.csum16);
-        update_checksum_with_payload(
-            meta.l4_checksum_update && hdr.tcp.isValid() && hdr.tcp_first_option.isValid(),
-            { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, 8w0, hdr.ipv4.protocol, meta.l4_length,
-              hdr.tcp.srcPort, hdr.tcp.dstPort, hdr.tcp.seqNo, hdr.tcp.ackNo,
-              hdr.tcp.dataOffset, hdr.tcp.res, hdr.tcp.flags, hdr.tcp.window,
-              hdr.tcp.urgentPtr, hdr.tcp_first_option.kind, hdr.tcp_first_option.length,
-              hdr.tcp_first_option.value },
+              hdr.tcp.urgentPtr,
+              hdr.tcp_first_option.kind, hdr.tcp_first_option.length,
+              hdr.tcp_first_option.value,
+              hdr.tcp_timestamp.nops, hdr.tcp_timestamp.kind, hdr.tcp_timestamp.length,
+              hdr.tcp_timestamp.tsval, hdr.tcp_timestamp.tsecr,
+              hdr.tcp_sack.nops, hdr.tcp_sack.kind, hdr.tcp_sack.length,
+              hdr.tcp_sack_block1.left, hdr.tcp_sack_block1.right,
+              hdr.tcp_sack_block2.left, hdr.tcp_sack_block2.right,
+              hdr.tcp_sack_block3.left, hdr.tcp_sack_block3.right,
+              hdr.tcp_sack_block4.left, hdr.tcp_sack_block4.right },
             hdr.tcp.checksum, HashAlgorithm.csum16);
         /* A zero UDP checksum means "none" over IPv4 and stays zero. */
         update_checksum_with_payload(

@@ -1,7 +1,8 @@
 /*
  * The controller path: packet-outs arriving from the controller, and the
- * packet-ins that ask the controller to schedule a new connection (rate
- * limited per service by a meter, the hook for SYN-flood protection).
+ * packet-ins that ask the controller to schedule a new connection or to
+ * handle an L7 segment (rate limited per service by a meter, the hook for
+ * SYN-flood protection).
  */
 #ifndef LB_CONTROLLER_P4
 #define LB_CONTROLLER_P4
@@ -33,12 +34,18 @@ control PacketOutHandler(inout headers_t hdr,
     }
 }
 
-/* Sends the first packet of a connection of a controller-scheduled service to the controller. */
-control ControllerScheduler(inout headers_t hdr,
-                            inout local_metadata_t meta,
-                            inout standard_metadata_t standard_metadata) {
+/*
+ * Sends a packet to the controller for the reason in meta.packet_in_reason:
+ * the first packet of a controller-scheduled connection, or a segment of an
+ * L7 connection the splice tables do not handle.  Rate limited per service;
+ * the counter shows how many packets of a service reached the controller.
+ */
+control PacketInSender(inout headers_t hdr,
+                       inout local_metadata_t meta,
+                       inout standard_metadata_t standard_metadata) {
     /* Indexed by service id; unconfigured meters let everything through. */
     meter(MAX_SERVICES, MeterType.packets) packet_in_meter;
+    counter(MAX_SERVICES, CounterType.packets_and_bytes) packet_in_counter;
 
     apply {
         /* service_id < MAX_SERVICES: checked by the caller. */
@@ -47,8 +54,9 @@ control ControllerScheduler(inout headers_t hdr,
             standard_metadata.egress_spec = CPU_PORT;
             hdr.packet_in.setValid();
             hdr.packet_in.ingress_port = (bit<16>) meta.ingress_port;
-            hdr.packet_in.reason = PACKET_IN_REASON_NEW_CONNECTION;
+            hdr.packet_in.reason = meta.packet_in_reason;
             meta.sent_to_controller = true;
+            packet_in_counter.count((bit<32>) meta.service_id);
         } else {
             meta.drop_reason = DROP_PACKET_IN_METERED;
         }

@@ -28,7 +28,10 @@ const bit<8> IP_PROTO_UDP  = 17;
 const bit<16> ARP_OPER_REQUEST = 1;
 const bit<16> ARP_OPER_REPLY   = 2;
 
+const bit<8> TCP_FLAG_FIN = 0x01;
 const bit<8> TCP_FLAG_SYN = 0x02;
+const bit<8> TCP_FLAG_RST = 0x04;
+const bit<8> TCP_FLAG_ACK = 0x10;
 const bit<8> TCP_OPTION_MSS = 2;
 const bit<8> TCP_OPTION_MSS_LENGTH = 4;
 
@@ -45,9 +48,34 @@ const bit<8> FWD_MODE_TUN = 3;
 /* Who picks the backend of a new connection. */
 const bit<8> SCHED_MAGLEV     = 1;
 const bit<8> SCHED_CONTROLLER = 2;
+/* L7 (content-aware) service: the controller's splicer picks the backend and
+ * the splice tables join the two TCP connections (splice.p4). */
+const bit<8> SCHED_SPLICE     = 3;
 
 /* packet_in.reason */
+const bit<8> PACKET_IN_REASON_NONE           = 0;
 const bit<8> PACKET_IN_REASON_NEW_CONNECTION = 1;
+/* TCP to an L7 VIP port without splice entry, or with SYN set. */
+const bit<8> PACKET_IN_REASON_SPLICE_CLIENT  = 2;
+/* TCP from an L7 backend endpoint without splice entry, or with SYN set. */
+const bit<8> PACKET_IN_REASON_SPLICE_SERVER  = 3;
+
+/* splice_teardown_digest_t.direction */
+const bit<8> SPLICE_DIRECTION_NONE      = 0;
+const bit<8> SPLICE_DIRECTION_TO_SERVER = 1;
+const bit<8> SPLICE_DIRECTION_TO_CLIENT = 2;
+
+/* Option layouts the splice stage translates, as their first 32 bits:
+ * NOP NOP TS(len 10) and NOP NOP SACK(len 2 + 8 * blocks). */
+const bit<32> TCP_OPTIONS_NOP_NOP_TIMESTAMP = 0x0101080A;
+const bit<32> TCP_OPTIONS_NOP_NOP_SACK_1    = 0x0101050A;
+const bit<32> TCP_OPTIONS_NOP_NOP_SACK_2    = 0x01010512;
+const bit<32> TCP_OPTIONS_NOP_NOP_SACK_3    = 0x0101051A;
+const bit<32> TCP_OPTIONS_NOP_NOP_SACK_4    = 0x01010522;
+const bit<8>  TCP_SACK_LENGTH_1 = 10;
+const bit<8>  TCP_SACK_LENGTH_2 = 18;
+const bit<8>  TCP_SACK_LENGTH_3 = 26;
+const bit<16> TCP_MAX_WINDOW = 0xFFFF;
 
 /* packet_out.mode */
 const bit<8> PACKET_OUT_MODE_DIRECT   = 0;
@@ -101,6 +129,12 @@ const drop_reason_t DROP_ARP_NOT_ANSWERED   = 11;
 #endif
 #ifndef NEXTHOP_TABLE_SIZE
 #define NEXTHOP_TABLE_SIZE 1024
+#endif
+#ifndef SPLICE_TABLE_SIZE
+#define SPLICE_TABLE_SIZE 65536
+#endif
+#ifndef SPLICE_BACKEND_TABLE_SIZE
+#define SPLICE_BACKEND_TABLE_SIZE 1024
 #endif
 #ifndef NAT_REVERSE_TABLE_SIZE
 #define NAT_REVERSE_TABLE_SIZE 4096

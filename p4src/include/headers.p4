@@ -80,6 +80,27 @@ header tcp_first_option_t {
     bit<16> value;
 }
 
+/* Timestamp option preceded by two NOPs (RFC 7323 appendix A layout). */
+header tcp_timestamp_t {
+    bit<16> nops;
+    bit<8>  kind;
+    bit<8>  length;
+    bit<32> tsval;
+    bit<32> tsecr;
+}
+
+/* SACK option preceded by two NOPs; its blocks follow as tcp_sack_block_t. */
+header tcp_sack_t {
+    bit<16> nops;
+    bit<8>  kind;
+    bit<8>  length;
+}
+
+header tcp_sack_block_t {
+    bit<32> left;
+    bit<32> right;
+}
+
 header udp_t {
     l4_port_t srcPort;
     l4_port_t dstPort;
@@ -96,6 +117,12 @@ struct headers_t {
     ipv4_t              ipv4;
     tcp_t               tcp;
     tcp_first_option_t  tcp_first_option;
+    tcp_timestamp_t     tcp_timestamp;
+    tcp_sack_t          tcp_sack;
+    tcp_sack_block_t    tcp_sack_block1;
+    tcp_sack_block_t    tcp_sack_block2;
+    tcp_sack_block_t    tcp_sack_block3;
+    tcp_sack_block_t    tcp_sack_block4;
     udp_t               udp;
 }
 
@@ -109,6 +136,32 @@ struct new_connection_digest_t {
     l4_port_t    vip_port;
     backend_id_t backend_id;
     service_id_t service_id;
+}
+
+/* Digest "splice_teardown_digest_t": a FIN or RST of a spliced connection,
+ * with the 4-tuple as received (before the splice rewrite). */
+struct splice_teardown_digest_t {
+    ipv4_addr_t src_addr;
+    ipv4_addr_t dst_addr;
+    l4_port_t   src_port;
+    l4_port_t   dst_port;
+    bit<8>      direction;  /* SPLICE_DIRECTION_* */
+    bit<8>      tcp_flags;
+}
+
+/* The parameters of the splice entry a segment hit. */
+struct splice_metadata_t {
+    bit<8>      direction;  /* SPLICE_DIRECTION_NONE: no entry hit */
+    ipv4_addr_t src_addr;
+    l4_port_t   src_port;
+    ipv4_addr_t dst_addr;
+    l4_port_t   dst_port;
+    bit<32>     seq_delta;
+    bit<32>     ack_delta;
+    bit<32>     tsval_delta;
+    bit<32>     tsecr_delta;
+    bit<4>      window_shift_left;
+    bit<4>      window_shift_right;
 }
 
 struct local_metadata_t {
@@ -130,9 +183,12 @@ struct local_metadata_t {
     ipv4_addr_t   backend_addr;
     l4_port_t     backend_port;
     maglev_bucket_t maglev_bucket;
+    bit<8>        packet_in_reason;   /* PACKET_IN_REASON_NONE: not for the controller */
     bit<2>        packet_in_color;
     bool          sent_to_controller;
     new_connection_digest_t new_connection;
+    splice_metadata_t splice;
+    splice_teardown_digest_t splice_teardown;
 }
 
 #endif  /* LB_HEADERS_P4 */
