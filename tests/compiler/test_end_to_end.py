@@ -72,8 +72,7 @@ def test_inlined_sub_controls_have_separate_tables_and_return_drops() -> None:
 
 def test_expression_semantics_match_p4() -> None:
     engine = Engine(compiled("expressions").bmv2_json)
-    # BMv2 matches the sliced key on the whole field under the slice mask.
-    engine.table_add("MyIngress.by_prefix", [Exact(0x0A000000), Ternary(0xC0A80000, 0xFFFF0000)],
+    engine.table_add("MyIngress.by_prefix", [Exact(10), Ternary(0xC0A80000, 0xFFFF0000)],
                      ActionCall("MyIngress.to_port", (7,)), priority=1)
     packet = Ether() / IP(src="192.168.1.1", dst="10.1.2.3", ttl=20, proto=6, tos=1,
                           frag=5) / Raw(b"x" * 10)

@@ -272,13 +272,48 @@ class ControlLowering:
             return self._with_key_setup(table, scope, s, Fragment(
                 entry, exits, terminated=then_fragment.terminated and else_fragment.terminated))
         if _contains_table_apply(s.cond):
-            raise LoweringError(s.cond, "table application in this condition is not supported "
-                                        "on this target")
+            leaving: list[Setter] = []
+            first = self._condition_graph(s.cond, scope, s, then_fragment, else_fragment,
+                                          leaving)
+            return Fragment(first, leaving,
+                            terminated=then_fragment.terminated and else_fragment.terminated)
         conditional = self._conditional(s.cond, scope, s)
         exits = self._branch_target(then_fragment, _dict_setter(conditional, "true_next"))
         exits += self._branch_target(else_fragment, _dict_setter(conditional, "false_next"))
         return Fragment(conditional["name"], exits,
                         terminated=then_fragment.terminated and else_fragment.terminated)
+
+    def _condition_graph(self, cond: ast.Expression, scope: Scope, node: ast.Node,
+                         on_true: Fragment, on_false: Fragment, exits: list[Setter]) -> str:
+        """Nodes evaluating ``cond`` with short-circuit ``&&``/``||``/``!``, where some
+        operands apply tables (``t.apply().hit``); returns the first node's name."""
+        if isinstance(cond, ast.UnaryOp) and cond.op == "!" and _hit_test(cond) is None:
+            return self._condition_graph(cond.operand, scope, node, on_false, on_true, exits)
+        if isinstance(cond, ast.BinaryOp) and cond.op in ("&&", "||"):
+            right = Fragment(self._condition_graph(cond.right, scope, node, on_true, on_false,
+                                                   exits))
+            if cond.op == "&&":
+                return self._condition_graph(cond.left, scope, node, right, on_false, exits)
+            return self._condition_graph(cond.left, scope, node, on_true, right, exits)
+        hit = _hit_test(cond)
+        if hit is not None:
+            table, on_hit = hit
+            hit_branch, miss_branch = (on_true, on_false) if on_hit else (on_false, on_true)
+            entry, table_json = self.tables.apply_for_hit_miss(table, scope, node)
+            exits += self._branch_target(hit_branch, _dict_setter(table_json["next_tables"],
+                                                                  "__HIT__"))
+            exits += self._branch_target(miss_branch, _dict_setter(table_json["next_tables"],
+                                                                    "__MISS__"))
+            applied = self._with_key_setup(table, scope, node, Fragment(entry))
+            assert applied.entry is not None
+            return applied.entry
+        if _contains_table_apply(cond):
+            raise LoweringError(cond, "table application in this condition is not supported "
+                                      "on this target")
+        conditional = self._conditional(cond, scope, node)
+        exits += self._branch_target(on_true, _dict_setter(conditional, "true_next"))
+        exits += self._branch_target(on_false, _dict_setter(conditional, "false_next"))
+        return str(conditional["name"])
 
     def statement_or_block(self, s: ast.Statement, scope: Scope) -> Fragment:
         if isinstance(s, ast.BlockStatement):

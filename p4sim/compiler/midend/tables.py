@@ -396,7 +396,6 @@ class TableLowering:
             kind = element.match_kind.name
             name = element.name_annotation() or key_name(element.expr)
             target, width, mask = self._key_target(element.expr, scope, table_name)
-            width = bit_width(element.expr.type) or width
             if kind == "selector":
                 selector_inputs.append({"type": "field", "value": target})
                 continue
@@ -426,13 +425,6 @@ class TableLowering:
             if mask is not None:
                 target, masked_width, _ = self._key_target(masked, scope, table_name)
                 return target, masked_width, hexstr(mask, masked_width)
-        if isinstance(e, ast.Slice):
-            hi, lo = expr.const_int(e.hi), expr.const_int(e.lo)
-            if hi is not None and lo is not None:
-                # p4c keeps the sliced field as the key target, with the slice as mask
-                target, sliced_width, _ = self._key_target(e.expr, scope, table_name)
-                slice_mask = ((1 << (hi - lo + 1)) - 1) << lo
-                return target, sliced_width, hexstr(slice_mask, sliced_width)
         if isinstance(e, ast.PathExpression | ast.Member | ast.ArrayIndex):
             loc = expr.location(e, scope)
             if isinstance(loc, FieldLoc) and loc.element is None:

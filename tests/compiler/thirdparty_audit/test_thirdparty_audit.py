@@ -210,9 +210,6 @@ def test_anonymous_implementation_compiles_without_p4runtime_files(tmp_path: Pat
     assert len(profiles) == 1 and "selector" in profiles[0]
 
 
-@pytest.mark.xfail(strict=True, reason="'t1.apply().hit && t2.apply().hit' in an if condition "
-                   "is refused; p4c evaluates it with short-circuit (p4-guide exit-1-bmv2.p4, "
-                   "p4c sample hit-expr-bmv2.p4)")
 def test_table_hits_combined_in_a_condition_short_circuit() -> None:
     ingress = """    action mark(bit<8> v) { hdr.tag.value = v; }
     table first { key = { hdr.tag.kind: exact; } actions = { mark; NoAction; }
@@ -236,10 +233,6 @@ def test_table_hits_combined_in_a_condition_short_circuit() -> None:
     assert run(8) == (2, 0)   # first missed: second was not applied
 
 
-@pytest.mark.xfail(strict=True, reason="a sliced key is emitted as a mask on the whole field "
-                   "(BMv2 key as wide as the field); p4c's SimplifyKey (policy IsValid or IsMask) "
-                   "copies it into a metadata temporary, so the BMv2 key is as wide as the slice "
-                   "and P4Runtime values need no shifting")
 def test_sliced_key_is_copied_into_a_temporary() -> None:
     ingress = """    action mark(bit<8> v) { hdr.tag.value = v; }
     table by_oui { key = { hdr.eth.dst[15:8]: exact; } actions = { mark; NoAction; }
