@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
+from controller.l7.locality import CONTENT_SCHEDULERS, LardThresholds
+from controller.l7.rules import ContentRules, RulesError, parse_content_rules
+
 MODES = ("nat", "dr", "tun")
+L7_MODE = "l7"  # content-aware: spliced by the controller (docs/l7.md)
+SERVICE_MODES = (*MODES, L7_MODE)
+SPLICE_PROFILES = ("basic",)  # what the splicer offers; "full" (TS/SACK/wscale) is not yet
 PROTOCOLS = {"tcp": 6, "udp": 17}
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq")
+L7_SCHEDULERS = (*(s for s in SCHEDULERS if s != "mh"), *CONTENT_SCHEDULERS)
+MAX_REQUEST_HEAD = 65536
 MAX_WEIGHT = 65535
 MAX_SERVICES = 255  # data-plane ids 1..255 (service_id < 256 indexes counters and meters)
 MAX_BACKENDS = 1023  # (service, backend) pairs: backend_id 1..1023
@@ -73,6 +81,7 @@ class SwitchConfig:
     router_mac: str
     addresses: tuple[ipaddress.IPv4Address, ...] = ()
     routes: tuple[Route, ...] = ()
+    splice_address: ipaddress.IPv4Address | None = None  # source of spliced connections
 
     def port_number(self, port: str | int) -> int:
         return port if isinstance(port, int) else self.ports[port]
@@ -111,6 +120,30 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class ContentConfig:
+    """The L7 part of a service: content rules and how requests are read and spliced.
+
+    ``raw_rules`` keeps the rules as written, so that they can be listed and edited
+    (``lbctl rule``) and parsed again."""
+
+    rules: ContentRules
+    raw_rules: tuple[Any, ...] = ()
+    default_pool: str | None = None
+    lard: LardThresholds = LardThresholds()
+    request_timeout_s: float = 10.0
+    max_request_head: int = 8192
+    transparent: bool = False  # backends see the client's address instead of the switch's
+    splice_profile: str = "basic"
+
+    @property
+    def pools(self) -> tuple[str, ...]:
+        """Every pool the service may send to: the default pool first, then rule order."""
+        names = [self.default_pool] if self.default_pool else []
+        names += [rule.pool for rule in self.rules.rules]
+        return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     vip: ipaddress.IPv4Address
@@ -123,6 +156,12 @@ class Service:
     switches: tuple[str, ...] | None = None  # None: every switch
     removal_timeout_s: float = 300.0
     new_connection_limit: RateLimit | None = None  # None: unlimited
+    content: ContentConfig | None = None  # set exactly for mode l7
+
+    @property
+    def pools(self) -> tuple[str, ...]:
+        """The pools whose backends the service uses (``pool`` comes first)."""
+        return self.content.pools if self.content is not None else (self.pool,)
 
     @property
     def protocol_number(self) -> int:
@@ -301,21 +340,38 @@ def parse_prefix(raw: Any) -> ipaddress.IPv4Network:
     raise ValueError(f"{raw!r} is not an IPv4 prefix with no host bits (10.0.0.0/24)")
 
 
-def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
-    """Parse one service mapping (also used by the management API for `service add`)."""
+def parse_service(check: Checker, raw: Any, path: str,
+                  pools: Collection[str] | None = None) -> Service | None:
+    """Parse one service mapping (also used by the management API for `service add`).
+
+    ``pools``, when known, are the pool names content rules may refer to."""
     keys = {"name", "vip", "port", "protocol", "mode", "scheduler", "pool", "persistence",
             "switches", "removal_timeout", "new_connection_limit"}
-    data = check.mapping(raw, path, keys, {"name", "vip", "port", "pool"})
+    is_l7 = isinstance(raw, dict) and raw.get("mode") == L7_MODE
+    data = check.mapping(raw, path, keys | (L7_KEYS if is_l7 else set()),
+                         {"name", "vip", "port"} | (set() if is_l7 else {"pool"}))
     if not data:
         return None
     name = check.value(data.get("name"), f"{path}.name", parse_name)
     vip = check.value(data.get("vip"), f"{path}.vip", parse_ipv4)
     port = check.value(data.get("port"), f"{path}.port", parse_int(1, 65535))
     protocol = check.value(data.get("protocol", "tcp"), f"{path}.protocol", parse_choice(PROTOCOLS))
-    mode = check.value(data.get("mode", "nat"), f"{path}.mode", parse_choice(MODES))
+    mode = check.value(data.get("mode", "nat"), f"{path}.mode", parse_choice(SERVICE_MODES))
     scheduler = check.value(data.get("scheduler", "wlc"), f"{path}.scheduler",
-                            parse_choice(SCHEDULERS))
-    pool = check.value(data.get("pool"), f"{path}.pool", parse_name)
+                            parse_choice(L7_SCHEDULERS if is_l7 else SCHEDULERS))
+    content = _parse_content(check, data, path, pools) if is_l7 else None
+    pool: str | None
+    if is_l7:
+        if "pool" in data:
+            check.fail(f"{path}.pool", "an l7 service names its pools in rules and "
+                       "default_pool")
+        pool = content.pools[0] if content is not None and content.pools else None
+        if content is not None and pool is None:
+            check.fail(f"{path}.rules", "an l7 service needs a rule or a default_pool")
+        if protocol is not None and protocol != "tcp":
+            check.fail(f"{path}.protocol", "an l7 service is TCP (HTTP/1.x)")
+    else:
+        pool = check.value(data.get("pool"), f"{path}.pool", parse_name)
     removal = check.value(data.get("removal_timeout", 300), f"{path}.removal_timeout",
                           parse_seconds)
     persistence = None
@@ -326,6 +382,9 @@ def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
         netmask = check.value(pdata.get("netmask", 32), f"{ppath}.netmask", parse_netmask)
         if timeout is not None and netmask is not None:
             persistence = Persistence(timeout, netmask)
+        if is_l7:
+            check.fail(ppath, "is not available for l7 services (use scheduler sh, lard or "
+                       "lblc for affinity)")
     switches = None
     if data.get("switches") is not None:
         names = [check.value(s, f"{path}.switches[{i}]", parse_name)
@@ -343,12 +402,60 @@ def parse_service(check: Checker, raw: Any, path: str) -> Service | None:
         if what is not None and scheduler == "mh":
             check.fail(f"{path}.{key}", "is not available with scheduler mh (the data plane "
                        "schedules every connection on its own)")
-    if None in (name, vip, port, protocol, mode, scheduler, pool, removal):
+    if None in (name, vip, port, protocol, mode, scheduler, pool, removal) or \
+            (is_l7 and content is None):
         return None
     assert name and vip and port and protocol and mode and scheduler and pool
     assert removal is not None
     return Service(name, vip, port, protocol, mode, scheduler, pool, persistence, switches,
-                   removal, limit)
+                   removal, limit, content)
+
+
+L7_KEYS = {"rules", "default_pool", "lard", "request_timeout", "max_request_head",
+           "transparent", "splice_profile"}
+
+
+def _parse_content(check: Checker, data: dict, path: str,
+                   pools: Collection[str] | None) -> ContentConfig | None:
+    """The l7 keys of a service; rule problems are merged with their key paths."""
+    raw_rules = data.get("rules")
+    try:
+        rules = parse_content_rules(raw_rules, where=f"{path}.rules",
+                                    default_pool=data.get("default_pool"),
+                                    default_pool_where=f"{path}.default_pool", pools=pools)
+    except RulesError as err:
+        for problem in err.problems:
+            check.problems.append(problem)
+        rules = None
+    lard = LardThresholds()
+    if data.get("lard") is not None:
+        lpath = f"{path}.lard"
+        ldata = check.mapping(data["lard"], lpath, {"t_low", "t_high"}, set())
+        low = check.value(ldata.get("t_low", lard.low), f"{lpath}.t_low", parse_int(0, 10**6))
+        high = check.value(ldata.get("t_high", lard.high), f"{lpath}.t_high",
+                           parse_int(1, 10**6))
+        if low is not None and high is not None:
+            if low >= high:
+                check.fail(lpath, f"t_low ({low}) must be below t_high ({high})")
+            else:
+                lard = LardThresholds(low, high)
+        if data.get("scheduler") != "lard":
+            check.fail(lpath, "only applies to scheduler lard")
+    timeout = check.value(data.get("request_timeout", 10), f"{path}.request_timeout",
+                          parse_seconds)
+    if timeout is not None and not 0 < timeout <= 3600:
+        check.fail(f"{path}.request_timeout", f"{timeout} is not in (0, 3600] seconds")
+    head = check.value(data.get("max_request_head", 8192), f"{path}.max_request_head",
+                       parse_int(256, MAX_REQUEST_HEAD))
+    transparent = data.get("transparent", False)
+    if not isinstance(transparent, bool):
+        check.fail(f"{path}.transparent", f"{transparent!r} is not true or false")
+    profile = check.value(data.get("splice_profile", "basic"), f"{path}.splice_profile",
+                          parse_choice(SPLICE_PROFILES))
+    if rules is None or timeout is None or head is None or profile is None:
+        return None
+    return ContentConfig(rules, tuple(raw_rules or ()), data.get("default_pool"), lard,
+                         timeout, head, bool(transparent), profile)
 
 
 def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
@@ -403,7 +510,7 @@ def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
 
     services: list[Service] = []
     for i, raw_svc in enumerate(check.seq(top.get("services"), "services")):
-        svc = parse_service(check, raw_svc, f"services[{i}]")
+        svc = parse_service(check, raw_svc, f"services[{i}]", set(pools))
         if svc is None:
             continue
         check_service_fits(check, svc, f"services[{i}]", services, pools, switches)
@@ -431,7 +538,9 @@ def check_service_fits(check: Checker, svc: Service, path: str, others: list[Ser
         if (other.vip, other.port, other.protocol) == (svc.vip, svc.port, svc.protocol):
             check.fail(f"{path}.vip", f"{svc.vip}:{svc.port}/{svc.protocol} is already "
                        f"used by service {other.name!r}")
-    if svc.pool not in pools:
+    if svc.content is not None:
+        _check_content_service(check, svc, path, others, pools, switches)
+    elif svc.pool not in pools:
         check.fail(f"{path}.pool", f"unknown pool {svc.pool!r}")
     elif svc.mode == "dr" and any(b.mac is None for b in pools[svc.pool]):
         routed = next(b for b in pools[svc.pool] if b.mac is None)
@@ -447,10 +556,65 @@ def check_service_fits(check: Checker, svc: Service, path: str, others: list[Ser
                     address, port = sorted(shared)[0]
                     check.fail(f"{path}.pool", f"backend {address}:{port} already serves NAT "
                                f"service {other.name!r} (a NAT backend serves one service)")
+        for other in others:
+            if other.content is not None and other.protocol == svc.protocol:
+                shared = mine & _endpoints(other, pools)
+                if shared:
+                    address, port = sorted(shared)[0]
+                    check.fail(f"{path}.pool", f"backend {address}:{port} already serves l7 "
+                               f"service {other.name!r} (the switch splices everything it "
+                               "sends)")
+    if svc.content is None and svc.vip in _splice_addresses(switches):
+        check.fail(f"{path}.vip", f"{svc.vip} is a switch's splice_address")
     known = {s.name for s in switches}
     for k, name in enumerate(svc.switches or ()):
         if name not in known:
             check.fail(f"{path}.switches[{k}]", f"unknown switch {name!r}")
+
+
+def _endpoints(service: Service, pools: Mapping[str, tuple[Backend, ...]]
+               ) -> set[tuple[ipaddress.IPv4Address, int]]:
+    return {(b.address, b.port) for pool in service.pools for b in pools.get(pool, ())}
+
+
+def _splice_addresses(switches: list[SwitchConfig]) -> set[ipaddress.IPv4Address]:
+    return {s.splice_address for s in switches if s.splice_address is not None}
+
+
+def _check_content_service(check: Checker, svc: Service, path: str, others: list[Service],
+                           pools: Mapping[str, tuple[Backend, ...]],
+                           switches: list[SwitchConfig]) -> None:
+    """An l7 service: its pools exist, a backend name means one endpoint across them, its
+    backends serve no NAT service, and its switches have a splice address (unless it is
+    transparent) that is not a VIP."""
+    assert svc.content is not None
+    for pool in svc.pools:
+        if pool not in pools:
+            check.fail(f"{path}.rules", f"unknown pool {pool!r}")
+    seen: dict[str, Backend] = {}
+    for pool in svc.pools:
+        for backend in pools.get(pool, ()):
+            first = seen.setdefault(backend.name, backend)
+            if (first.address, first.port) != (backend.address, backend.port):
+                check.fail(f"pools.{pool}", f"backend name {backend.name!r} means two "
+                           f"endpoints in the pools of l7 service {svc.name!r}")
+    mine = _endpoints(svc, pools)
+    for other in others:
+        if other.mode == "nat" and other.protocol == svc.protocol:
+            shared = mine & _endpoints(other, pools)
+            if shared:
+                address, port = sorted(shared)[0]
+                check.fail(f"{path}.rules", f"backend {address}:{port} already serves NAT "
+                           f"service {other.name!r} (the switch splices everything an l7 "
+                           "backend sends)")
+    splice_addresses = _splice_addresses(switches)
+    if svc.vip in splice_addresses:
+        check.fail(f"{path}.vip", f"{svc.vip} is a switch's splice_address")
+    if not svc.content.transparent:
+        for switch in switches:
+            if svc.runs_on(switch.name) and switch.splice_address is None:
+                check.fail(f"{path}.mode", f"switch {switch.name!r} has no splice_address "
+                           "(needed unless the service is transparent)")
 
 
 def check_capacity(check: Checker, services: list[Service] | tuple[Service, ...],
@@ -458,7 +622,8 @@ def check_capacity(check: Checker, services: list[Service] | tuple[Service, ...]
     """The data plane's id spaces: service ids and (service, backend) ids."""
     if len(services) > MAX_SERVICES:
         check.fail("services", f"{len(services)} services, at most {MAX_SERVICES} fit")
-    pairs = sum(len(pools.get(s.pool, ())) for s in services)
+    pairs = sum(len({b.name for pool in s.pools for b in pools.get(pool, ())})
+                for s in services)
     if pairs > MAX_BACKENDS:
         check.fail("pools", f"{pairs} (service, backend) pairs, at most {MAX_BACKENDS} fit")
 
@@ -505,7 +670,7 @@ def _parse_api(check: Checker, raw: Any) -> ApiConfig:
 
 def _parse_switch(check: Checker, raw: Any, path: str) -> SwitchConfig | None:
     data = check.mapping(raw, path, {"name", "address", "device_id", "ports", "router_mac",
-                                     "addresses", "routes"},
+                                     "addresses", "routes", "splice_address"},
                          {"name", "address", "router_mac"})
     if not data:
         return None
@@ -541,10 +706,15 @@ def _parse_switch(check: Checker, raw: Any, path: str) -> SwitchConfig | None:
         if isinstance(route.egress_port, str) and route.egress_port not in ports:
             check.fail(f"{path}.routes[{i}].egress_port",
                        f"port {route.egress_port!r} is not in this switch's ports")
+    splice_address = None
+    if data.get("splice_address") is not None:
+        splice_address = check.value(data["splice_address"], f"{path}.splice_address",
+                                     parse_ipv4)
     if name is None or address is None or device_id is None or router_mac is None:
         return None
     return SwitchConfig(name, address, device_id, ports, router_mac,
-                        tuple(a for a in addresses if a is not None), tuple(routes))
+                        tuple(a for a in addresses if a is not None), tuple(routes),
+                        splice_address)
 
 
 def load_config(path: str | Path) -> LbConfig:

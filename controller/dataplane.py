@@ -16,6 +16,9 @@ from typing import Any
 from finsy import MACAddress, P4TableAction, P4TableEntry, P4TableMatch
 
 from controller.config import Backend, Service, SwitchConfig
+from controller.l7.segments import Endpoint
+from controller.l7.seqmap import Direction, Splice
+from controller.l7.splicer import SpliceSpec
 from controller.state import Connection, FlowKey, LbState
 
 # Table, action, digest and controller-metadata names (P4Info aliases).
@@ -33,18 +36,31 @@ SERVICE_COUNTER = "service_counter"
 BACKEND_COUNTER = "backend_counter"
 PACKET_IN_METER = "packet_in_meter"
 NEW_CONNECTION_DIGEST = "new_connection_digest_t"
+SPLICE_TO_SERVER_TABLE = "splice_to_server_table"
+SPLICE_TO_CLIENT_TABLE = "splice_to_client_table"
+SPLICE_BACKEND_TABLE = "splice_backend_table"
+SPLICE_TEARDOWN_DIGEST = "splice_teardown_digest_t"
+PACKET_IN_COUNTER = "packet_in_counter"
 
 FORWARDING_MODES = {"nat": 1, "dr": 2, "tun": 3}
 SCHED_MAGLEV = 1
 SCHED_CONTROLLER = 2
+SCHED_SPLICE = 3
 PACKET_IN_REASON_NEW_CONNECTION = 1
+PACKET_IN_REASON_SPLICE_CLIENT = 2
+PACKET_IN_REASON_SPLICE_SERVER = 3
+SPLICE_DIRECTION_TO_SERVER = 1
+SPLICE_DIRECTION_TO_CLIENT = 2
 PACKET_OUT_MODE_PIPELINE = 1
 
 # The tables lbd owns (it reconciles them and leaves any other table alone), in the
 # order writes go so that nothing points at an entry not yet installed (deletes go in
 # the reverse order).
 WRITE_ORDER = (NEXTHOP_TABLE, ROUTE_TABLE, BACKEND_TABLE, NAT_REVERSE_TABLE, MAGLEV_TABLE,
-               CONNECTION_TABLE, SERVICE_TABLE, VIP_TABLE, ARP_TABLE, ROUTER_MAC_TABLE)
+               CONNECTION_TABLE, SPLICE_BACKEND_TABLE, SERVICE_TABLE, VIP_TABLE, ARP_TABLE,
+               ROUTER_MAC_TABLE)
+# Per-connection splice entries: written by the splicer, reconciled separately.
+SPLICE_TABLES = (SPLICE_TO_SERVER_TABLE, SPLICE_TO_CLIENT_TABLE)
 
 MatchValue = int | tuple[int, int]  # exact value, or LPM (value, prefix length)
 
@@ -134,6 +150,8 @@ def desired_entries(state: LbState, switch: SwitchConfig) -> dict[tuple, Entry]:
                               "NoAction")]
     services = state.services_on(switch.name)
     answered = {int(a) for a in switch.addresses} | {int(s.vip) for s in services}
+    if switch.splice_address is not None and any(s.content for s in services):
+        answered.add(int(switch.splice_address))  # backends answer spliced connections
     out += [entry(ARP_TABLE, {"target_addr": a}, "reply", mac=mac_int(switch.router_mac))
             for a in sorted(answered)]
     out += [entry(VIP_TABLE, {"vip": v}, "NoAction")
@@ -157,6 +175,8 @@ def desired_meters(state: LbState, switch: SwitchConfig) -> dict[int, tuple[int,
 
 def _service_entries(state: LbState, service: Service) -> list[Entry]:
     service_id = state.service_id(service)
+    if service.content is not None:
+        return _content_service_entries(state, service, service_id)
     scheduler = SCHED_MAGLEV if service.scheduler == "mh" else SCHED_CONTROLLER
     out = [entry(SERVICE_TABLE, {"vip": int(service.vip), "protocol": service.protocol_number,
                                  "port": service.port}, "set_service", service_id=service_id,
@@ -200,3 +220,88 @@ def _routing_entries(state: LbState, switch: SwitchConfig,
     out += [entry(ROUTE_TABLE, {"dst_addr": prefix}, "set_nexthop", nexthop_id=nexthops[hop])
             for prefix, hop in sorted(routes.items())]
     return out
+
+
+def _content_service_entries(state: LbState, service: Service, service_id: int
+                             ) -> list[Entry]:
+    """An l7 service: spliced by the controller; its backends' segments are the splice
+    stage's (their handshakes reach the splicer)."""
+    out = [entry(SERVICE_TABLE, {"vip": int(service.vip), "protocol": service.protocol_number,
+                                 "port": service.port}, "set_service", service_id=service_id,
+                 forwarding_mode=FORWARDING_MODES["nat"], scheduler=SCHED_SPLICE)]
+    for backend in state.backends_in_use(service):
+        out.append(entry(SPLICE_BACKEND_TABLE, {"backend_addr": int(backend.address),
+                                                "backend_port": backend.port},
+                         "set_splice_backend", service_id=service_id))
+    return out
+
+
+def splice_entries(spec: SpliceSpec, service_id: int, backend_id: int,
+                   idle_timeout_ns: int) -> tuple[Entry, Entry]:
+    """The two entries of one spliced connection (to-server, to-client), with the deltas
+    as docs/dataplane.md installs them (every delta added mod 2^32; basic profile: no
+    timestamp deltas, no window shifts)."""
+    splice = spec.splice
+    tsval = 0 if splice.ts_offset is None else splice.ts_offset
+    common = {"service_id": service_id, "backend_id": backend_id}
+    to_server = entry(
+        SPLICE_TO_SERVER_TABLE,
+        {"client_addr": int(spec.client.address), "client_port": spec.client.port,
+         "vip": int(spec.vip.address), "vip_port": spec.vip.port},
+        "splice_connection", idle_timeout_ns,
+        src_addr=int(spec.local.address), src_port=spec.local.port,
+        dst_addr=int(spec.backend.address), dst_port=spec.backend.port,
+        seq_delta=splice.to_server_seq, ack_delta=splice.to_server_ack,
+        tsval_delta=0, tsecr_delta=(-tsval) % 2**32,
+        **_shifts(splice.windows.shift(Direction.TO_SERVER)), **common)
+    to_client = entry(
+        SPLICE_TO_CLIENT_TABLE,
+        {"backend_addr": int(spec.backend.address), "backend_port": spec.backend.port,
+         "splice_addr": int(spec.local.address), "splice_port": spec.local.port},
+        "splice_connection", idle_timeout_ns,
+        src_addr=int(spec.vip.address), src_port=spec.vip.port,
+        dst_addr=int(spec.client.address), dst_port=spec.client.port,
+        seq_delta=splice.to_client_seq, ack_delta=splice.to_client_ack,
+        tsval_delta=tsval, tsecr_delta=0,
+        **_shifts(splice.windows.shift(Direction.TO_CLIENT)), **common)
+    return to_server, to_client
+
+
+def _shifts(shift: int) -> dict[str, int]:
+    return {"window_shift_left": max(shift, 0), "window_shift_right": max(-shift, 0)}
+
+
+def splice_specs(to_server: Iterable[Entry], to_client: Iterable[Entry]
+                 ) -> tuple[list[SpliceSpec], list[Entry]]:
+    """Splices read back from a switch: pairs of entries that describe one connection, and
+    the entries that belong to no complete pair (to delete)."""
+    reverse = {}
+    for found in to_client:
+        match = dict(found.match)
+        reverse[(match["backend_addr"], match["backend_port"], match["splice_addr"],
+                 match["splice_port"])] = found
+    specs: list[SpliceSpec] = []
+    orphans: list[Entry] = []
+    for found in to_server:
+        match, params = dict(found.match), dict(found.params)
+        partner = reverse.pop((params["dst_addr"], params["dst_port"], params["src_addr"],
+                               params["src_port"]), None)
+        if partner is None:
+            orphans.append(found)
+            continue
+        back = dict(partner.params)
+        splice = Splice(to_server_seq=params["seq_delta"], to_server_ack=params["ack_delta"],
+                        to_client_seq=back["seq_delta"], to_client_ack=back["ack_delta"],
+                        ts_offset=back["tsval_delta"] or None)
+        specs.append(SpliceSpec(
+            client=_endpoint(match["client_addr"], match["client_port"]),
+            vip=_endpoint(match["vip"], match["vip_port"]),
+            local=_endpoint(params["src_addr"], params["src_port"]),
+            backend=_endpoint(params["dst_addr"], params["dst_port"]), splice=splice))
+    return specs, orphans + list(reverse.values())
+
+
+def _endpoint(address: MatchValue, port: MatchValue) -> Endpoint:
+    if not isinstance(address, int) or not isinstance(port, int):
+        raise ValueError(f"malformed splice entry field {address!r}:{port!r}")
+    return Endpoint(IPv4Address(address), port)

@@ -190,9 +190,16 @@ class LbState:
         return self.config.pools[service.pool]
 
     def backends_in_use(self, service: Service) -> list[Backend]:
-        """Pool backends plus retiring ones: every backend the data plane must still reach."""
-        retiring = [r.backend for (pool, _), r in self.retiring.items() if pool == service.pool]
-        return list(self.pool_backends(service)) + retiring
+        """Pool backends plus retiring ones: every backend the data plane must still reach
+        (all the pools of an l7 service, a backend named in several once)."""
+        out: dict[str, Backend] = {}
+        for pool in service.pools:
+            for backend in self.config.pools.get(pool, ()):
+                out.setdefault(backend.name, backend)
+        for (pool, name), retiring in self.retiring.items():
+            if pool in service.pools:
+                out.setdefault(name, retiring.backend)
+        return list(out.values())
 
     def find_backend(self, service: Service, name: str) -> Backend:
         for backend in self.backends_in_use(service):
@@ -416,7 +423,7 @@ class LbState:
         now = self.clock()
         for pool, backends in old.pools.items():
             still = {b.name for b in self.config.pools.get(pool, ())}
-            users = [s for s in self.config.services if s.pool == pool]
+            users = [s for s in self.config.services if pool in s.pools]
             timeout = max((s.removal_timeout_s for s in users), default=0.0)
             for backend in backends:
                 if backend.name in still:
@@ -431,7 +438,7 @@ class LbState:
     def _pool_busy(self, pool: str, backend: str) -> bool:
         """Does a backend of ``pool`` still carry connections (through any service)?"""
         return any(self.connections.count(s.name, backend)
-                   for s in self.config.services if s.pool == pool)
+                   for s in self.config.services if pool in s.pools)
 
     def _finish_retired(self) -> None:
         for key, retiring in list(self.retiring.items()):
