@@ -258,6 +258,9 @@ class ParserBuilder:
             raise ConfigError(f"{what}: unknown init_state {init!r}")
         start = self.cg.ns[fn_names[init]]
         timeout = self.err("ParserTimeout")
+        # BMv2 takes NoError's value from the JSON like any error (p4c before 2019 numbered
+        # the errors from 1)
+        no_error = self.err("NoError")
 
         def parse(p: Packet) -> int:
             f = p.f
@@ -271,7 +274,7 @@ class ParserBuilder:
                     if steps > MAX_PARSER_STATES:
                         raise ParserError(timeout)
                     state = state(p, f, data, n)
-                code = 0
+                code = no_error
             except ParserError as exc:
                 code = exc.code
             p.payload = data[p.off:]

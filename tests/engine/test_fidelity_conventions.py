@@ -185,3 +185,18 @@ def test_drop_clears_the_multicast_group_of_a_p4_14_intrinsic_metadata_header() 
     engine.table_add("t_ingress_2", [Exact(2), Ternary(0, 0)], ActionCall("_drop", ()),
                      priority=1)
     assert engine.process(1, b"\x02\x00\x00\x00").packets == []
+
+
+def test_parser_error_values_come_from_the_json_errors_list() -> None:
+    # p4c up to 2019 numbered the errors from 1 (NoError = 1); BMv2 writes the JSON's
+    # value of NoError into standard_metadata.parser_error after a good parse
+    b = eth_ipv4_program()
+    b.json["errors"] = [["NoError", 1], ["PacketTooShort", 2], ["NoMatch", 3],
+                        ["StackOutOfBounds", 4], ["HeaderTooShort", 5], ["ParserTimeout", 6]]
+    b.action("port_from_error", [], [assign(fld("standard_metadata", "egress_spec"),
+                                            fld("standard_metadata", "parser_error"))])
+    b.table("ingress", "MyIngress.t", [], ["port_from_error"], default="port_from_error")
+    engine = Engine(b.json)
+    assert engine.process(9, tcp_packet()).packets[0][0] == 1
+    truncated = tcp_packet()[:20]
+    assert engine.process(9, truncated).packets[0][0] == 2
