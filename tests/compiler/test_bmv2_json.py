@@ -313,3 +313,14 @@ def test_digest_of_a_struct_expression_follows_the_struct_field_order() -> None:
     assert [p["parameters"][1] for p in copies] == [
         {"type": "field", "value": ["ethernet", "srcAddr"]},
         {"type": "field", "value": ["standard_metadata", "ingress_port"]}]
+
+
+def test_direct_control_invocation_instantiates_in_place() -> None:
+    from p4sim.compiler import compile_source
+    source = (CORPUS / "inlining.p4").read_text().replace(
+        "        by_dst.apply(meta, hdr.ipv4.dstAddr);",
+        "        by_dst.apply(meta, hdr.ipv4.dstAddr);\n"
+        "        Counting.apply(meta, hdr.ipv4.ttl ++ hdr.ipv4.ttl ++ 16w0);")
+    program = compile_source(source, str(CORPUS / "direct_invocation.p4"))
+    names = [t.preamble.name for t in program.p4info.tables]
+    assert "MyIngress.Counting_inst.seen" in names

@@ -412,12 +412,26 @@ class ControlLowering:
 
     def _apply_control(self, call: ast.MethodCall, scope: Scope) -> Fragment:
         assert isinstance(call.method, ast.Member)
-        instance_loc = self.ctx.expr.location(call.method.expr, scope)
-        if not (isinstance(instance_loc, ValueLoc) and
-                isinstance(instance_loc.json_value, ControlInstance)):
-            raise LoweringError(call, "only locally instantiated controls can be applied")
-        instance: ControlInstance = instance_loc.json_value
+        target = call.method.expr
+        direct = target.decl if isinstance(target, ast.PathExpression) else None
+        if isinstance(target, ast.TypeNameExpression) and isinstance(call.callee,
+                                                                     ast.ControlDecl):
+            direct = call.callee
+        if isinstance(direct, ast.ControlDecl):
+            # ``Ctrl.apply(...)``: p4c instantiates the type in place as ``Ctrl_inst``
+            instance = ControlInstance(ast.InstantiationDecl(
+                pos=call.pos, name=self.ctx.sections.fresh_name(f"{direct.name}_inst"),
+                type_ref=ast.NamedTypeRef(pos=call.pos, name=direct.name)), direct)
+        else:
+            instance_loc = self.ctx.expr.location(target, scope)
+            if not (isinstance(instance_loc, ValueLoc) and
+                    isinstance(instance_loc.json_value, ControlInstance)):
+                raise LoweringError(call, "only locally instantiated controls can be applied")
+            instance = instance_loc.json_value
         inner = Scope(control_plane_name(instance.decl, scope), scope)
+        if len(instance.decl.args) < len(instance.control.constructor_params):
+            raise LoweringError(call, f"{instance.control.name} needs constructor arguments; "
+                                      "it cannot be applied without an instance")
         for param, ctor_arg in zip(instance.control.constructor_params, instance.decl.args,
                                    strict=False):
             constant = self.ctx.expr.constant(ctor_arg.value)

@@ -257,6 +257,8 @@ class ExpressionLowering:
                       cond=self.condition(e.cond, scope))
         if isinstance(e, ast.MethodCall) and e.builtin == "isValid":
             return self._validity_field(e, scope)
+        if isinstance(e, ast.MethodCall) and e.builtin in _SIZE_BUILTINS:
+            return hex_json(_size_of(e), bit_width(e.type))
         if isinstance(e, ast.MethodCall) and isinstance(e.method, ast.Member) and \
                 e.method.member == "lookahead":
             width = bit_width(e.type)
@@ -392,6 +394,23 @@ class ExpressionLowering:
         if e.op == "!=":
             return op("not", None, result)
         return result
+
+
+_SIZE_BUILTINS = ("minSizeInBits", "minSizeInBytes", "maxSizeInBits", "maxSizeInBytes")
+
+
+def _size_of(call: ast.MethodCall) -> int:
+    """``h.minSizeInBits()`` and friends, from the header/struct type."""
+    assert isinstance(call.method, ast.Member) and call.builtin is not None
+    target = repr_type(call.method.expr.type)
+    if not isinstance(target, t.StructLikeType):
+        raise LoweringError(call, f"{call.builtin} needs a header or struct")
+    fixed = sum(w for _, ft in target.fields
+                if (w := bit_width(ft)) is not None)
+    varbits = sum(rt.max_width for _, ft in target.fields
+                  if isinstance(rt := repr_type(ft), t.VarbitType))
+    bits = fixed + (varbits if call.builtin.startswith("max") else 0)
+    return bits // 8 if call.builtin.endswith("Bytes") else bits
 
 
 def _is_lookahead(e: ast.Expression) -> bool:
