@@ -249,3 +249,21 @@ def test_sliced_key_is_copied_into_a_temporary() -> None:
     engine.table_add("MyIngress.by_oui", [Exact(0x21)], ActionCall("MyIngress.mark", (5,)))
     frame = bytes.fromhex("000000002100" "000000000001" "88b5" "0100")
     assert engine.process(0, frame).packets[0][1][15] == 5
+
+
+@pytest.mark.xfail(strict=True, reason="@brief/@description on action parameters and key "
+                   "elements are dropped; p4c's P4Runtime serializer fills Param.doc and "
+                   "MatchField.doc (addDocumentation)")
+def test_parameter_and_key_documentation_reach_p4info() -> None:
+    ingress = """    @brief("to a port")
+    action to_port(@brief("egress port") bit<9> port) { std.egress_spec = port; }
+    table by_kind {
+        key = { hdr.tag.kind: exact @brief("tag kind"); }
+        actions = { to_port; NoAction; }
+    }
+    apply { by_kind.apply(); }"""
+    p4info = compile_text(build(ingress=ingress)).p4info
+    action = next(a for a in p4info.actions if a.preamble.name == "MyIngress.to_port")
+    assert action.preamble.doc.brief == "to a port"
+    assert action.params[0].doc.brief == "egress port"
+    assert p4info.tables[0].match_fields[0].doc.brief == "tag kind"
