@@ -43,9 +43,13 @@ from controller.dataplane import (
     NEW_CONNECTION_DIGEST,
     PACKET_IN_METER,
     PACKET_IN_REASON_NEW_CONNECTION,
+    PACKET_IN_REASON_SPLICE_CLIENT,
+    PACKET_IN_REASON_SPLICE_SERVER,
     PACKET_OUT_MODE_PIPELINE,
     SERVICE_COUNTER,
     SERVICE_TABLE,
+    SPLICE_TABLES,
+    SPLICE_TEARDOWN_DIGEST,
     WRITE_ORDER,
     Entry,
     connection_entry,
@@ -53,8 +57,10 @@ from controller.dataplane import (
     desired_meters,
     flow_of,
 )
+from controller.l7.syncookies import SynCookies
 from controller.packets import parse_flow
 from controller.reconcile import EntryDiff, diff_entries
+from controller.splicing import SpliceDriver
 from controller.state import Connection, FlowKey, LbState, StateError
 
 LOG = logging.getLogger(__name__)
@@ -62,6 +68,8 @@ WRITE_BATCH = 500
 DIGEST_MAX_LIST = 64
 DIGEST_MAX_TIMEOUT_NS = 1_000_000
 DIGEST_ACK_TIMEOUT_NS = 1_000_000_000
+SPLICE_TICK_S = 0.2  # splicer timers: request timeout, SYN retransmission, lingers
+SPLICE_REASONS = (PACKET_IN_REASON_SPLICE_CLIENT, PACKET_IN_REASON_SPLICE_SERVER)
 # What a switch message the controller cannot use raises; it is logged, never fatal.
 MALFORMED = (StateError, KeyError, TypeError, ValueError)
 
@@ -70,7 +78,7 @@ class SwitchAgent:
     """Keeps one switch in sync with the desired state and serves its stream."""
 
     def __init__(self, config: SwitchConfig, pipeline: PipelineConfig, state: LbState,
-                 lock: asyncio.Lock) -> None:
+                 lock: asyncio.Lock, cookies: SynCookies | None = None) -> None:
         self.config = config
         self.state = state
         self.lock = lock
@@ -78,6 +86,7 @@ class SwitchAgent:
                                 device_id=config.device_id, ready_handler=self._on_ready)
         self.switch = Switch(config.name, config.address, options)
         self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
+        self.splicing = SpliceDriver(config, self.switch, state, cookies or SynCookies())
         self.installed: dict[Any, Entry] = {}  # what the switch holds, connections aside
         self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
         self.installed_meters: dict[int, tuple[int, int]] = {}  # packet_in_meter configs
@@ -95,6 +104,9 @@ class SwitchAgent:
         switch.create_task(self._serve_packet_ins())
         switch.create_task(self._serve_digests())
         switch.create_task(self._serve_idle_timeouts())
+        if self._has_digest(SPLICE_TEARDOWN_DIGEST):
+            switch.create_task(self._serve_teardown_digests())
+        switch.create_task(self._serve_splice_timers())
         async with self.lock:
             await self._enable_digests()
             await self.full_resync()
@@ -106,20 +118,27 @@ class SwitchAgent:
         self.status = "down (will be synchronised when it reconnects)"
         LOG.warning("%s: P4Runtime channel down", self.name)
 
+    def _has_digest(self, name: str) -> bool:
+        return any(d.alias == name or d.name == name for d in self.switch.p4info.digests)
+
     async def _enable_digests(self) -> None:
-        digest = P4DigestEntry(NEW_CONNECTION_DIGEST, max_list_size=DIGEST_MAX_LIST,
-                               max_timeout_ns=DIGEST_MAX_TIMEOUT_NS,
-                               ack_timeout_ns=DIGEST_ACK_TIMEOUT_NS)
-        try:
-            await self.switch.insert([digest])
-        except P4ClientError:
-            await self.switch.modify([digest])  # already configured (controller restart)
+        for name in (NEW_CONNECTION_DIGEST, SPLICE_TEARDOWN_DIGEST):
+            if not self._has_digest(name):
+                continue
+            digest = P4DigestEntry(name, max_list_size=DIGEST_MAX_LIST,
+                                   max_timeout_ns=DIGEST_MAX_TIMEOUT_NS,
+                                   ack_timeout_ns=DIGEST_ACK_TIMEOUT_NS)
+            try:
+                await self.switch.insert([digest])
+            except P4ClientError:
+                await self.switch.modify([digest])  # already configured (controller restart)
 
     # ----- reconciliation ---------------------------------------------------------------
     async def full_resync(self) -> None:
         """Read everything, adopt live connections, write the difference.  Lock held."""
         actual: dict[Any, Entry] = {}
         actual_conns: dict[Any, Entry] = {}
+        splices: dict[str, list[Entry]] = {table: [] for table in SPLICE_TABLES}
         async for read in _read(self.switch, [P4TableEntry()]):
             try:
                 found = Entry.from_p4(read)
@@ -128,6 +147,8 @@ class SwitchAgent:
                 continue
             if found.table == CONNECTION_TABLE:
                 actual_conns[flow_of(found)] = found
+            elif found.table in splices:
+                splices[found.table].append(found)
             elif found.table in WRITE_ORDER:  # tables lbd does not own are left alone
                 actual[found.key] = found
         if not self.state.ids_adopted:
@@ -143,6 +164,8 @@ class SwitchAgent:
         self.installed_conns = desired_conns
         await self._write_meters(desired_meters(self.state, self.config),
                                  await self._read_meters())
+        self.splicing.refresh_services()
+        await self.splicing.reconcile(*splices.values())
         self._conns_version = self.state.version
         self.ready, self.needs_resync, self.status = True, False, "ok"
         if diff or conn_diff:
@@ -160,6 +183,7 @@ class SwitchAgent:
             desired = desired_entries(self.state, self.config)
             await self._write(diff_entries(desired, self.installed))
             self.installed = desired
+            self.splicing.refresh_services()
             await self._write_meters(desired_meters(self.state, self.config),
                                      self.installed_meters)
             if version != self._conns_version:
@@ -305,7 +329,14 @@ class SwitchAgent:
                 LOG.warning("%s: packet-in not scheduled: %r", self.name, err)
 
     async def _schedule_packet_in(self, packet: P4PacketIn) -> None:
-        if packet.metadata.get("reason") != PACKET_IN_REASON_NEW_CONNECTION:
+        reason = packet.metadata.get("reason")
+        if reason in SPLICE_REASONS:
+            async with self.lock:
+                if self.ready:
+                    await self.splicing.packet_in(packet.payload,
+                                                  int(packet.metadata["ingress_port"]))
+            return
+        if reason != PACKET_IN_REASON_NEW_CONNECTION:
             return
         flow = parse_flow(packet.payload)
         if flow is None:
@@ -346,6 +377,26 @@ class SwitchAgent:
                 conn = self.state.pin(self.name, flow, chosen[1], "dataplane")
                 await self.install_connection(conn)
 
+    async def _serve_teardown_digests(self) -> None:
+        async for digests in self.switch.read_digests(SPLICE_TEARDOWN_DIGEST):
+            try:
+                await self.switch.write([digests.ack()])
+                async with self.lock:
+                    if self.ready:
+                        await self.splicing.teardown_digests(digests)
+            except (P4ClientError, *MALFORMED) as err:
+                LOG.warning("%s: teardown digest not handled: %r", self.name, err)
+
+    async def _serve_splice_timers(self) -> None:
+        while True:
+            await asyncio.sleep(SPLICE_TICK_S)
+            try:
+                async with self.lock:
+                    if self.ready:
+                        await self.splicing.tick()
+            except P4ClientError as err:
+                LOG.warning("%s: splicer timers: %s", self.name, err)
+
     async def _serve_idle_timeouts(self) -> None:
         async for notification in self.switch.read_idle_timeouts():
             try:
@@ -359,9 +410,13 @@ class SwitchAgent:
 
     async def _end_connections_locked(self, entries: Iterable[P4TableEntry]) -> None:
         ended: list[Entry] = []
+        splices: list[Entry] = []
         for read in entries:
             try:
                 found = Entry.from_p4(read)
+                if found.table in SPLICE_TABLES:
+                    splices.append(found)
+                    continue
                 flow = flow_of(found)
             except (ValueError, KeyError):
                 continue
@@ -372,6 +427,8 @@ class SwitchAgent:
             ended.append(found)
         if ended:
             await self.switch.delete([e.to_p4() for e in ended], strict=False)
+        if splices:
+            await self.splicing.idle(splices)
 
     async def sweep_idle(self) -> None:
         """End connections idle for longer than the timeout whose notification was missed

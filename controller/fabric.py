@@ -10,6 +10,7 @@ from finsy import P4ClientError
 from controller.agent import SwitchAgent
 from controller.config import LbConfig
 from controller.dataplane import BACKEND_COUNTER, SERVICE_COUNTER
+from controller.l7.syncookies import SynCookies
 from controller.state import LbState
 
 LOG = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ class SwitchFabric:
     def __init__(self, config: LbConfig, state: LbState, lock: asyncio.Lock) -> None:
         self.state = state
         self.lock = lock
-        self.agents = [SwitchAgent(sw, config.pipeline, state, lock) for sw in config.switches]
+        cookies = SynCookies()  # one secret: a client may reach any switch's splicer
+        self.agents = [SwitchAgent(sw, config.pipeline, state, lock, cookies)
+                       for sw in config.switches]
         self._synced_version = -1
 
     async def sync(self) -> dict[str, str]:
