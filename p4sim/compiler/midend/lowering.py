@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
@@ -353,14 +354,38 @@ class _Lowering:
         self._bind_interface(control.params, scope, [hdr, meta, standard_metadata])
         first_action = len(self.ctx.cp.actions)
         first_json_action = len(self.ctx.sections.actions)
+        cp = self.ctx.cp
+        lists: list[list[Any]] = [cp.tables, cp.counters, cp.meters, cp.registers,
+                                  cp.action_profiles]
+        firsts = [len(entities) for entities in lists]
         lowering = ControlLowering(self.ctx, pipeline)
         fragment = lowering.instantiate(control, scope)
         for setter in fragment.exits:
             setter(None)
         pipeline.init_table = fragment.entry
+        for first, entities in zip(firsts, lists, strict=True):
+            self._order_by_declaration(entities, first, control)
         self._drop_unapplied_tables(pipeline, lowering.tables.unapplied())
         self._order_actions(first_action, control)
         self._order_json_actions(first_json_action, control, pipeline)
+
+    @staticmethod
+    def _order_by_declaration(entities: list[Any], first: int,
+                              control: ast.ControlDecl) -> None:
+        """p4c lists a control's tables/externs in declaration order, with an inlined
+        sub-control's at the position of its instance declaration."""
+        positions = {d.name_annotation() or d.name: index
+                     for index, d in enumerate(control.locals)
+                     if isinstance(d, ast.Declaration)}
+        positions.update({d.name: index for index, d in enumerate(control.locals)
+                          if isinstance(d, ast.Declaration)})
+        prefix = control.name + "."
+
+        def key(entity: Any) -> int:
+            first_component = str(entity.name).removeprefix(prefix).split(".")[0]
+            return positions.get(first_component, len(positions))
+
+        entities[first:] = sorted(entities[first:], key=key)
 
     def _order_json_actions(self, first: int, control: ast.ControlDecl,
                             pipeline: Pipeline) -> None:
