@@ -11,6 +11,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.backend.p4info_ids import ResourcePrefix, SymbolIds
 from p4sim.compiler.midend.control_plane import (
     ControlPlaneModel,
+    CpDoc,
     CpEntity,
     CpMatchField,
     CpParam,
@@ -84,6 +85,15 @@ class _Builder:
             add(ResourcePrefix.VALUE_SET, value_set.name, value_set.explicit_id)
         self.ids.assign()
 
+    @staticmethod
+    def _doc(target: p4i.Documentation, doc: CpDoc | None) -> None:
+        if doc is None:
+            return
+        if doc.brief is not None:
+            target.brief = doc.brief
+        if doc.description is not None:
+            target.description = doc.description
+
     def _preamble(self, target: p4i.Preamble, kind: ResourcePrefix, entity: CpEntity,
                   alias: str | None = None, symbol: str | None = None) -> None:
         target.id = self.ids.id_of(kind, symbol or entity.name)
@@ -91,10 +101,7 @@ class _Builder:
         target.alias = alias if alias is not None else self.ids.alias_of(entity.name)
         target.annotations.extend(entity.annotations)
         if entity.doc is not None:
-            if entity.doc.brief is not None:
-                target.doc.brief = entity.doc.brief
-            if entity.doc.description is not None:
-                target.doc.description = entity.doc.description
+            self._doc(target.doc, entity.doc)
 
     def build(self) -> p4i.P4Info:
         self._collect()
@@ -113,6 +120,8 @@ class _Builder:
                 match.id = field_id
                 match.name = field.name
                 match.annotations.extend(field.annotations)
+                if field.doc is not None:
+                    self._doc(match.doc, field.doc)
                 match.bitwidth = field.bitwidth
                 if field.match_type in MATCH_TYPES:
                     match.match_type = MATCH_TYPES[field.match_type]
@@ -160,6 +169,8 @@ class _Builder:
                 p.id = param_id
                 p.name = param.name
                 p.annotations.extend(param.annotations)
+                if param.doc is not None:
+                    self._doc(p.doc, param.doc)
                 p.bitwidth = param.bitwidth
                 if param.named_type is not None:
                     p.type_name.name = self._new_type(param.named_type)

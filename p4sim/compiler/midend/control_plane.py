@@ -35,6 +35,7 @@ class CpMatchField:
     explicit_id: int | None = None
     annotations: list[str] = field(default_factory=list)
     named_type: t.NewType | None = None  # ``type`` declarations give P4Info a type_name
+    doc: CpDoc | None = None
 
 
 @dataclass
@@ -51,6 +52,7 @@ class CpParam:
     explicit_id: int | None = None
     annotations: list[str] = field(default_factory=list)
     named_type: t.NewType | None = None
+    doc: CpDoc | None = None
 
 
 @dataclass

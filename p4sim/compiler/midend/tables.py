@@ -51,6 +51,7 @@ def explicit_id(node: ast.Annotated) -> int | None:
 
 
 def _doc(node: ast.Annotated) -> CpDoc | None:
+    """``@brief``/``@description`` texts (P4Info ``doc``)."""
     texts: dict[str, str] = {}
     for name in ("brief", "description"):
         annotation = node.annotation(name)
@@ -257,7 +258,8 @@ class TableLowering:
                                        f"{param.type_ref.type} is not supported")
         return CpParam(param.name_annotation() or param.name,
                        translated_width(param.type_ref.type, width), explicit_id(param),
-                       p4info_annotations(param.annotations), named_type(param.type_ref.type))
+                       p4info_annotations(param.annotations), named_type(param.type_ref.type),
+                       _doc(param))
 
     def action_json_name(self, label: ast.Expression, scope: Scope) -> str:
         if isinstance(label, ast.PathExpression) and isinstance(label.decl, ast.ActionDecl):
@@ -406,7 +408,7 @@ class TableLowering:
             cp_fields.append(CpMatchField(name, translated_width(element.expr.type, width),
                                           cp_kind, explicit_id(element),
                                           p4info_annotations(element.annotations),
-                                          named_type(element.expr.type)))
+                                          named_type(element.expr.type), _doc(element)))
         return keys, selector_inputs, cp_fields
 
     def _key_target(self, e: ast.Expression, scope: Scope,

@@ -251,9 +251,6 @@ def test_sliced_key_is_copied_into_a_temporary() -> None:
     assert engine.process(0, frame).packets[0][1][15] == 5
 
 
-@pytest.mark.xfail(strict=True, reason="@brief/@description on action parameters and key "
-                   "elements are dropped; p4c's P4Runtime serializer fills Param.doc and "
-                   "MatchField.doc (addDocumentation)")
 def test_parameter_and_key_documentation_reach_p4info() -> None:
     ingress = """    @brief("to a port")
     action to_port(@brief("egress port") bit<9> port) { std.egress_spec = port; }
