@@ -130,6 +130,11 @@ class ExpressionLowering:
             return self.member_location(base, e)
         if isinstance(e, ast.ArrayIndex):
             base = self.location(e.expr, scope)
+            if isinstance(base, StructLoc) and base.type.name == "tuple":
+                position = self.const_int(e.index)
+                if position is None or f"f{position}" not in base.fields:
+                    raise LoweringError(e, "tuple index must be a constant within range")
+                return base.fields[f"f{position}"]
             if not isinstance(base, StackLoc):
                 raise LoweringError(e, "indexing is only supported on header stacks")
             index = self.const_int(e.index)

@@ -34,6 +34,7 @@ from p4sim.compiler.midend.parser_lowering import ParserLowering
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.source_text import p4info_annotations, string_annotation
 from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.midend.storage import tuple_as_struct
 from p4sim.compiler.midend.tables import TableLowering, explicit_id
 from p4sim.compiler.midend.v1model_externs import calculation_inputs, enum_member
 
@@ -262,7 +263,8 @@ class _Lowering:
         return loc
 
     def _metadata(self, ty: t.StructType) -> StructLoc:
-        nested = any(isinstance(repr_type(ft), t.StructType) for _, ft in ty.fields)
+        nested = any(isinstance(tuple_as_struct(repr_type(ft)), t.StructType)
+                     for _, ft in ty.fields)
         counter = [0]
         decl = ty.decl if isinstance(ty.decl, ast.StructDecl) else None
         return self._metadata_struct(ty, ty.name, [], nested, counter, decl)
@@ -276,7 +278,7 @@ class _Lowering:
         loc = StructLoc(ty)
         field_decls = {f.name: f for f in decl.fields} if decl is not None else {}
         for name, field_type in ty.fields:
-            rt = repr_type(field_type)
+            rt = tuple_as_struct(repr_type(field_type))
             field_loc: Location
             if isinstance(rt, t.StructType):
                 inner_decl = rt.decl if isinstance(rt.decl, ast.StructDecl) else None

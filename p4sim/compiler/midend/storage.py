@@ -23,6 +23,15 @@ from p4sim.compiler.midend.locations import (
 SCALARS = "scalars"
 
 
+def tuple_as_struct(ty: t.P4Type) -> t.P4Type:
+    """A tuple is stored like a struct with fields ``f0``, ``f1``... (p4c's
+    EliminateTuples)."""
+    if isinstance(ty, t.TupleType):
+        return t.StructType("tuple", tuple((f"f{index}", element)
+                                           for index, element in enumerate(ty.elements)))
+    return ty
+
+
 class Storage:
     def __init__(self, sections: Bmv2Sections) -> None:
         self.sections = sections
@@ -119,7 +128,7 @@ class Storage:
 
     def variable(self, base: str, ty: t.P4Type) -> Location:
         """Storage for a local variable (or compiler temporary) of type ``ty``."""
-        rt = repr_type(ty)
+        rt = tuple_as_struct(repr_type(ty))
         if isinstance(rt, t.HeaderType):
             return self.header_instance(base, rt)
         if isinstance(rt, t.HeaderUnionType):
