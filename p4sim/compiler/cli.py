@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile a P4_16 v1model program to BMv2 JSON and P4Info (as p4c-bm2-ss).")
     parser.add_argument("source", help="P4_16 source file")
     parser.add_argument("-o", "--output", help="BMv2 JSON output file "
-                                               "(default: <source>.json next to the source)")
+                                               "(default: <source stem>.json here)")
     parser.add_argument("--p4runtime-files", default="",
                         help="comma-separated P4Info outputs; format from the suffix: "
                              ".txt/.txtpb text, .bin binary, .json JSON")
@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if program.p4info_errors and (p4info_paths or args.p4runtime_file):
         print(str(CompileError(program.p4info_errors)), file=sys.stderr)
         return 1
-    output = Path(args.output) if args.output else Path(args.source).with_suffix(".json")
+    # like the p4c driver, default to <source stem>.json in the current directory
+    output = Path(args.output) if args.output else Path(Path(args.source).stem + ".json")
     try:
         output.write_text(program.json_text())
         for path in p4info_paths:
