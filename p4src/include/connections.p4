@@ -3,9 +3,8 @@
  * pins an established connection to its backend, whatever happens to the
  * service's pool afterwards.  Entries are installed by the controller (from a
  * digest or a packet-in) and age out through idle timeouts.
- *
- * A TCP splicing stage (per-connection sequence/ack translation for L7
- * services) belongs right after this lookup, keyed the same way.
+ * L7 services do not use it: their connections live in the splice tables
+ * (splice.p4).
  */
 #ifndef LB_CONNECTIONS_P4
 #define LB_CONNECTIONS_P4
