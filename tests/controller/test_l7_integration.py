@@ -1,0 +1,386 @@
+"""L7 splicing end to end: real Linux TCP clients and servers, p4sim-switch, lbd.
+
+Two network namespaces this module creates (``p4l7c-<pid>``: the client 10.0.1.10;
+``p4l7s-<pid>``: HTTP servers on 10.0.2.11 and 10.0.2.12) are joined by veths to the
+switch's ports 1 and 2.  lbd splices the l7 service 10.0.0.100:80: ``/static/`` goes to
+pool ``static`` (10.0.2.11), the rest to ``web`` (10.0.2.12).  Switch state is read
+over P4Runtime.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import http.client
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import yaml
+from finsy import P4Schema, P4TableEntry
+from finsy.proto import p4r, p4r_grpc
+
+from controller.dataplane import Entry
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None
+                       or shutil.which("ethtool") is None,
+                       reason="needs root, iproute2 and ethtool (network namespaces)"),
+    pytest.mark.skipif(importlib.util.find_spec("p4sim.compiler.cli") is None,
+                       reason="p4sim-compile is not in this tree"),
+]
+
+REPO = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+PID = os.getpid()
+CLIENT_NS, SERVER_NS = f"p4l7c-{PID}", f"p4l7s-{PID}"
+CLIENT_IF, SERVER_IF = f"p4l7c{PID}", f"p4l7s{PID}"
+ROUTER_MAC, CLIENT_MAC, SERVER_MAC = "00:00:00:00:01:00", "00:00:00:00:00:10", \
+    "00:00:00:00:00:20"
+VIP = "10.0.0.100"
+BIG = bytes(i % 251 for i in range(300_000))
+CLONE_NEWNET = 0x40000000
+SPLICE_TABLES = ("splice_to_server_table", "splice_to_client_table")
+
+SERVER_CODE = """
+import hashlib, http.server, socketserver
+BIG = bytes(i % 251 for i in range(300_000))
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args): pass
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        me = self.connection.getsockname()[0]
+        peer = self.client_address[0]
+        self.reply(BIG if self.path.endswith("/big") else f"{me} {peer} {self.path}".encode())
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        me = self.connection.getsockname()[0]
+        self.reply(f"{me} {len(body)} {hashlib.sha256(body).hexdigest()}".encode())
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+Server(("0.0.0.0", 8080), Handler).serve_forever()
+"""
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+def in_ns(ns: str, *argv: str) -> None:
+    sh("ip", "netns", "exec", ns, *argv)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("l7")
+    json_path, p4info_path = out / "lb.json", out / "lb.p4info.txtpb"
+    result = subprocess.run([str(BIN / "p4sim-compile"), str(REPO / "p4src" / "lb.p4"), "-o",
+                             str(json_path), "--p4runtime-files", str(p4info_path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"p4sim-compile failed:\n{result.stderr}"
+    if "splice_to_server_table" not in p4info_path.read_text():
+        pytest.skip("p4src/lb.p4 has no TCP splicing stage yet")
+    return json_path, p4info_path
+
+
+@pytest.fixture(scope="module")
+def namespaces() -> Iterator[None]:
+    links = ((CLIENT_NS, CLIENT_IF, CLIENT_MAC, ["10.0.1.10/24"], "10.0.1.1"),
+             (SERVER_NS, SERVER_IF, SERVER_MAC, ["10.0.2.11/24", "10.0.2.12/24"], "10.0.2.1"))
+    try:
+        for ns, link, mac, addresses, gateway in links:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", link, "type", "veth", "peer", "name", f"{link}p")
+            sh("ip", "link", "set", f"{link}p", "netns", ns)
+            sh("sysctl", "-qw", f"net.ipv6.conf.{link}.disable_ipv6=1")
+            sh("ip", "link", "set", link, "up")
+            in_ns(ns, "sysctl", "-qw", f"net.ipv6.conf.{link}p.disable_ipv6=1")
+            in_ns(ns, "ip", "link", "set", f"{link}p", "address", mac)
+            # the switch reads the frames: checksums must be complete, not left to offload
+            in_ns(ns, "ethtool", "-K", f"{link}p", "tx", "off")
+            for address in addresses:
+                in_ns(ns, "ip", "addr", "add", address, "dev", f"{link}p")
+            in_ns(ns, "ip", "link", "set", f"{link}p", "up")
+            in_ns(ns, "ip", "link", "set", "lo", "up")
+            in_ns(ns, "ip", "route", "add", "default", "via", gateway)
+        yield
+    finally:
+        for ns, link, *_ in links:
+            subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+
+
+class Process:
+    """A subprocess stopped with SIGTERM (then SIGKILL) at the end."""
+
+    def __init__(self, argv: list[str], log: Path) -> None:
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=out)
+        self.log = log
+
+    def alive(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.proc.args} exited:\n{self.log.read_text()}")
+        return True
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Rig:
+    def __init__(self, pipeline: tuple[Path, Path], workdir: Path) -> None:
+        self.workdir = workdir
+        self.grpc_port = free_port()
+        self.schema = P4Schema(pipeline[1])
+        self.socket = workdir / "lbd.sock"
+        config = {
+            "pipeline": {"p4info": str(pipeline[1]), "bmv2_json": str(pipeline[0])},
+            "api": {"unix_socket": str(self.socket)},
+            "connection_idle_timeout": 30,
+            "switches": [{
+                "name": "s1", "address": f"127.0.0.1:{self.grpc_port}", "device_id": 1,
+                "router_mac": ROUTER_MAC, "addresses": ["10.0.1.1", "10.0.2.1"],
+                "splice_address": "10.0.2.1", "ports": {"client": 1, "server": 2},
+                "routes": [{"prefix": "10.0.1.0/24", "egress_port": "client",
+                            "mac": CLIENT_MAC}],
+            }],
+            "pools": {
+                "static": [{"name": "b1", "address": "10.0.2.11", "port": 8080,
+                            "mac": SERVER_MAC, "egress_port": "server"}],
+                "web": [{"name": "b2", "address": "10.0.2.12", "port": 8080,
+                         "mac": SERVER_MAC, "egress_port": "server"}],
+            },
+            "services": [{
+                "name": "shop", "vip": VIP, "port": 80, "mode": "l7", "scheduler": "lard",
+                "rules": [{"path_prefix": "/static/", "pool": "static"}],
+                "default_pool": "web", "request_timeout": 2,
+            }],
+        }
+        (workdir / "lb.yaml").write_text(yaml.safe_dump(config))
+        self.processes: list[Process] = []
+
+    def start(self) -> None:
+        switch = Process([str(BIN / "p4sim-switch"), "--no-p4", "--device-id", "1",
+                          "--thrift-port", str(free_port()), "-i", f"1@{CLIENT_IF}", "-i",
+                          f"2@{SERVER_IF}", "--", "--grpc-server-addr",
+                          f"127.0.0.1:{self.grpc_port}", "--cpu-port", "255"],
+                         self.workdir / "switch.log")
+        self.processes.append(switch)
+        wait_for(lambda: switch.alive() and _listening(self.grpc_port), 20, "switch gRPC")
+        server = Process(["ip", "netns", "exec", SERVER_NS, sys.executable, "-c",
+                          SERVER_CODE], self.workdir / "servers.log")
+        self.processes.append(server)
+        lbd = Process([str(BIN / "lbd"), "--config", str(self.workdir / "lb.yaml")],
+                      self.workdir / "lbd.log")
+        self.processes.append(lbd)
+        wait_for(lambda: lbd.alive() and any(e.table == "splice_backend_table"
+                                             for e in self.entries()), 30, "lbd to sync")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+    def _stub_call(self, entities: list[p4r.Entity]) -> list[p4r.Entity]:
+        with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+            stub = p4r_grpc.P4RuntimeStub(channel)
+            request = p4r.ReadRequest(device_id=1, entities=entities)
+            try:
+                return [e for reply in stub.Read(request, timeout=10) for e in reply.entities]
+            except grpc.RpcError:
+                return []
+
+    def entries(self) -> list[Entry]:
+        return [Entry.from_p4(P4TableEntry.decode(e, self.schema))
+                for e in self._stub_call([p4r.Entity(table_entry=p4r.TableEntry())])]
+
+    def splices(self) -> list[Entry]:
+        return [e for e in self.entries() if e.table in SPLICE_TABLES]
+
+    def packet_ins(self) -> int:
+        """Packets the switch sent to the controller for the l7 service (all reasons)."""
+        service_id = next(dict(e.params)["service_id"] for e in self.entries()
+                          if e.table == "service_table")
+        counter = self.schema.counters["packet_in_counter"]
+        found = self._stub_call([p4r.Entity(counter_entry=p4r.CounterEntry(
+            counter_id=counter.id, index=p4r.Index(index=service_id)))])
+        return found[0].counter_entry.data.packet_count
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def rig(pipeline: tuple[Path, Path], namespaces: None,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    rig = Rig(pipeline, tmp_path_factory.mktemp("l7rig"))
+    try:
+        rig.start()
+        yield rig
+    finally:
+        rig.stop()
+
+
+# ----- a TCP client in the client namespace --------------------------------------------
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def client_socket(timeout: float = 15.0) -> socket.socket:
+    """A TCP socket created inside the client namespace (it stays there once made)."""
+    made: list[socket.socket] = []
+
+    def create() -> None:
+        fd = os.open(f"/run/netns/{CLIENT_NS}", os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns failed")
+        finally:
+            os.close(fd)
+        made.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+
+    thread = threading.Thread(target=create)  # setns changes this thread only
+    thread.start()
+    thread.join()
+    made[0].settimeout(timeout)
+    return made[0]
+
+
+class ClientConnection(http.client.HTTPConnection):
+    def __init__(self) -> None:
+        super().__init__(VIP, 80, timeout=15)
+
+    def connect(self) -> None:
+        self.sock = client_socket()
+        self.sock.connect((VIP, 80))
+
+
+def fetch(method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    conn = ClientConnection()
+    try:
+        conn.request(method, path, body=body, headers={"Connection": "close"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def no_splices_left(rig: Rig) -> None:
+    wait_for(lambda: not rig.splices(), 15, "the splice entries to be removed")
+
+
+# ----- tests ------------------------------------------------------------------------------
+def test_requests_land_on_the_pool_their_rules_choose(rig: Rig) -> None:
+    status, body = fetch("GET", "/static/logo.png")
+    assert status == 200
+    backend, peer, path = body.decode().split()
+    assert (backend, peer, path) == ("10.0.2.11", "10.0.2.1", "/static/logo.png")
+    status, body = fetch("GET", "/index.html")
+    assert (status, body.decode().split()[0]) == (200, "10.0.2.12")
+    no_splices_left(rig)
+
+
+def test_large_response_and_request_body_are_byte_exact(rig: Rig) -> None:
+    status, body = fetch("GET", "/static/big")
+    assert status == 200 and body == BIG
+    upload = os.urandom(50_000)
+    status, body = fetch("POST", "/upload", upload)
+    assert status == 200
+    assert body.decode().split() == ["10.0.2.12", "50000", hashlib.sha256(upload).hexdigest()]
+    no_splices_left(rig)
+
+
+def test_keep_alive_requests_stay_in_the_pipeline_on_one_backend(rig: Rig) -> None:
+    conn = ClientConnection()
+    try:
+        conn.request("GET", "/static/first")
+        first = conn.getresponse().read().decode().split()
+        assert len(rig.splices()) == 2
+        before = rig.packet_ins()
+        conn.request("GET", "/other")  # the rules would say "web": same connection wins
+        second = conn.getresponse().read().decode().split()
+        conn.request("GET", "/static/big")
+        assert conn.getresponse().read() == BIG
+        assert rig.packet_ins() == before  # nothing of this connection reached lbd
+    finally:
+        conn.close()
+    assert first[0] == second[0] == "10.0.2.11"
+    no_splices_left(rig)
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(40), b"400"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", b"400"),
+    (b"GET / HTTP/3.0\r\n\r\n", b"505"),
+])
+def test_bad_requests_get_an_error_and_leave_nothing(rig: Rig, request_bytes: bytes,
+                                                     status: bytes) -> None:
+    sock = client_socket()
+    with sock:
+        sock.connect((VIP, 80))
+        sock.sendall(request_bytes)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.split(b" ")[1] == status
+    assert rig.splices() == []
+
+
+def test_client_that_never_completes_its_request_is_reset(rig: Rig) -> None:
+    sock = client_socket()
+    with sock:
+        sock.connect((VIP, 80))
+        sock.sendall(b"GET /slow HTTP/1.1\r\nHost: a\r\n")
+        started = time.monotonic()
+        with pytest.raises(ConnectionResetError):
+            sock.recv(4096)
+        assert 1.5 <= time.monotonic() - started < 10
+    assert rig.splices() == []
+
+
+def test_many_connections_leave_the_tables_at_baseline(rig: Rig) -> None:
+    baseline = len(rig.entries())
+    for index in range(20):
+        status, _ = fetch("GET", f"/static/{index}" if index % 2 else f"/page/{index}")
+        assert status == 200
+    no_splices_left(rig)
+    assert len(rig.entries()) == baseline
