@@ -431,13 +431,15 @@ class SwitchAgent:
             await self.splicing.idle(splices)
 
     async def sweep_idle(self) -> None:
-        """End connections idle for longer than the timeout whose notification was missed
-        (sent while lbd was down: a switch notifies an entry once).  Lock held."""
+        """End connections and splices idle for longer than the timeout whose notification
+        was missed (sent while lbd was down: a switch notifies an entry once).  Lock held."""
         timeout_ns = int(self.state.config.connection_idle_timeout_s * 1e9)
         if not self.ready or timeout_ns == 0:  # 0: connections never age
             return
+        tables = [CONNECTION_TABLE, *SPLICE_TABLES] if self.splicing.splicer.spliced() \
+            else [CONNECTION_TABLE]
         idle = [read async for read in _read(
-                    self.switch, [P4TableEntry(CONNECTION_TABLE, time_since_last_hit=0)])
+                    self.switch, [P4TableEntry(t, time_since_last_hit=0) for t in tables])
                 if isinstance(read, P4TableEntry) and read.time_since_last_hit is not None
                 and read.time_since_last_hit >= timeout_ns]
         await self._end_connections_locked(idle)

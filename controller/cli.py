@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from controller.api import ApiError, call
-from controller.config import DEFAULT_SOCKET, MODES, PROTOCOLS, SCHEDULERS
+from controller.config import (
+    DEFAULT_SOCKET,
+    L7_MODE,
+    L7_SCHEDULERS,
+    PROTOCOLS,
+    SCHEDULERS,
+    SERVICE_MODES,
+)
 
 
 def _ipv4(text: str) -> str:
@@ -53,6 +60,15 @@ def _egress(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
+def _header(text: str) -> dict[str, str]:
+    """NAME (present), NAME=VALUE (exact value) or NAME~REGEX."""
+    for separator, key in (("=", "value"), ("~", "regex")):
+        name, found, value = text.partition(separator)
+        if found:
+            return {"name": name, key: value}
+    return {"name": text}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lbctl", description="Manage the P4 load balancer.")
     parser.add_argument("--socket", type=Path,
@@ -74,9 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--vip", type=_ipv4, required=True)
     add.add_argument("--port", type=_ranged(1, 65535), required=True)
     add.add_argument("--protocol", choices=list(PROTOCOLS), default="tcp")
-    add.add_argument("--mode", choices=MODES, default="nat")
-    add.add_argument("--scheduler", choices=SCHEDULERS, default="wlc")
-    add.add_argument("--pool", required=True, help="backend pool (created empty if new)")
+    add.add_argument("--mode", choices=SERVICE_MODES, default="nat",
+                     help="l7: content-aware, spliced (add rules with 'lbctl rule add')")
+    add.add_argument("--scheduler", choices=list(dict.fromkeys(SCHEDULERS + L7_SCHEDULERS)),
+                     default="wlc", help="lard and lblc are for l7 services")
+    add.add_argument("--pool", help="backend pool (created empty if new); for l7: the "
+                     "default pool")
     add.add_argument("--persistence", type=_seconds, metavar="SECONDS",
                      help="keep a client on its backend for SECONDS")
     add.add_argument("--netmask", help="persistence granularity: prefix length or netmask "
@@ -113,6 +132,33 @@ def build_parser() -> argparse.ArgumentParser:
     weight.add_argument("backend")
     weight.add_argument("weight", type=_ranged(0, 65535))
 
+    rule = commands.add_parser("rule", help="content rules of l7 services").add_subparsers(
+        dest="action", required=True)
+    rlist = rule.add_parser("list", help="SERVICE's rules in order (first match wins)")
+    rlist.add_argument("service")
+    radd = rule.add_parser("add", help="add a rule: requests matching every condition go "
+                           "to POOL")
+    radd.add_argument("service")
+    radd.add_argument("--pool", required=True)
+    radd.add_argument("--host", help="exact host, or *.suffix")
+    radd.add_argument("--path-prefix")
+    radd.add_argument("--path-regex")
+    radd.add_argument("--extension", action="append", dest="extensions",
+                      help="file extension of the path (repeatable)")
+    radd.add_argument("--method", action="append", dest="methods", help="repeatable")
+    radd.add_argument("--header", action="append", dest="headers", type=_header,
+                      metavar="NAME[=VALUE|~REGEX]", help="header present, with an exact "
+                      "value, or matching a regex (repeatable)")
+    radd.add_argument("--position", type=_ranged(0, 10**6),
+                      help="insert before rule N (default: last)")
+    rdel = rule.add_parser("del", help="delete rule INDEX (as 'rule list' numbers them)")
+    rdel.add_argument("service")
+    rdel.add_argument("index", type=_ranged(0, 10**6))
+    rdefault = rule.add_parser("default", help="set the pool for requests no rule matches "
+                               "(no POOL: none, they get 503)")
+    rdefault.add_argument("service")
+    rdefault.add_argument("pool", nargs="?")
+
     stats = commands.add_parser("stats", help="packets, bytes and connections")
     stats.add_argument("service", nargs="?")
     conns = commands.add_parser("conns", help="the connection table")
@@ -135,7 +181,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             service: dict[str, Any] = {
                 "name": args.name, "vip": args.vip, "port": args.port,
                 "protocol": args.protocol, "mode": args.mode, "scheduler": args.scheduler,
-                "pool": args.pool, "removal_timeout": args.removal_timeout}
+                "removal_timeout": args.removal_timeout}
+            service["default_pool" if args.mode == L7_MODE else "pool"] = args.pool
             if args.persistence is not None:
                 service["persistence"] = {"timeout": args.persistence,
                                           "netmask": args.netmask or "32"}
@@ -159,6 +206,22 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         case "backend", "weight":
             return "backend.weight", {"service": args.service, "backend": args.backend,
                                       "weight": args.weight}
+        case "rule", "list":
+            return "rule.list", {"service": args.service}
+        case "rule", "add":
+            rule: dict[str, Any] = {"pool": args.pool}
+            for key in ("host", "path_prefix", "path_regex", "extensions", "methods",
+                        "headers"):
+                if getattr(args, key) is not None:
+                    rule[key] = getattr(args, key)
+            params: dict[str, Any] = {"service": args.service, "rule": rule}
+            if args.position is not None:
+                params["position"] = args.position
+            return "rule.add", params
+        case "rule", "del":
+            return "rule.del", {"service": args.service, "index": args.index}
+        case "rule", "default":
+            return "rule.default", {"service": args.service, "pool": args.pool}
         case "stats", _:
             return "stats", {} if args.service is None else {"service": args.service}
         case "conns", _:
@@ -188,11 +251,16 @@ def render(method: str, result: Any) -> str:
             persist = "-" if s["persistence"] is None else \
                 f"{s['persistence']['timeout']:g}s/{s['persistence']['netmask']}"
             rows.append([s["name"], f"{s['vip']}:{s['port']}/{s['protocol']}", s["mode"],
-                         s["scheduler"], persist, s["pool"],
+                         s["scheduler"], persist, ",".join(s.get("pools") or [s["pool"]]),
                          ", ".join(f"{b['name']}({b['weight']}{_flag(b['state'])})"
                                    for b in s["backends"]) or "-"])
         return format_table(["SERVICE", "VIRTUAL", "MODE", "SCHED", "PERSIST", "POOL",
                              "BACKENDS(WEIGHT)"], rows)
+    if method == "rule.list":
+        rows = [[index, rule.get("pool") if isinstance(rule, dict) else "?", _conditions(rule)]
+                for index, rule in enumerate(result["rules"])]
+        rows.append(["default", result["default_pool"] or "(none: 503)", ""])
+        return format_table(["RULE", "POOL", "CONDITIONS"], rows)
     if method == "stats":
         rows = []
         for s in result:
@@ -212,6 +280,13 @@ def render(method: str, result: Any) -> str:
     return "\n".join(lines)
 
 
+def _conditions(rule: Any) -> str:
+    if not isinstance(rule, dict):
+        return repr(rule)
+    return " ".join(f"{key}={json.dumps(value)}" for key, value in rule.items()
+                    if key != "pool")
+
+
 def _flag(state: str) -> str:
     return "" if state == "active" else f", {state}"
 
@@ -221,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.tcp_port is not None and not args.token:
         parser.error("--tcp-port needs --token or LBCTL_TOKEN")
+    if args.command == "service" and args.action == "add" and args.pool is None \
+            and args.mode != L7_MODE:
+        parser.error("--pool is required (except for --mode l7, where it is the default pool)")
     if getattr(args, "netmask", None) is not None and args.persistence is None:
         parser.error("--netmask needs --persistence")
     if getattr(args, "new_connection_burst", None) is not None \

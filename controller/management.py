@@ -8,6 +8,7 @@ so ``lbctl`` returning means the change is in the data plane.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from controller.config import (
     parse_config,
     parse_service,
 )
+from controller.l7.rules import parse_content_rules
 from controller.state import LbState
 
 
@@ -60,6 +62,10 @@ class Management:
             "stats": self.stats,
             "conns": self.conns,
             "config.apply": self.config_apply,
+            "rule.list": self.rule_list,
+            "rule.add": self.rule_add,
+            "rule.del": self.rule_del,
+            "rule.default": self.rule_default,
         }
 
     # ----- reads ------------------------------------------------------------------------
@@ -103,9 +109,74 @@ class Management:
             if c.service in names and (switch is None or c.switch == switch)]
 
     # ----- changes ----------------------------------------------------------------------
+    async def rule_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        service = self._content_service(params)
+        assert service.content is not None
+        return {"service": service.name, "default_pool": service.content.default_pool,
+                "rules": list(service.content.raw_rules)}
+
+    async def rule_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Insert a rule at ``position`` (default: last); first match wins."""
+        async with self.lock:
+            service = self._content_service(params)
+            assert service.content is not None
+            rules = list(service.content.raw_rules)
+            position = params.get("position", len(rules))
+            if isinstance(position, bool) or not isinstance(position, int) or \
+                    not 0 <= position <= len(rules):
+                raise ApiError(f"position: {position!r} is not an integer in "
+                               f"[0, {len(rules)}]")
+            rules.insert(position, params.get("rule"))
+            self._set_rules(service, rules, service.content.default_pool)
+            return await self._push()
+
+    async def rule_del(self, params: dict[str, Any]) -> dict[str, Any]:
+        async with self.lock:
+            service = self._content_service(params)
+            assert service.content is not None
+            rules = list(service.content.raw_rules)
+            index = params.get("index")
+            if isinstance(index, bool) or not isinstance(index, int) or \
+                    not 0 <= index < len(rules):
+                raise ApiError(f"index: {index!r} is not a rule of service {service.name!r} "
+                               f"(it has {len(rules)})")
+            del rules[index]
+            self._set_rules(service, rules, service.content.default_pool)
+            return await self._push()
+
+    async def rule_default(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Set (or, with no pool, clear) the pool of requests no rule matches."""
+        pool = params.get("pool")
+        async with self.lock:
+            service = self._content_service(params)
+            assert service.content is not None
+            self._set_rules(service, list(service.content.raw_rules),
+                            None if pool is None else _text(params, "pool"))
+            return await self._push()
+
+    def _content_service(self, params: dict[str, Any]) -> Service:
+        service = self.state.service(_text(params, "service"))
+        if service.content is None:
+            raise ApiError(f"service {service.name!r} is not an l7 service (it has no rules)")
+        return service
+
+    def _set_rules(self, service: Service, rules: list[Any], default_pool: str | None) -> None:
+        """Validate the new rule list completely, then swap it in (lock held)."""
+        assert service.content is not None
+        parsed = parse_content_rules(rules, where="rules", default_pool=default_pool,
+                                     pools=self.state.config.pools)
+        if not rules and default_pool is None:
+            raise ApiError("an l7 service needs a rule or a default pool")
+        content = dataclasses.replace(service.content, rules=parsed, raw_rules=tuple(rules),
+                                      default_pool=default_pool)
+        pools = content.pools
+        self.state.replace_service(dataclasses.replace(service, content=content,
+                                                       pool=pools[0]))
+
     async def service_add(self, params: dict[str, Any]) -> dict[str, Any]:
         check = Checker()
-        service = parse_service(check, params.get("service"), "service")
+        service = parse_service(check, params.get("service"), "service",
+                                self.state.config.pools)
         _raise(check)
         assert service is not None
         async with self.lock:
@@ -177,6 +248,13 @@ class Management:
             "name": service.name, "vip": str(service.vip), "port": service.port,
             "protocol": service.protocol, "mode": service.mode,
             "scheduler": service.scheduler, "pool": service.pool,
+            "pools": list(service.pools),
+            "content": None if service.content is None else {
+                "default_pool": service.content.default_pool,
+                "rules": list(service.content.raw_rules),
+                "request_timeout": service.content.request_timeout_s,
+                "max_request_head": service.content.max_request_head,
+                "transparent": service.content.transparent},
             "persistence": None if persistence is None else {
                 "timeout": persistence.timeout_s, "netmask": str(persistence.netmask)},
             "switches": list(service.switches) if service.switches is not None else None,

@@ -343,6 +343,12 @@ class LbState:
         pools = {service.pool: (), **self.config.pools}
         self._replace(services=self.config.services + (service,), pools=pools)
 
+    def replace_service(self, service: Service) -> None:
+        """Change a service's settings (same name), e.g. its content rules."""
+        self.service(service.name)
+        self._replace(services=tuple(service if s.name == service.name else s
+                                     for s in self.config.services))
+
     def remove_service(self, name: str) -> None:
         service = self.service(name)
         self._replace(services=tuple(s for s in self.config.services if s.name != name))
