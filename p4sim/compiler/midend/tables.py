@@ -102,6 +102,15 @@ def key_name(e: ast.Expression) -> str:
                            "annotation")
 
 
+def _insert_after(target: dict[str, Any], after: str, key: str, value: Any) -> None:
+    """Insert ``key`` right after ``after`` (JSON key order as p4c writes it)."""
+    items = list(target.items())
+    position = next(i for i, (k, _) in enumerate(items) if k == after) + 1
+    items.insert(position, (key, value))
+    target.clear()
+    target.update(items)
+
+
 def _ref_arguments(ref: ast.ActionRef | None) -> list[ast.Expression | None]:
     """Arguments of an action reference in parameter order (None where not given)."""
     if ref is None:
@@ -497,7 +506,7 @@ class TableLowering:
                     profile.cp.max_group_size = max_group.args[0].value
         profile.cp.tables.append(cp.name)
         table["type"] = "indirect_ws" if profile.kind == "action_selector" else "indirect"
-        table["action_profile"] = profile.name
+        _insert_after(table, "type", "action_profile", profile.name)  # p4c's key order
         cp.implementation = profile.name
 
     def _in_place_name(self, decl: ast.TableDecl, table_name: str, scope: Scope) -> str:
