@@ -547,7 +547,9 @@ class CodeGen:
             emit(f"p.recirculate_field_list = {fl}")
         elif op == "truncate":
             need(1)
-            emit(f"p.truncate_length = {self.rv(params[0], where)}")
+            emit(f"_t = {self.rv(params[0], where)}")
+            emit("p.truncate_length = _t if p.truncate_length is None "
+                 "else min(p.truncate_length, _t)")
         elif op == "generate_digest":
             need(2)
             emit(f"p.learn_id = {self.rv(params[1], where)}")

@@ -224,7 +224,8 @@ class Engine:
             copy.payload = p.payload
             copy.ingress_length = p.ingress_length
             copy.length_reg = p.length_reg
-            copy.truncate_length = truncate_to or p.truncate_length
+            # a copy is a new BMv2 packet: only a clone session's length truncates it
+            copy.truncate_length = truncate_to or None
             if std.egress_rid is not None:
                 copy.f[std.egress_rid] = rid
             self._enqueue(copy, port, egress_q)
@@ -250,8 +251,6 @@ class Engine:
         f[std.egress_port] = p.egress_port  # type: ignore[index]
         f[std.egress_spec] = 0  # type: ignore[index]
         f[std.packet_length] = p.length_reg  # type: ignore[index]
-        earlier_truncate = p.truncate_length   # from ingress or the clone session
-        p.truncate_length = 0
         prog.egress(p, f)
         p.exit = False
 
@@ -287,8 +286,8 @@ class Engine:
             copy.f[std.packet_length] = len(out)  # type: ignore[index]
             ingress_q.appendleft(copy)
             return
-        limit = p.truncate_length or earlier_truncate
-        if limit and len(out) > limit:
+        limit = p.truncate_length
+        if limit is not None and len(out) > limit:
             out = out[:limit]
         result.packets.append((p.egress_port, out))
 

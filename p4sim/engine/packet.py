@@ -25,7 +25,9 @@ class Packet:
         self.resubmit_field_list = 0
         self.recirculate_field_list = 0
         self.learn_id = 0
-        self.truncate_length = 0
+        self.truncate_length: int | None = None
+        """BMv2's per-packet truncated length: the smallest truncate() so far; copies made by
+        the PRE (multicast, clone, resubmit, recirculate) start without one."""
         self.egress_port = 0
 
 

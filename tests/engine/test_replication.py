@@ -6,7 +6,7 @@ import pytest
 from engine_helpers import udp_packet
 from engine_jsonkit import assign, eth_ipv4_program, ex, fld, hexv, param, prim
 
-from p4sim.engine import CloneSession, Engine, InvalidEntryError, NotFoundError
+from p4sim.engine import ActionCall, CloneSession, Engine, InvalidEntryError, NotFoundError
 from p4sim.engine.engine import EGRESS_CLONE, INGRESS_CLONE, RECIRC, REPLICATION, RESUBMIT
 
 SM = "standard_metadata"
@@ -159,14 +159,29 @@ def test_digest_samples_fields_at_end_of_ingress() -> None:
                                                         ("standard_metadata.ingress_port", 9))
 
 
-def test_truncate_limits_the_emitted_bytes_of_every_copy() -> None:
+def test_truncate_applies_to_the_packet_not_to_its_multicast_copies() -> None:
+    # BMv2 keeps the truncated length in the Packet object (Packet::truncate); the PRE's
+    # copies are new Packets (clone_with_phv) and leave at full length
     engine = Engine(program_with_ingress([
         assign(fld(SM, "mcast_grp"), hexv(3)), prim("truncate", hexv(30))]))
     engine.mc_group_set(3, [(1, 0), (2, 0)])
     data = udp_packet()
-    packets = engine.process(1, data).packets
-    assert [(port, len(out)) for port, out in packets] == [(1, 30), (2, 30)]
-    assert packets[0][1][:12] == data[:12]
+    assert [(port, len(out)) for port, out in engine.process(1, data).packets] == \
+        [(1, len(data)), (2, len(data))]
+
+
+def test_the_smallest_truncate_of_ingress_and_egress_wins() -> None:
+    b = eth_ipv4_program()
+    b.action("cut", [("length", 32)], [prim("truncate", param(0)),
+                                       assign(fld(SM, "egress_spec"), hexv(2))])
+    b.table("ingress", "t", [], ["cut"], default="cut", default_data=[30])
+    b.action("cut_egress", [("length", 32)], [prim("truncate", param(0))])
+    b.table("egress", "e", [], ["cut_egress"], default="cut_egress", default_data=[40])
+    engine = Engine(b.json)
+    data = udp_packet()
+    assert engine.process(1, data).packets == [(2, data[:30])]
+    engine.table_set_default("e", ActionCall("cut_egress", (20,)))
+    assert engine.process(1, data).packets == [(2, data[:20])]
 
 
 def test_replication_order_groups_by_instance_with_ports_ascending() -> None:
