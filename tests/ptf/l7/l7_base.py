@@ -128,6 +128,18 @@ class SplicedConnection:
         """Where the backend sees the connection come from."""
         return self.client if self.transparent else Endpoint(SPLICE_ADDR, self.splice_port)
 
+    def table(self, direction: Direction) -> str:
+        return TO_SERVER_TABLE if direction is Direction.TO_SERVER else TO_CLIENT_TABLE
+
+    def key(self, direction: Direction) -> dict[str, int]:
+        """The match of this connection's entry in the table of ``direction``."""
+        if direction is Direction.TO_SERVER:
+            return {"client_addr": ipv4(self.client.address), "client_port": self.client.port,
+                    "vip": ipv4(self.vip.address), "vip_port": self.vip.port}
+        return {"backend_addr": ipv4(self.backend.address), "backend_port": self.backend.port,
+                "splice_addr": ipv4(self.splice_end.address),
+                "splice_port": self.splice_end.port}
+
     def translate(self, direction: Direction, segment: Segment) -> Segment:
         """The reference translation of ``segment`` (what the switch must produce)."""
         splice = self.splice
@@ -169,10 +181,7 @@ class SpliceTest(LbTest):
         common = {"service_id": L7_SERVICE, "backend_id": connection.backend_id}
         left, right = shifts(splice, Direction.TO_SERVER)
         self.p4rt.insert(
-            TO_SERVER_TABLE,
-            {"client_addr": ipv4(client.address), "client_port": client.port,
-             "vip": ipv4(vip.address), "vip_port": vip.port},
-            SPLICE_ACTION,
+            TO_SERVER_TABLE, connection.key(Direction.TO_SERVER), SPLICE_ACTION,
             {"src_addr": ipv4(splice_end.address), "src_port": splice_end.port,
              "dst_addr": ipv4(backend.address), "dst_port": backend.port,
              "seq_delta": splice.to_server_seq, "ack_delta": splice.to_server_ack,
@@ -181,10 +190,7 @@ class SpliceTest(LbTest):
             idle_timeout_ns=idle_timeout_ns)
         left, right = shifts(splice, Direction.TO_CLIENT)
         self.p4rt.insert(
-            TO_CLIENT_TABLE,
-            {"backend_addr": ipv4(backend.address), "backend_port": backend.port,
-             "splice_addr": ipv4(splice_end.address), "splice_port": splice_end.port},
-            SPLICE_ACTION,
+            TO_CLIENT_TABLE, connection.key(Direction.TO_CLIENT), SPLICE_ACTION,
             {"src_addr": ipv4(vip.address), "src_port": vip.port,
              "dst_addr": ipv4(client.address), "dst_port": client.port,
              "seq_delta": splice.to_client_seq, "ack_delta": splice.to_client_ack,
@@ -192,11 +198,12 @@ class SpliceTest(LbTest):
              "window_shift_left": left, "window_shift_right": right, **common},
             idle_timeout_ns=idle_timeout_ns)
 
-    def direct_counter(self, table: str) -> tuple[int, int]:
-        """(packets, bytes) of the only entry of a splice table."""
-        table_id = self.p4rt.info.table(table).preamble.id
+    def direct_counter(self, connection: SplicedConnection,
+                       direction: Direction) -> tuple[int, int]:
+        """(packets, bytes) of the connection's entry for ``direction``."""
+        entry = self.p4rt.table_entry(connection.table(direction), connection.key(direction))
         (entity,) = self.p4rt.read([p4r.Entity(direct_counter_entry=p4r.DirectCounterEntry(
-            table_entry=p4r.TableEntry(table_id=table_id)))])
+            table_entry=entry))])
         data = entity.direct_counter_entry.data
         return data.packet_count, data.byte_count
 

@@ -71,7 +71,7 @@ class ClientSegmentsWithoutSplice(SpliceHandshakeTest):
         self.expect_packet_in(syn, CLIENT.port, PACKET_IN_REASON_SPLICE_CLIENT)
         self.expect_nothing_else()
         self.assertEqual(self.packet_ins_of_service(), 3)
-        self.assertEqual(self.direct_counter(TO_SERVER_TABLE)[0], 1)
+        self.assertEqual(self.direct_counter(connection, Direction.TO_SERVER)[0], 1)
 
 
 class BackendHandshakeSegments(SpliceHandshakeTest):
@@ -171,8 +171,8 @@ class NoControllerAfterSplice(SpliceHandshakeTest):
         self.expect_nothing_else()
         self.assertIsNone(self.p4rt.packet_in(timeout=0.5))
         self.assertEqual(self.packet_ins_of_service(), packet_ins_at_setup)
-        self.assertEqual(self.direct_counter(TO_SERVER_TABLE)[0], 11)
-        self.assertEqual(self.direct_counter(TO_CLIENT_TABLE)[0], 10)
+        self.assertEqual(self.direct_counter(connection, Direction.TO_SERVER)[0], 11)
+        self.assertEqual(self.direct_counter(connection, Direction.TO_CLIENT)[0], 10)
 
 
 class TeardownDigests(SpliceTest):

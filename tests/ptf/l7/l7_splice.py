@@ -12,8 +12,6 @@ from l7_base import (
     L7_SERVICE,
     NOP_NOP,
     SERVER_ISN,
-    TO_CLIENT_TABLE,
-    TO_SERVER_TABLE,
     Segment,
     SpliceTest,
     sack_option,
@@ -57,8 +55,8 @@ class BasicProfileBothDirections(SpliceTest):
         to_server_bytes = len(self.client_frame(connection, request))
         to_client_bytes = (len(self.server_frame(connection, response))
                            + len(self.server_frame(connection, wrapping)))
-        self.assertEqual(self.direct_counter(TO_SERVER_TABLE), (1, to_server_bytes))
-        self.assertEqual(self.direct_counter(TO_CLIENT_TABLE), (2, to_client_bytes))
+        self.assertEqual(self.direct_counter(connection, Direction.TO_SERVER), (1, to_server_bytes))
+        self.assertEqual(self.direct_counter(connection, Direction.TO_CLIENT), (2, to_client_bytes))
         both = (3, to_server_bytes + to_client_bytes)
         self.assertEqual(self.counter("IngressPipe.counters.service_counter", L7_SERVICE), both)
         self.assertEqual(self.counter("IngressPipe.counters.backend_counter", 1), both)
