@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.config import ConfigError, parse_config
+from controller.config import ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).parents[2] / "controller" / "examples" / "lb.yaml"
 
@@ -106,3 +106,11 @@ def test_l7_backend_cannot_also_serve_a_nat_service(raw: dict) -> None:
 def test_l7_keys_are_refused_on_l4_services(raw: dict) -> None:
     raw["services"][0]["rules"] = []
     assert problems(raw) == ["services[0].rules: unknown key"]
+
+
+def test_l7_example_config_loads() -> None:
+    config = load_config(EXAMPLE.parent / "l7.yaml")
+    service = config.service("shop")
+    assert service.content is not None and service.scheduler == "lard"
+    assert service.pools == ("web", "static", "api")
+    assert str(config.switches[0].splice_address) == "10.0.2.1"
