@@ -57,7 +57,11 @@ def test_basic_forwarding_encoding() -> None:
     forward = action(program, "MyIngress.ipv4_forward")
     assert forward["runtime_data"] == [{"name": "dstAddr", "bitwidth": 48},
                                        {"name": "port", "bitwidth": 9}]
-    ttl = forward["primitives"][3]["parameters"][1]["value"]
+    # expression parameters are doubly wrapped, as JSON_format.md and p4c write them
+    ttl_parameter = forward["primitives"][3]["parameters"][1]
+    assert ttl_parameter["type"] == "expression"
+    assert ttl_parameter["value"]["type"] == "expression"
+    ttl = ttl_parameter["value"]["value"]
     assert ttl["op"] == "&" and ttl["right"] == {"type": "hexstr", "value": "0xff"}
     checksum = document["checksums"][0]
     assert checksum["target"] == ["ipv4", "hdrChecksum"] and checksum["update"] is True
@@ -201,7 +205,7 @@ def test_inlining_and_control_flow() -> None:
     peek, sliced = start["parser_ops"][:2]
     assert peek["op"] == "set" and peek["parameters"][1] == {"type": "lookahead",
                                                              "value": [0, 112]}
-    assert sliced["parameters"][1]["value"]["left"] == peek["parameters"][0]
+    assert sliced["parameters"][1]["value"]["value"]["left"] == peek["parameters"][0]
     route_ops = [p["op"] for p in action(program, "MyIngress.route")["primitives"]]
     assert route_ops[0] == "assign" and "_jump_if_zero" in route_ops
     # `return` in the apply block: the drop branch ends the pipeline.

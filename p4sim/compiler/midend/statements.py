@@ -35,6 +35,25 @@ Json = Any
 PARSER_NATIVE_OPS = {"extract", "extract_VL", "verify", "advance", "set", "primitive"}
 
 
+# parser ops whose parameters BMv2 reads as plain expressions (p4c does not wrap them)
+_UNWRAPPED_OPS = {"verify", "advance", "extract"}
+
+
+def _as_parameter(op_name: str, index: int, value: Json) -> Json:
+    """A primitive parameter as BMv2 reads it: an expression parameter is a type-value
+    object whose value is itself the typed expression (``{"type": "expression",
+    "value": {"type": "expression", "value": {"op": ...}}}``, JSON_format.md); the
+    variable-length argument of ``extract_VL`` is always wrapped that way."""
+    if op_name in _UNWRAPPED_OPS:
+        return value
+    if op_name == "extract_VL" and index == 1:
+        return {"type": "expression", "value": value}
+    if isinstance(value, dict) and value.get("type") == "expression" and \
+            isinstance(value.get("value"), dict) and "op" in value["value"]:
+        return {"type": "expression", "value": value}
+    return value
+
+
 def statement_text(s: ast.Node) -> str:
     if isinstance(s, ast.AssignStatement):
         return f"{expression_text(s.lhs)} = {expression_text(s.rhs)}"
@@ -62,6 +81,7 @@ class BodyLowering:
 
     def emit(self, name: str, parameters: list[Json], node: ast.Node | None,
              fragment: str | None = None) -> Json:
+        parameters = [_as_parameter(name, index, p) for index, p in enumerate(parameters)]
         if self.in_parser:
             if name == "assign":
                 name = "set"
