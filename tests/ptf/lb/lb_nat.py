@@ -54,6 +54,32 @@ class NatForwardAndReverse(LbTest):
         self.assertEqual(self.counter("IngressPipe.counters.backend_counter", 1)[0], 2)
 
 
+class NatKeepsTcpOptionsAndChecksums(LbTest):
+    """Established segments with the option layouts the parser extracts (NOP NOP TS, + NOP
+    NOP SACK, NOP NOP SACK alone) and one it does not are NATed with the options unchanged and
+    the TCP checksum right (the one checksum list covers every parsed layout)."""
+
+    def runTest(self) -> None:
+        self.add_service(SERVICE, PROTO_TCP, 80, FWD_MODE_NAT, SCHED_MAGLEV)
+        self.fill_maglev(SERVICE, [1] * MAGLEV_TABLE_SIZE)
+        self.add_nat_reverse(1, 80, SERVICE)
+        timestamp = [("NOP", None), ("NOP", None), ("Timestamp", (0xFFFFFFF0, 77))]
+        sack = [("NOP", None), ("NOP", None), ("SAck", (100, 200, 300, 400))]
+        for options in (timestamp, timestamp + sack, sack, [("WScale", 7), ("NOP", None)]):
+            self.send(CLIENT.port, tcp_packet(CLIENT, VIP, 40000, 80, eth_src=CLIENT.mac,
+                                              eth_dst=ROUTER_MAC, flags="A", options=options))
+            self.expect(tcp_packet(CLIENT, BACKEND1, 40000, BACKEND_PORT, eth_src=ROUTER_MAC,
+                                   eth_dst=BACKEND1.mac, ttl=63, flags="A", options=options),
+                        BACKEND1.port)
+            self.send(BACKEND1.port, tcp_packet(BACKEND1, CLIENT, BACKEND_PORT, 40000,
+                                                eth_src=BACKEND1.mac, eth_dst=ROUTER_MAC,
+                                                flags="A", options=options))
+            self.expect(tcp_packet(VIP, CLIENT, 80, 40000, eth_src=ROUTER_MAC,
+                                   eth_dst=CLIENT.mac, ttl=63, flags="A", options=options),
+                        CLIENT.port)
+        self.expect_nothing_else()
+
+
 class MaglevBucketIsCrc32(LbTest):
     """Only the buckets computed as crc32(5-tuple) % 251 point to backend 2: packets go there."""
 

@@ -22,4 +22,4 @@ def test_load_balancer_ptf(ptf_target: Target, tmp_path: Path) -> None:
     result = run_ptf(LB_P4, HERE, target=ptf_target, ports=4, cpu_port=CPU_PORT,
                      log_dir=tmp_path, timeout=200.0)
     assert result.returncode == 0, f"PTF failed (logs in {result.log_dir}):\n{result.output}"
-    assert "Ran 17 tests" in result.output, result.output
+    assert "Ran 18 tests" in result.output, result.output
