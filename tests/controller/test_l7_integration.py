@@ -193,6 +193,7 @@ class Rig:
                 "name": "shop", "vip": VIP, "port": 80, "mode": "l7", "scheduler": "lard",
                 "rules": [{"path_prefix": "/static/", "pool": "static"}],
                 "default_pool": "web", "request_timeout": 2,
+                "new_connection_limit": {"rate": 300, "burst": 100},
             }],
         }
         (workdir / "lb.yaml").write_text(yaml.safe_dump(config))
@@ -239,10 +240,17 @@ class Rig:
         """Packets the switch sent to the controller for the l7 service (all reasons)."""
         service_id = next(dict(e.params)["service_id"] for e in self.entries()
                           if e.table == "service_table")
-        counter = self.schema.counters["packet_in_counter"]
+        return self.counter("packet_in_counter", service_id)
+
+    def counter(self, name: str, index: int) -> int:
+        counter = self.schema.counters[name]
         found = self._stub_call([p4r.Entity(counter_entry=p4r.CounterEntry(
-            counter_id=counter.id, index=p4r.Index(index=service_id)))])
+            counter_id=counter.id, index=p4r.Index(index=index)))])
         return found[0].counter_entry.data.packet_count
+
+    def lbctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "lbctl"), "--socket", str(self.socket), *args],
+                              capture_output=True, text=True, timeout=30, check=False)
 
 
 def _listening(port: int) -> bool:
@@ -292,6 +300,27 @@ class ClientConnection(http.client.HTTPConnection):
     def connect(self) -> None:
         self.sock = client_socket()
         self.sock.connect((VIP, 80))
+
+
+def raw_client_socket() -> socket.socket:
+    """An AF_PACKET socket on the client's interface (to send crafted frames)."""
+    made: list[socket.socket] = []
+
+    def create() -> None:
+        fd = os.open(f"/run/netns/{CLIENT_NS}", os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns failed")
+        finally:
+            os.close(fd)
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        sock.bind((f"{CLIENT_IF}p", 0))
+        made.append(sock)
+
+    thread = threading.Thread(target=create)
+    thread.start()
+    thread.join()
+    return made[0]
 
 
 def fetch(method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -384,3 +413,27 @@ def test_many_connections_leave_the_tables_at_baseline(rig: Rig) -> None:
         assert status == 200
     no_splices_left(rig)
     assert len(rig.entries()) == baseline
+
+
+def test_syn_flood_leaves_lbd_responsive_and_clients_served(rig: Rig) -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    flood = [bytes(Ether(dst=ROUTER_MAC, src=CLIENT_MAC)
+                   / IP(src=f"10.0.1.{100 + i % 150}", dst=VIP)
+                   / TCP(sport=1024 + i, dport=80, flags="S" if i % 4 else "A",
+                         seq=i * 7919, ack=i * 104729)) for i in range(1500)]
+    metered_before = rig.counter("drop_counter", 8)
+    results: list[tuple[int, bytes]] = []
+    legit = threading.Thread(target=lambda: results.append(fetch("GET", "/static/during")))
+    with raw_client_socket() as sock:
+        legit.start()
+        for frame in flood:
+            sock.send(frame)
+    listed = rig.lbctl("service", "list")
+    assert listed.returncode == 0 and "shop" in listed.stdout  # lbd answers meanwhile
+    legit.join(30)
+    assert results and results[0][0] == 200
+    assert rig.counter("drop_counter", 8) > metered_before  # the meter shed the excess
+    status, body = fetch("GET", "/after")
+    assert status == 200 and body.split()[0] == b"10.0.2.12"
+    no_splices_left(rig)
