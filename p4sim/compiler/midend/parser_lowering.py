@@ -107,7 +107,7 @@ class ParserLowering:
                 return
             sub = self._sub_parser_call(s, state.scope)
             if sub is not None:
-                self._split_on_sub_parser(state, body, s, sub, rest)
+                self._split_on_sub_parser(state, body, sub, rest)
                 return
             body.statement(s, state.scope)
         key, transitions = self._transition(state, body)
@@ -155,7 +155,7 @@ class ParserLowering:
             raise LoweringError(s, "only locally instantiated parsers can be applied")
         return target.json_value, s.call
 
-    def _split_on_sub_parser(self, state: _PendingState, body: BodyLowering, s: ast.Node,
+    def _split_on_sub_parser(self, state: _PendingState, body: BodyLowering,
                              sub: tuple[_SubParser, ast.MethodCall],
                              rest: list[ast.Node]) -> None:
         instance, call = sub
@@ -175,7 +175,6 @@ class ParserLowering:
             f"{state.prefix}{instance.decl.name}_"
         start = self._instantiate(instance.parser, inner, prefix, after)
         self._emit(state.name, body.out, [], [_default(start)])
-        del s
 
     def _value_set(self, decl: ast.ValueSetDecl, scope: Scope) -> None:
         ctx = self.ctx
