@@ -160,3 +160,32 @@ V1Switch(P(), VC(), I(), E(), CC(), D()) main;
     engine.table_add("I.t", [Exact(5)], ActionCall("NoAction", ()))
     assert engine.process(0, bytes([5, 1])).packets == [(1, bytes([5, 99]))]
     assert engine.process(0, bytes([6, 1])).packets == [(2, bytes([6, 99]))]
+
+
+def test_in_arguments_are_copied_in_at_the_call() -> None:
+    from p4sim.compiler import compile_source
+    program = compile_source("""#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct metadata { }
+parser P(packet_in pk, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start { pk.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+bit<8> twice(in bit<8> v) { return v + v; }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    action overwrite_then_use(in bit<8> v) { hdr.h.a = 1; hdr.h.b = v; }
+    apply {
+        overwrite_then_use(hdr.h.a);
+        hdr.h.a = twice(hdr.h.b);
+        sm.egress_spec = 1;
+    }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.h); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+""", "copy_in.p4")
+    _, data = Engine(program.bmv2_json).process(0, bytes([5, 0])).packets[0]
+    assert data == bytes([10, 5])   # b got a's value at the call; a = twice(5)

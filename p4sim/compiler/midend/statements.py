@@ -320,9 +320,18 @@ class BodyLowering:
             if isinstance(ptype, t.StructLikeType | t.StackType) or \
                     isinstance(ptype, t.ExternType):
                 inner.bind(param, expr.location(arg, scope))
-            else:
-                inner.bind(param, ValueLoc(expr.value(arg, scope), param.type_ref.type
-                                           or t.INT_LITERAL))
+                continue
+            value = expr.value(arg, scope)
+            read_only = expr.constant(arg) is not None or value.get("type") == "runtime_data"
+            if read_only or param.type_ref.type is None:
+                inner.bind(param, ValueLoc(value, param.type_ref.type or t.INT_LITERAL))
+                continue
+            # copy-in: the callee sees the argument's value at the call even if its body
+            # writes the parameter or the argument's storage first
+            copy = self.ctx.storage.scalar(param.name, param.type_ref.type)
+            self.emit("assign", [copy.json(), value], call,
+                      f"{param.name} = {expression_text(arg)}")
+            inner.bind(param, copy)
         self._return_jumps.append([])
         if isinstance(decl, ast.FunctionDecl) and result is not None:
             self._function_body(decl.body.statements, inner, result)
