@@ -68,6 +68,7 @@ class SpliceDriver:
         self.splicer = Splicer(router_mac=config.router_mac,
                                splice_address=config.splice_address, cookies=cookies,
                                limits=limits or SplicerLimits())
+        state.load_sources.append(self.splicer.active_on)  # lbctl stats, service list
 
     def refresh_services(self) -> None:
         """Take the current l7 services (after any config or management change)."""

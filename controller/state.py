@@ -165,6 +165,8 @@ class LbState:
         self.maglev_size = maglev_size
         self.retiring: dict[tuple[str, str], RetiringBackend] = {}
         self.connections = ConnectionTable()
+        # (service, backend) -> connections not in the connection table (spliced ones)
+        self.load_sources: list[Callable[[str, str], int]] = []
         self.persistence = PersistenceTable()
         self.backend_ids = IdAllocator(MAX_BACKENDS + 1)
         self.service_ids = IdAllocator(MAX_SERVICES + 1)
@@ -215,7 +217,9 @@ class LbState:
         return self.service_ids.get((service.name,))
 
     def active_connections(self, service: str, backend: str) -> int:
-        return self.connections.count(service, backend)
+        """Pinned connections plus those other parts track (the splicers' l7 ones)."""
+        return self.connections.count(service, backend) + sum(
+            source(service, backend) for source in self.load_sources)
 
     def candidates(self, service: Service) -> list[Candidate]:
         """Schedulable backends in pool order (retiring ones are excluded)."""

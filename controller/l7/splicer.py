@@ -194,6 +194,11 @@ class Splicer:
     def spliced(self) -> list[SplicedConnection]:
         return [c for c in self.by_client.values() if c.spec is not None]
 
+    def active_on(self, service: str, backend: str) -> int:
+        """Connections of a backend of a service over all its pools."""
+        return sum(count for (name, _, member), count in self._active.items()
+                   if name == service and member == backend)
+
     def active(self, service: str, pool: str, backend: str) -> int:
         """Connections of a backend (connecting or spliced): the schedulers' load."""
         return self._active.get((service, pool, backend), 0)

@@ -13,6 +13,7 @@ import ctypes
 import hashlib
 import http.client
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -364,6 +365,8 @@ def test_keep_alive_requests_stay_in_the_pipeline_on_one_backend(rig: Rig) -> No
         conn.request("GET", "/static/first")
         first = conn.getresponse().read().decode().split()
         assert len(rig.splices()) == 2
+        stats = json.loads(rig.lbctl("--json", "stats", "shop").stdout)
+        assert {b["name"]: b["active"] for b in stats[0]["backends"]} == {"b1": 1, "b2": 0}
         before = rig.packet_ins()
         conn.request("GET", "/other")  # the rules would say "web": same connection wins
         second = conn.getresponse().read().decode().split()

@@ -140,6 +140,7 @@ def test_request_in_two_segments_is_spliced_to_the_rule_pool(splicer: Splicer) -
     assert bytes(head[TCP].payload) == GET_STATIC
     assert spec.splice.ack(Direction.TO_SERVER, head[TCP].ack) == SERVER_ISN + 1
     assert splicer.active("shop", "static", "s1") == 1 and splicer.pending == 0
+    assert splicer.active_on("shop", "s1") == 1 and splicer.active_on("shop", "w1") == 0
 
 
 def test_body_bytes_and_overlapping_retransmissions_are_forwarded_once(
