@@ -65,6 +65,9 @@ class _Builder:
             add(ResourcePrefix.TABLE, table.name, table.explicit_id)
         for action in m.actions:
             add(ResourcePrefix.ACTION, action.name, action.explicit_id)
+        for table in m.tables:  # @hidden actions still get ids (p4c's symbol table)
+            for ref in table.action_refs:
+                add(ResourcePrefix.ACTION, ref.action)
         for profile in m.action_profiles:
             add(ResourcePrefix.ACTION_PROFILE, profile.name, profile.explicit_id)
         for counter in m.counters:
