@@ -189,3 +189,37 @@ V1Switch(P(), VC(), I(), E(), CC(), D()) main;
 """, "copy_in.p4")
     _, data = Engine(program.bmv2_json).process(0, bytes([5, 0])).packets[0]
     assert data == bytes([10, 5])   # b got a's value at the call; a = twice(5)
+
+
+def test_switch_on_a_value_inside_an_action() -> None:
+    from p4sim.compiler import compile_source
+    program = compile_source("""#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct metadata { }
+parser P(packet_in pk, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start { pk.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    action classify() {
+        switch (hdr.h.a) {
+            1: { hdr.h.b = 10; }
+            2:
+            3: { hdr.h.b = 20; }
+            default: { hdr.h.b = 30; }
+        }
+        sm.egress_spec = 1;
+    }
+    table t { actions = { classify; } default_action = classify(); }
+    apply { t.apply(); }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.h); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+""", "action_switch.p4")
+    engine = Engine(program.bmv2_json)
+    results = [engine.process(0, bytes([a, 0])).packets[0][1][1] for a in (1, 2, 3, 4)]
+    assert results == [10, 20, 20, 30]

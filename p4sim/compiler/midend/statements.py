@@ -164,9 +164,49 @@ class BodyLowering:
             if not self._return_jumps:
                 raise LoweringError(s, "return outside of an action or function")
             self._return_jumps[-1].append(self._jump("_jump", [], s))
+        elif isinstance(s, ast.SwitchStatement):
+            self._switch(s, scope)
         else:
             raise LoweringError(s, f"{type(s).__name__} is not supported in actions on this "
                                    "target")
+
+    def _switch(self, s: ast.SwitchStatement, scope: Scope) -> None:
+        """``switch`` on a value inside an action: the value is read once into a
+        temporary, then a chain of ``if (v == label ...)`` (fall-through labels share
+        a body)."""
+        if s.expr.type is None:
+            raise LoweringError(s.expr, "unsupported switch expression")
+        temp = self.ctx.storage.scalar("switch", s.expr.type)
+        self.emit("assign", [temp.json(), self.ctx.expr.value(s.expr, scope)], s)
+        selector = ast.PathExpression(pos=s.expr.pos, name=temp.field, type=s.expr.type)
+        selector.decl = selector
+        inner = scope.child()
+        inner.bind(selector, temp)
+        groups: list[tuple[list[ast.Expression], ast.Statement]] = []
+        labels: list[ast.Expression] = []
+        default: ast.Statement | None = None
+        for case in s.cases:
+            labels.append(case.label)
+            if case.body is None:
+                continue
+            if any(isinstance(label, ast.DefaultExpression) for label in labels):
+                default = case.body
+            else:
+                groups.append((labels, case.body))
+            labels = []
+        chain: ast.Statement | None = default
+        for group_labels, body in reversed(groups):
+            condition: ast.Expression = ast.BinaryOp(
+                pos=group_labels[0].pos, op="==", left=selector, right=group_labels[0],
+                type=t.BOOL)
+            for label in group_labels[1:]:
+                condition = ast.BinaryOp(pos=label.pos, op="||", left=condition, type=t.BOOL,
+                                         right=ast.BinaryOp(pos=label.pos, op="==",
+                                                            left=selector, right=label,
+                                                            type=t.BOOL))
+            chain = ast.IfStatement(pos=body.pos, cond=condition, then=body, otherwise=chain)
+        if chain is not None:
+            self.statement(chain, inner)
 
     # ------------------------------------------------------------ assignment
 
