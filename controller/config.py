@@ -23,7 +23,7 @@ from controller.l7.rules import ContentRules, RulesError, parse_content_rules
 MODES = ("nat", "dr", "tun")
 L7_MODE = "l7"  # content-aware: spliced by the controller (docs/l7.md)
 SERVICE_MODES = (*MODES, L7_MODE)
-SPLICE_PROFILES = ("basic",)  # what the splicer offers; "full" (TS/SACK/wscale) is not yet
+SPLICE_PROFILES = ("basic", "full")  # full: timestamps, SACK, window scaling if offered
 PROTOCOLS = {"tcp": 6, "udp": 17}
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq")
 L7_SCHEDULERS = (*(s for s in SCHEDULERS if s != "mh"), *CONTENT_SCHEDULERS)

@@ -53,7 +53,8 @@ def content_services(state: LbState, switch: str) -> list[ContentService]:
         pools = {pool: state.config.pools.get(pool, ()) for pool in service.pools}
         out.append(ContentService(service.name, Endpoint(service.vip, service.port),
                                   content.rules, pools, service.scheduler, content.lard,
-                                  content.request_timeout_s, content.max_request_head))
+                                  content.request_timeout_s, content.max_request_head,
+                                  content.splice_profile))
     return out
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
@@ -19,7 +21,8 @@ from scapy.layers.l2 import Ether
 ETHERTYPE_IPV4 = 0x0800
 IPPROTO_TCP = 6
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
-OPTION_END, OPTION_NOP, OPTION_MSS = 0, 1, 2
+OPTION_END, OPTION_NOP, OPTION_MSS, OPTION_WSCALE, OPTION_SACK_OK, OPTION_TIMESTAMP = \
+    0, 1, 2, 3, 4, 8
 DEFAULT_TTL = 64
 
 
@@ -37,6 +40,9 @@ class Segment:
     window: int
     payload: bytes = b""
     mss: int | None = None
+    wscale: int | None = None  # window scale option (SYNs)
+    sack_ok: bool = False  # SACK-permitted option (SYNs)
+    timestamp: tuple[int, int] | None = None  # (TSval, TSecr)
 
     def has(self, flags: int) -> bool:
         return self.flags & flags == flags
@@ -66,27 +72,42 @@ def parse_segment(frame: bytes) -> Segment | None:
     if _checksum(ip[12:20] + struct.pack("!BBH", 0, IPPROTO_TCP, len(tcp)) + tcp) != 0:
         return None
     sport, dport, seq, ack, _, flags, window = struct.unpack("!HHIIBBH", tcp[:16])
+    options = _options(bytes(tcp[20:data_offset]))
+    wscale = options.get(OPTION_WSCALE)
+    timestamp = options.get(OPTION_TIMESTAMP)
     return Segment(IPv4Address(ip[12:16]), IPv4Address(ip[16:20]), sport, dport, seq, ack,
-                   flags, window, bytes(tcp[data_offset:]), _mss_option(tcp[20:data_offset]))
+                   flags, window, bytes(tcp[data_offset:]), _int(options.get(OPTION_MSS)),
+                   None if wscale is None else min(_int(wscale) or 0, 14),
+                   OPTION_SACK_OK in options,
+                   None if timestamp is None else struct.unpack("!II", timestamp))
 
 
-def _mss_option(options: bytes) -> int | None:
-    """The MSS option's value; malformed option lists give None (treated as absent)."""
+_OPTION_LENGTHS = {OPTION_MSS: 4, OPTION_WSCALE: 3, OPTION_SACK_OK: 2, OPTION_TIMESTAMP: 10}
+
+
+def _options(raw: bytes) -> dict[int, bytes]:
+    """kind -> value of the options the splicer uses, each with its RFC length; a
+    malformed list ends the walk (what was read before stays)."""
+    found: dict[int, bytes] = {}
     index = 0
-    while index < len(options):
-        kind = options[index]
+    while index < len(raw):
+        kind = raw[index]
         if kind == OPTION_END:
-            return None
+            break
         if kind == OPTION_NOP:
             index += 1
             continue
-        if index + 1 >= len(options) or options[index + 1] < 2:
-            return None
-        length = options[index + 1]
-        if kind == OPTION_MSS and length == 4 and index + 4 <= len(options):
-            return int.from_bytes(options[index + 2:index + 4], "big")
+        if index + 1 >= len(raw) or raw[index + 1] < 2 or index + raw[index + 1] > len(raw):
+            break
+        length = raw[index + 1]
+        if _OPTION_LENGTHS.get(kind) == length:
+            found.setdefault(kind, raw[index + 2:index + length])
         index += length
-    return None
+    return found
+
+
+def _int(value: bytes | None) -> int | None:
+    return None if value is None else int.from_bytes(value, "big")
 
 
 def _checksum(data: bytes) -> int:
@@ -110,15 +131,35 @@ class Endpoint:
         return f"{self.address}:{self.port}"
 
 
+def syn_options(mss: int, *, sack_ok: bool = False, timestamp: tuple[int, int] | None = None,
+                wscale: int | None = None) -> list[tuple[str, Any]]:
+    """SYN / SYN-ACK options in Linux's order: MSS, SACK-permitted, TS, NOP, WS."""
+    options: list[tuple[str, Any]] = [("MSS", mss)]
+    if sack_ok:
+        options.append(("SAckOK", b""))
+    if timestamp is not None:
+        options.append(("Timestamp", timestamp))
+    if wscale is not None:
+        options += [("NOP", None), ("WScale", wscale)]
+    return options
+
+
+def timestamp_option(timestamp: tuple[int, int] | None) -> list[tuple[str, Any]]:
+    """``NOP NOP TS`` as Linux puts it on established segments (the layout the data
+    plane translates), or nothing."""
+    if timestamp is None:
+        return []
+    return [("NOP", None), ("NOP", None), ("Timestamp", timestamp)]
+
+
 def build_segment(router_mac: str, src: Endpoint, dst: Endpoint, *, seq: int, ack: int,
-                  flags: int, window: int = 0xFFFF, mss: int | None = None,
-                  payload: bytes = b"") -> bytes:
+                  flags: int, window: int = 0xFFFF,
+                  options: Sequence[tuple[str, Any]] = (), payload: bytes = b"") -> bytes:
     """A frame for the switch pipeline (both MACs the router's: it routes the packet)."""
-    options = [("MSS", mss)] if mss is not None else []
     packet = (Ether(src=router_mac, dst=router_mac)
               / IP(src=str(src.address), dst=str(dst.address), ttl=DEFAULT_TTL, flags="DF")
               / TCP(sport=src.port, dport=dst.port, seq=seq, ack=ack, flags=flags,
-                    window=window, options=options))
+                    window=window, options=list(options)))
     if payload:
         packet = packet / payload
     return bytes(packet)

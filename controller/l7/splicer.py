@@ -16,11 +16,12 @@ the state machine is tested without a switch and the agent owns all P4Runtime tr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from ipaddress import IPv4Address
+from typing import Any
 
 from controller.config import Backend
 from controller.l7.http_request import HttpRequestError, RequestHead, RequestHeadParser
@@ -36,12 +37,30 @@ from controller.l7.segments import (
     Segment,
     build_segment,
     parse_segment,
+    syn_options,
+    timestamp_option,
 )
-from controller.l7.seqmap import Splice, advertised_mss, clamp_mss, seq_add, seq_delta
-from controller.l7.syncookies import Flow, SynCookies
+from controller.l7.seqmap import (
+    Splice,
+    WindowScaling,
+    advertised_mss,
+    clamp_mss,
+    seq_add,
+    seq_delta,
+    timestamp_offset,
+)
+from controller.l7.syncookies import (
+    Flow,
+    SynCookies,
+    TimestampOptions,
+    decode_timestamp,
+    encode_timestamp,
+)
 from controller.schedulers import Candidate
 
-ADVERTISED_WINDOW = 0xFFFF  # basic profile: no window scaling, so at most 64 KiB in flight
+ADVERTISED_WINDOW = 0xFFFF  # the window field of every segment the splicer sends
+ADVERTISED_WSCALE = 7  # full profile: the shift offered to clients (Linux's usual choice)
+FULL_PROFILE = "full"
 LOCAL_PORTS = range(1024, 65536)  # the splice address's ports towards backends
 
 
@@ -57,6 +76,7 @@ class ContentService:
     lard: LardThresholds = LardThresholds()
     request_timeout_s: float = 10.0
     max_request_head: int = 8192
+    splice_profile: str = "basic"  # "full": timestamps, SACK, window scaling when offered
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,12 @@ class SplicedConnection:
     client_fin: bool = False
     server_fin: bool = False
     our_fin_seq: int = 0  # CLOSING: sequence number after our FIN
+    # full profile: what the client's SYN offered (decoded from the cookie's timestamp)
+    timestamps: bool = False
+    client_wscale: int | None = None
+    sack_ok: bool = False
+    client_tsval: int = 0  # the latest TSval of the client's in-order segments
+    our_tsval: int = 0  # the TSval the splicer sent the client (the SYN-ACK's)
 
     @property
     def vip(self) -> Endpoint:
@@ -312,7 +338,7 @@ class Splicer:
             self._count("syn_cookies")
             return [self._to_client(service.vip, client, port, seq=cookie,
                                     ack=seq_add(segment.seq, 1), flags=SYN | ACK,
-                                    mss=self.path_mss)]
+                                    options=self._synack_options(service, segment))]
         if not segment.flags & ACK or segment.flags & SYN:
             return []
         client_mss = self.cookies.check(flow, segment.seq, segment.ack)
@@ -327,6 +353,13 @@ class Splicer:
             cookie_isn=seq_add(segment.ack, -1), client_mss=client_mss,
             deadline=self.clock() + service.request_timeout_s,
             parser=RequestHeadParser(service.max_request_head), next_seq=segment.seq)
+        if service.splice_profile == FULL_PROFILE and segment.timestamp is not None:
+            # The client offered timestamps (else our SYN-ACK had none and it sends none);
+            # its echo of our TSval carries the rest of what its SYN offered.
+            offered = decode_timestamp(segment.timestamp[1])
+            conn.timestamps, conn.client_wscale, conn.sack_ok = True, offered.wscale, \
+                offered.sack_ok
+            conn.client_tsval, conn.our_tsval = segment.timestamp
         self.by_client[(client, service.vip)] = conn
         return self._from_client(conn, segment)
 
@@ -356,10 +389,8 @@ class Splicer:
         return []
 
     def _read_request(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
-        if segment.flags & SYN:  # the client did not get our SYN-ACK's ack: send it again
-            return [self._to_client(conn.vip, conn.client, conn.port, seq=conn.cookie_isn,
-                                    ack=seq_add(conn.client_isn, 1), flags=SYN | ACK,
-                                    mss=self.path_mss)]
+        if segment.flags & SYN:
+            return []  # not from this connection's client: its SYN was answered already
         fresh = self._take_new_bytes(conn, segment)
         if fresh:
             try:
@@ -384,6 +415,8 @@ class Splicer:
         if not segment.payload or offset >= len(segment.payload):
             return None
         fresh = segment.payload[offset:]
+        if conn.timestamps and segment.timestamp is not None:
+            conn.client_tsval = segment.timestamp[0]
         room = conn.service.max_request_head + ADVERTISED_WINDOW - len(conn.request)
         fresh = fresh[:max(room, 0)]
         conn.request += fresh
@@ -449,12 +482,23 @@ class Splicer:
         syn_ack = segment.flags & (SYN | ACK | RST) == SYN | ACK
         acks_syn = segment.ack == seq_add(conn.client_isn, 1)
         if conn.phase is Phase.CONNECTING and syn_ack and acks_syn:
+            if conn.timestamps and segment.timestamp is None:
+                # The client would get segments without the timestamps it negotiated.
+                self._count("backend_without_timestamps")
+                return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
             conn.server_isn, conn.server_mss = segment.seq, segment.mss or 536
+            ts_offset = None
+            if conn.timestamps and segment.timestamp is not None:
+                ts_offset = timestamp_offset(conn.our_tsval, segment.timestamp[0])
+            windows = WindowScaling.negotiate(conn.client_wscale, ADVERTISED_WSCALE,
+                                              segment.wscale)
             conn.spec = SpliceSpec(conn.client, conn.vip, self._local(conn),
                                    conn.backend_endpoint,
                                    Splice.from_handshakes(client_isn=conn.client_isn,
                                                           cookie_isn=conn.cookie_isn,
-                                                          server_isn=segment.seq))
+                                                          server_isn=segment.seq,
+                                                          ts_offset=ts_offset,
+                                                          windows=windows))
             conn.phase, conn.deadline = Phase.SPLICED, float("inf")
             self._count("spliced")
             return [InstallSplice(conn.spec), *self._forward_request(conn, segment.window)]
@@ -472,14 +516,16 @@ class Splicer:
         """Re-inject the buffered request exactly as the client sent it (client -> VIP,
         ack = cookie + 1): the splice entries translate it on its way to the backend, and
         its first segment completes the backend's handshake (docs/dataplane.md)."""
-        data = bytes(conn.request[:max(window, 1)])
+        data = bytes(conn.request[:max(window, 1)])  # a SYN-ACK's window is never scaled
         mss = clamp_mss(self.path_mss, conn.server_mss)
         chunks = [data[i:i + mss] for i in range(0, len(data), mss)] or [b""]
         ack = seq_add(conn.cookie_isn, 1)
         return [Transmit(build_segment(self.router_mac, conn.client, conn.vip,
                                        seq=seq_add(conn.client_isn, 1 + index * mss), ack=ack,
                                        flags=ACK | (PSH if chunk else 0),
-                                       window=conn.client_window, payload=chunk), conn.port)
+                                       window=conn.client_window,
+                                       options=self._client_timestamp(conn), payload=chunk),
+                         conn.port)
                 for index, chunk in enumerate(chunks)]
 
     # ----- teardown ---------------------------------------------------------------------
@@ -556,7 +602,8 @@ class Splicer:
         seq = seq_add(conn.cookie_isn, 1)
         ack = seq_add(conn.next_seq, 1 if conn.client_fin else 0)
         effects.append(self._to_client(conn.vip, conn.client, conn.port, seq=seq, ack=ack,
-                                       flags=PSH | ACK | FIN, payload=body))
+                                       flags=PSH | ACK | FIN, payload=body,
+                                       options=self._our_timestamp(conn)))
         conn.phase, conn.our_fin_seq = Phase.CLOSING, seq_add(seq, len(body) + 1)
         conn.deadline = self.clock() + self.limits.error_linger_s
         return effects
@@ -564,8 +611,11 @@ class Splicer:
     def _send_syn(self, conn: SplicedConnection) -> Transmit:
         conn.syn_sent += 1
         conn.deadline = self.clock() + self.limits.syn_timeout_s * 2 ** (conn.syn_sent - 1)
-        return self._to_server(conn, seq=conn.client_isn, ack=0, flags=SYN,
-                               mss=clamp_mss(conn.client_mss, self.path_mss),
+        mss = clamp_mss(conn.client_mss, self.path_mss)
+        options = syn_options(mss, sack_ok=conn.sack_ok,
+                              timestamp=(conn.client_tsval, 0) if conn.timestamps else None,
+                              wscale=conn.client_wscale)
+        return self._to_server(conn, seq=conn.client_isn, ack=0, flags=SYN, options=options,
                                window=ADVERTISED_WINDOW)
 
     def _reset_client(self, conn: SplicedConnection) -> Transmit:
@@ -586,21 +636,46 @@ class Splicer:
                                       Endpoint(segment.src, segment.sport), seq=seq, ack=ack,
                                       flags=flags, window=0), port)
 
+    def _synack_options(self, service: ContentService, syn: Segment) -> list[tuple[str, Any]]:
+        """Basic profile: MSS only.  Full profile, if the client offers timestamps: what it
+        offered, with SACK-permitted and its window scale encoded in our TSval (no state:
+        its ACK echoes them back)."""
+        if service.splice_profile != FULL_PROFILE or syn.timestamp is None:
+            return syn_options(self.path_mss)
+        offered = TimestampOptions(wscale=syn.wscale, sack_ok=syn.sack_ok)
+        tsval = encode_timestamp(int(self.clock() * 1000), offered)
+        return syn_options(self.path_mss, sack_ok=syn.sack_ok,
+                           timestamp=(tsval, syn.timestamp[0]),
+                           wscale=None if syn.wscale is None else ADVERTISED_WSCALE)
+
+    @staticmethod
+    def _client_timestamp(conn: SplicedConnection) -> list[tuple[str, Any]]:
+        """The timestamp option of a re-injected client segment (as the client sent it)."""
+        return timestamp_option((conn.client_tsval, conn.our_tsval) if conn.timestamps
+                                else None)
+
+    @staticmethod
+    def _our_timestamp(conn: SplicedConnection) -> list[tuple[str, Any]]:
+        return timestamp_option((conn.our_tsval, conn.client_tsval) if conn.timestamps
+                                else None)
+
     def _to_client(self, vip: Endpoint, client: Endpoint, port: int, *, seq: int, ack: int,
-                   flags: int, mss: int | None = None, payload: bytes = b"") -> Transmit:
+                   flags: int, options: Sequence[tuple[str, Any]] = (),
+                   payload: bytes = b"") -> Transmit:
         window = 0 if flags & RST else ADVERTISED_WINDOW
         return Transmit(build_segment(self.router_mac, vip, client, seq=seq, ack=ack,
-                                      flags=flags, window=window, mss=mss, payload=payload),
-                        port)
+                                      flags=flags, window=window, options=options,
+                                      payload=payload), port)
 
     def _to_server(self, conn: SplicedConnection, *, seq: int, ack: int, flags: int,
-                   mss: int | None = None, window: int | None = None,
+                   options: Sequence[tuple[str, Any]] = (), window: int | None = None,
                    payload: bytes = b"") -> Transmit:
         if window is None:
             window = 0 if flags & RST else conn.client_window
         return Transmit(build_segment(self.router_mac, self._local(conn),
                                       conn.backend_endpoint, seq=seq, ack=ack, flags=flags,
-                                      window=window, mss=mss, payload=payload), conn.port)
+                                      window=window, options=options, payload=payload),
+                        conn.port)
 
     @staticmethod
     def _local(conn: SplicedConnection) -> Endpoint:

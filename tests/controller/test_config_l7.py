@@ -70,8 +70,8 @@ def test_rule_errors_are_merged_with_their_key_paths(raw: dict) -> None:
      "services[2].lard: t_low (50) must be below t_high (40)"),
     (lambda s, r: s.update(max_request_head=10), "services[2].max_request_head: 10 is not "
      "an integer in [256, 65536]"),
-    (lambda s, r: s.update(splice_profile="full"),
-     "services[2].splice_profile: 'full' is not one of basic"),
+    (lambda s, r: s.update(splice_profile="fast"),
+     "services[2].splice_profile: 'fast' is not one of basic, full"),
     (lambda s, r: s.update(rules=[], default_pool=None),
      "services[2].rules: an l7 service needs a rule or a default_pool"),
     (lambda s, r: s.update(persistence={"timeout": 5}),

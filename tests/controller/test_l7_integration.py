@@ -195,6 +195,11 @@ class Rig:
                 "rules": [{"path_prefix": "/static/", "pool": "static"}],
                 "default_pool": "web", "request_timeout": 2,
                 "new_connection_limit": {"rate": 300, "burst": 100},
+            }, {
+                "name": "shop-full", "vip": VIP, "port": 81, "mode": "l7",
+                "scheduler": "rr", "splice_profile": "full",
+                "rules": [{"path_prefix": "/static/", "pool": "static"}],
+                "default_pool": "web",
             }],
         }
         (workdir / "lb.yaml").write_text(yaml.safe_dump(config))
@@ -240,7 +245,7 @@ class Rig:
     def packet_ins(self) -> int:
         """Packets the switch sent to the controller for the l7 service (all reasons)."""
         service_id = next(dict(e.params)["service_id"] for e in self.entries()
-                          if e.table == "service_table")
+                          if e.table == "service_table" and dict(e.match)["port"] == 80)
         return self.counter("packet_in_counter", service_id)
 
     def counter(self, name: str, index: int) -> int:
@@ -295,12 +300,12 @@ def client_socket(timeout: float = 15.0) -> socket.socket:
 
 
 class ClientConnection(http.client.HTTPConnection):
-    def __init__(self) -> None:
-        super().__init__(VIP, 80, timeout=15)
+    def __init__(self, port: int = 80) -> None:
+        super().__init__(VIP, port, timeout=15)
 
     def connect(self) -> None:
         self.sock = client_socket()
-        self.sock.connect((VIP, 80))
+        self.sock.connect((VIP, self.port))
 
 
 def raw_client_socket() -> socket.socket:
@@ -324,8 +329,9 @@ def raw_client_socket() -> socket.socket:
     return made[0]
 
 
-def fetch(method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-    conn = ClientConnection()
+def fetch(method: str, path: str, body: bytes | None = None,
+          port: int = 80) -> tuple[int, bytes]:
+    conn = ClientConnection(port)
     try:
         conn.request(method, path, body=body, headers={"Connection": "close"})
         response = conn.getresponse()
@@ -439,4 +445,32 @@ def test_syn_flood_leaves_lbd_responsive_and_clients_served(rig: Rig) -> None:
     assert rig.counter("drop_counter", 8) > metered_before  # the meter shed the excess
     status, body = fetch("GET", "/after")
     assert status == 200 and body.split()[0] == b"10.0.2.12"
+    no_splices_left(rig)
+
+
+def test_full_profile_splices_with_timestamps_sack_and_window_scaling(rig: Rig) -> None:
+    """Linux offers all three: the splice translates TSval/TSecr, SACK blocks and windows."""
+    status, body = fetch("GET", "/static/big", port=81)
+    assert status == 200 and body == BIG
+    upload = os.urandom(200_000)
+    status, body = fetch("POST", "/upload", upload, port=81)
+    assert body.decode().split() == ["10.0.2.12", "200000", hashlib.sha256(upload).hexdigest()]
+    full = next(e for e in rig.entries() if e.table == "service_table"
+                and dict(e.match)["port"] == 81)
+    assert dict(full.params)["scheduler"] == 3
+    conn = ClientConnection(81)
+    try:
+        conn.request("GET", "/static/a")
+        conn.getresponse().read()
+        entries = {e.table: dict(e.params) for e in rig.splices()}
+        to_client, to_server = entries["splice_to_client_table"], \
+            entries["splice_to_server_table"]
+        assert to_client["tsval_delta"] != 0  # the backend's clock, shifted onto ours
+        assert to_server["tsecr_delta"] == (-to_client["tsval_delta"]) % 2**32
+        # Linux scales its windows: the backend's shift against the 7 lbd offered
+        assert to_client["window_shift_left"] + to_client["window_shift_right"] > 0
+        conn.request("GET", "/static/big")
+        assert conn.getresponse().read() == BIG
+    finally:
+        conn.close()
     no_splices_left(rig)

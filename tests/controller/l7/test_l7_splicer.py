@@ -334,3 +334,86 @@ def test_bad_tcp_checksum_is_ignored(splicer: Splicer) -> None:
     assert splicer.on_frame(bytes(good), PORT) == []
     assert splicer.counters == {"malformed": 1}
     assert parse_segment(bytes(good)) is None
+
+
+FULL = ContentService("full", VIP, RULES, POOLS, scheduler="rr", splice_profile="full")
+
+
+def full_syn(client: Endpoint = CLIENT, *, timestamps: bool = True) -> bytes:
+    options: list = [("MSS", 1460), ("SAckOK", b"")]
+    if timestamps:
+        options.append(("Timestamp", (5000, 0)))
+    options += [("NOP", None), ("WScale", 9)]
+    return bytes(Ether(dst=ROUTER_MAC) / IP(src=str(client.address), dst=str(VIP.address))
+                 / TCP(sport=client.port, dport=VIP.port, seq=CLIENT_ISN, flags="S",
+                       options=options))
+
+
+def established(client: Endpoint, *, seq: int, ack: int, tsval: int, tsecr: int,
+                payload: bytes = b"") -> bytes:
+    packet = (Ether(dst=ROUTER_MAC) / IP(src=str(client.address), dst=str(VIP.address))
+              / TCP(sport=client.port, dport=VIP.port, seq=seq, ack=ack, flags="PA",
+                    window=501, options=[("NOP", None), ("NOP", None),
+                                         ("Timestamp", (tsval, tsecr))]))
+    return bytes(packet / payload if payload else packet)
+
+
+@pytest.fixture
+def full(clock: Clock) -> Splicer:
+    out = Splicer(router_mac=ROUTER_MAC, splice_address=SPLICE_ADDRESS,
+                  cookies=SynCookies(b"f" * 32, clock=lambda: 1_700_000_000.0), clock=clock)
+    out.set_services([FULL])
+    return out
+
+
+def test_full_profile_negotiates_timestamps_sack_and_scaling(full: Splicer) -> None:
+    (synack,) = sent(full.on_frame(full_syn(), PORT))
+    options = dict(synack[TCP].options)
+    assert options["MSS"] == 1460 and options["WScale"] == 7 and "SAckOK" in options
+    tsval, tsecr = options["Timestamp"]
+    assert tsecr == 5000 and tsval & 0x3F == 9 | 0x10  # client's shift and SACK, encoded
+    assert full.by_client == {}  # still no state
+    cookie = synack[TCP].seq
+    ack = established(CLIENT, seq=CLIENT_ISN + 1, ack=cookie + 1, tsval=5001, tsecr=tsval)
+    assert full.on_frame(ack, PORT) == []
+    request_frame = established(CLIENT, seq=(CLIENT_ISN + 1) % 2**32, ack=cookie + 1,
+                                tsval=5002, tsecr=tsval, payload=GET_STATIC)
+    (syn,) = sent(full.on_frame(request_frame, PORT))
+    syn_options = dict(syn[TCP].options)
+    assert syn_options["Timestamp"] == (5002, 0) and syn_options["WScale"] == 9
+    assert "SAckOK" in syn_options and syn_options["MSS"] == 1460
+    reply = bytes(Ether(dst=ROUTER_MAC) / IP(src=syn[IP].dst, dst=syn[IP].src)
+                  / TCP(sport=syn[TCP].dport, dport=syn[TCP].sport, seq=SERVER_ISN,
+                        ack=(CLIENT_ISN + 1) % 2**32, flags="SA",
+                        options=[("MSS", 1400), ("SAckOK", b""), ("Timestamp", (777, 5002)),
+                                 ("NOP", None), ("WScale", 9)]))
+    install, head = full.on_frame(reply, 2)
+    assert isinstance(install, InstallSplice)
+    splice = install.spec.splice
+    assert splice.ts_offset == (tsval - 777) % 2**32
+    assert splice.windows.shift(Direction.TO_CLIENT) == 2
+    assert splice.windows.shift(Direction.TO_SERVER) == 0
+    (reinjected,) = sent([head])
+    assert reinjected[TCP].options == [("NOP", None), ("NOP", None),
+                                       ("Timestamp", (5002, tsval))]
+    assert splice.timestamps(Direction.TO_SERVER, 5002, tsval) == (5002, 777)
+
+
+def test_full_profile_refuses_a_backend_without_timestamps(full: Splicer) -> None:
+    (synack,) = sent(full.on_frame(full_syn(), PORT))
+    cookie, tsval = synack[TCP].seq, dict(synack[TCP].options)["Timestamp"][0]
+    (syn,) = sent(full.on_frame(established(CLIENT, seq=CLIENT_ISN + 1, ack=cookie + 1,
+                                            tsval=5001, tsecr=tsval, payload=GET_STATIC),
+                                PORT))
+    effects = full.on_frame(frame(Endpoint(IPv4Address(syn[IP].dst), syn[TCP].dport),
+                                  Endpoint(IPv4Address(syn[IP].src), syn[TCP].sport),
+                                  seq=SERVER_ISN, ack=CLIENT_ISN + 1, flags="SA", mss=1460), 2)
+    reset, response = sent(effects)
+    assert reset[TCP].flags == "R" and bytes(response[TCP].payload).startswith(b"HTTP/1.1 503")
+    assert dict(response[TCP].options)["Timestamp"] == (tsval, 5001)
+    assert not any(isinstance(e, InstallSplice) for e in effects)
+
+
+def test_full_profile_without_client_timestamps_is_basic(full: Splicer) -> None:
+    (synack,) = sent(full.on_frame(full_syn(timestamps=False), PORT))
+    assert [name for name, _ in synack[TCP].options] == ["MSS"]
