@@ -9,7 +9,8 @@ One single-switch topology (topologies/single.py) runs; ``wrk`` on client c1 mea
   packet path once connections are set up;
 * new connections: requests/s with ``Connection: close``, one TCP connection per request.  With
   a controller scheduler (the default, ``rr``) every new connection to a VIP is a packet-in
-  that lbd schedules and pins, so this is the controller's connection-setup rate.
+  that lbd schedules and pins, so this is the controller's connection-setup rate; for the l7
+  (TCP splicing) service it is the splicer's rate (handshake, request, backend connection).
 
 "direct" is backend b1 on its direct port (:8080) through the same switch, routed without load
 balancing.  Ratios are against direct.  Every run is bounded by ``--duration``.
@@ -149,7 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              "Maglev schedules new connections in the data plane (no controller round trip)")
     print(f"req/s, p50, p99: keep-alive requests; new conn/s: one TCP connection per request;\n"
           f"ratios against direct (backend b1 :{DIRECT_PORT}, routed by the same switch).\n"
-          f"scheduler {args.scheduler}: {setup}.")
+          f"scheduler {args.scheduler}: {setup}.\n"
+          "l7: lbd's splicer answers the handshake, reads the request and opens the backend "
+          "connection (several packet-ins per connection), then the switch splices the rest.")
     return 0
 
 

@@ -6,16 +6,18 @@ Site ``k`` (0-based) of a topology:
 what                  address                                      switch port
 ====================  ==========================================  ==========================
 client ``ci``         10.0.<2k>.<10+i>/24, gateway 10.0.<2k>.1     ``i`` (1..C)
-VIPs (nat, dr, tun)   10.0.<2k>.100, .101, .102 (switch answers ARP)
+VIPs nat/dr/tun/l7    10.0.<2k>.100, .101, .102, .103 (switch answers ARP)
 backend ``bj``        10.0.<2k+1>.<j>/24, gateway 10.0.<2k+1>.254  ``C+j``
 switch addresses      10.0.<2k>.1, 10.0.<2k+1>.254 (ARP only)
 router MAC            02:aa:00:00:00:<k+1>
 ====================  ==========================================  ==========================
 
 Host MACs are ``02:00`` followed by the host's IPv4 address, so they are unique and readable.
-Backends serve HTTP on :80 (the services) and on :8080 (reached directly, bypassing the load
-balancer: replies from :80 are translated back to the NAT VIP by the data plane, which keys
-reverse NAT on the backend endpoint, see docs/dataplane.md).
+Backends serve HTTP on :80 (the L4 services), :8000 (the l7 service: an endpoint of a spliced
+service must serve nothing else) and :8080 (reached directly, bypassing the load balancer:
+replies from :80 are translated back to the NAT VIP by the data plane, which keys reverse NAT
+on the backend endpoint, see docs/dataplane.md).  Spliced connections reach the backends from
+the switch's server-side address (``splice_address``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-MODES = ("nat", "dr", "tun")
+L4_MODES = ("nat", "dr", "tun")
+MODES = (*L4_MODES, "l7")  # l7: content aware, TCP splicing (docs/l7.md)
 SERVICE_PORT = 80
+L7_BACKEND_PORT = 8000
 DIRECT_PORT = 8080
+STATIC_PATH = "/static/"  # the l7 service's rule sends this path prefix to backend 1 only
 CPU_PORT = 255  # p4src/lb.p4 expects simple_switch_grpc --cpu-port 255
-VIP_HOST_NUMBERS = {"nat": 100, "dr": 101, "tun": 102}
+VIP_HOST_NUMBERS = {"nat": 100, "dr": 101, "tun": 102, "l7": 103}
 MAX_CLIENTS = 80
 MAX_BACKENDS = 200
 

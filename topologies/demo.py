@@ -1,8 +1,9 @@
-"""``make demo``: the load balancer on the embedded target, in NAT, DR and TUN mode.
+"""``make demo``: the load balancer on the embedded target, in NAT, DR, TUN and L7 mode.
 
-Starts the single-switch topology (2 clients, 3 nginx backends, lbd with one service per mode),
-sends requests through each VIP, prints how they spread over the backends, and tears it all
-down again, also on an error or Ctrl-C.
+Starts the single-switch topology (2 clients, 3 nginx backends, lbd with one service per mode;
+the L7 service splices TCP and sends ``/static/`` to b1 only), sends requests through each VIP,
+prints how they spread over the backends, and tears it all down again, also on an error or
+Ctrl-C.
 
     python -m topologies.demo [--requests N] [--scheduler S] [--target embedded|bmv2]
 """

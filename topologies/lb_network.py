@@ -27,7 +27,14 @@ from mininet.net import Mininet
 from mininet.node import Host
 
 from topologies import runs
-from topologies.addressing import CPU_PORT, DIRECT_PORT, MODES, SERVICE_PORT, SitePlan
+from topologies.addressing import (
+    CPU_PORT,
+    DIRECT_PORT,
+    L7_BACKEND_PORT,
+    MODES,
+    SERVICE_PORT,
+    SitePlan,
+)
 from topologies.backend_setup import configure_dr, configure_host, configure_tun
 from topologies.controller_process import LbdProcess
 from topologies.lbd_config import lbd_config, write_lbd_config
@@ -134,8 +141,10 @@ class LbNetwork:
             if helper is not None:
                 self.helpers.append(helper)
                 runs.record_pid(self.run_dir, helper.pid)
+        ports = (SERVICE_PORT, DIRECT_PORT) + (
+            (L7_BACKEND_PORT,) if "l7" in self.options.modes else ())
         server = WebServer(host, plan.name, plan.ip, self.run_dir / "www" / plan.name,
-                           ports=(SERVICE_PORT, DIRECT_PORT), prefer_nginx=self.options.nginx)
+                           ports=ports, prefer_nginx=self.options.nginx)
         self.servers.append(server)
         server.start()
         for process in server.processes:

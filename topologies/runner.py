@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 
-from topologies.addressing import MODES, SitePlan
+from topologies.addressing import MODES, STATIC_PATH, SitePlan
 from topologies.backend_setup import HostSetupError
 from topologies.controller_process import ControllerError
 from topologies.lb_network import LbNetwork, NetworkOptions, install_signal_handlers
@@ -35,6 +35,14 @@ def describe(network: LbNetwork) -> str:
     return "\n".join(lines)
 
 
+def targets(site: SitePlan, modes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(row label, VIP, path) to measure: "/" per mode, plus the l7 service's static rule."""
+    rows = [(mode, site.vips[mode], "/") for mode in modes]
+    if "l7" in modes:
+        rows.append((f"l7 {STATIC_PATH}", site.vips["l7"], STATIC_PATH))
+    return rows
+
+
 def measure(network: LbNetwork, requests: int) -> tuple[str, bool]:
     """The spread table of every site and mode; whether every request got an answer."""
     ok = True
@@ -42,9 +50,9 @@ def measure(network: LbNetwork, requests: int) -> tuple[str, bool]:
     for site in network.sites:
         clients = [network.host(h.name) for h in site.clients]
         results: dict[str, Counter[str]] = {}
-        for mode in network.options.modes:
-            results[mode] = spread(clients, site.vips[mode], requests)
-            ok = ok and results[mode].get(FAILED, 0) == 0
+        for label, vip, path in targets(site, network.options.modes):
+            results[label] = spread(clients, vip, requests, path=path)
+            ok = ok and results[label].get(FAILED, 0) == 0
         tables.append(f"{site.switch}: {requests} requests per VIP from "
                       f"{len(clients)} client(s)\n"
                       + spread_table(results, [h.name for h in site.backends]))

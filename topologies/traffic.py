@@ -36,14 +36,16 @@ def fetch_many(client: Any, url: str, count: int, timeout: float = 5.0) -> list[
     return names[:count]
 
 
-def spread(clients: Sequence[Any], vip: str, requests: int, port: int = 80) -> Counter[str]:
-    """Send ``requests`` requests to ``vip``, split over ``clients``; count per backend."""
+def spread(clients: Sequence[Any], vip: str, requests: int, port: int = 80,
+           path: str = "/") -> Counter[str]:
+    """Send ``requests`` requests for ``path`` to ``vip``, split over ``clients``; count
+    per backend."""
     counts: Counter[str] = Counter()
     share, extra = divmod(requests, len(clients))
     for index, client in enumerate(clients):
         count = share + (1 if index < extra else 0)
         if count:
-            counts.update(fetch_many(client, f"http://{vip}:{port}/", count))
+            counts.update(fetch_many(client, f"http://{vip}:{port}{path}", count))
     return counts
 
 
@@ -51,11 +53,13 @@ def spread_table(results: dict[str, Counter[str]], backends: Sequence[str]) -> s
     """One row per mode, one column per backend (plus failures), with shares in percent."""
     columns = [*backends, FAILED]
     width = max(10, *(len(name) + 2 for name in columns))
-    lines = [f"{'mode':<8}" + "".join(f"{name:>{width}}" for name in columns) + f"{'total':>8}"]
+    label_width = max(8, *(len(label) + 2 for label in results))
+    header = "".join(f"{name:>{width}}" for name in columns)
+    lines = [f"{'mode':<{label_width}}{header}{'total':>8}"]
     for mode, counts in results.items():
         total = sum(counts.values())
         cells = "".join(
             f"{counts.get(name, 0):>{width - 7}} {100 * counts.get(name, 0) / total:3.0f}%  "
             if total else f"{0:>{width}}" for name in columns)
-        lines.append(f"{mode:<8}{cells}{total:>8}")
+        lines.append(f"{mode:<{label_width}}{cells}{total:>8}")
     return "\n".join(lines)

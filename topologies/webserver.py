@@ -75,7 +75,9 @@ class WebServer:
         www = self.directory / "www"
         for sub in (www, self.directory / "logs", self.directory / "tmp"):
             sub.mkdir(parents=True, exist_ok=True)
-        (www / "index.html").write_text(page_text(self.name, self.address))
+        for directory in (www, www / "static"):  # "/" and "/static/" (l7 content rule)
+            directory.mkdir(exist_ok=True)
+            (directory / "index.html").write_text(page_text(self.name, self.address))
         if self.kind == "nginx":
             config = self.directory / "nginx.conf"
             config.write_text(nginx_config(self.directory, self.ports))

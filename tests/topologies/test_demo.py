@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from topologies.addressing import MODES
+from topologies.addressing import MODES, STATIC_PATH
 
 
 @pytest.mark.timeout(120)
@@ -15,11 +15,15 @@ def test_demo_spreads_requests_in_every_mode(as_root: None) -> None:
     result = subprocess.run([sys.executable, "-m", "topologies.demo", "--requests", "6"],
                             capture_output=True, text=True, timeout=110, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
-            if line.split() and line.split()[0] in MODES}
-    assert set(rows) == set(MODES), result.stdout
-    for mode, cells in rows.items():
-        # mode, then (count, share) per backend b1..b3, then failures, then the total
-        assert cells[1:7:2] == ["2", "2", "2"], f"{mode}: {cells}"
-        assert cells[7] == "0" and cells[-1] == "6", f"{mode}: {cells}"
+    rows = {}
+    for line in result.stdout.splitlines():
+        label, _, cells = line.partition("  ")
+        if label.strip() in (*MODES, f"l7 {STATIC_PATH}"):
+            rows[label.strip()] = cells.split()
+    assert set(rows) == {*MODES, f"l7 {STATIC_PATH}"}, result.stdout
+    for mode in MODES:
+        # (count, share) per backend b1..b3, then failures, then the total
+        assert rows[mode][0:6:2] == ["2", "2", "2"], f"{mode}: {rows[mode]}"
+        assert rows[mode][6] == "0" and rows[mode][-1] == "6", f"{mode}: {rows[mode]}"
+    assert rows[f"l7 {STATIC_PATH}"][0:6:2] == ["6", "0", "0"], rows  # the content rule
     assert "demo: all requests answered" in result.stdout

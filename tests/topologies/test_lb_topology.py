@@ -1,7 +1,8 @@
 """End to end: Mininet, the embedded switch running p4src/lb.p4, lbd, nginx backends.
 
-Requests through every VIP must be answered, by every backend (round robin); the backends stay
-reachable directly on :8080; and leaving the network removes all its processes and interfaces.
+Requests through every VIP (NAT, DR, TUN, L7 splicing) must be answered, by every backend
+(round robin), and the l7 content rule must hold; the backends stay reachable directly on
+:8080; and leaving the network removes all its processes and interfaces.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from topologies import runs
-from topologies.addressing import DIRECT_PORT, MODES, site_plan
+from topologies.addressing import DIRECT_PORT, MODES, STATIC_PATH, site_plan
 from topologies.lb_network import LbNetwork, NetworkOptions, free_tcp_ports
 from topologies.traffic import FAILED, fetch_many, spread
 
@@ -43,6 +44,8 @@ def test_single_switch_balances_every_mode_and_cleans_up(as_root: None, tmp_path
             counts = spread([client], site.vips[mode], 8)
             assert counts.get(FAILED, 0) == 0, f"{mode}: {counts}"
             assert set(counts) == {"b1", "b2"}, f"{mode}: {counts}"
+        # The l7 service's content rule: /static/ is served by b1 alone.
+        assert spread([client], site.vips["l7"], 4, path=STATIC_PATH) == {"b1": 4}
         direct = fetch_many(client, f"http://{site.backends[1].ip}:{DIRECT_PORT}/", 2)
         assert direct == ["b2", "b2"]
         pids = [server.pid for server in network.servers[0].processes]

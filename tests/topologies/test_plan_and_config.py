@@ -41,7 +41,9 @@ def test_generated_lbd_config_is_valid_for_the_controller(tmp_path: Path) -> Non
                      api_socket=tmp_path / "lbd.sock", modes=MODES, scheduler="rr")
     config = parse_config(raw)
     assert [s.name for s in config.switches] == ["s1", "s2"]
-    assert len(config.services) == 6
+    assert len(config.services) == 8
+    l7 = config.service(service_name(sites[0], "l7"))
+    assert l7.mode == "l7" and str(config.switches[0].splice_address) == "10.0.1.254"
     http_dr = config.service(service_name(sites[1], "dr"))
     assert str(http_dr.vip) == "10.0.2.101" and http_dr.switches == ("s2",)
     assert [b.name for b in config.pools["web-s1"]] == ["b1", "b2", "b3"]
