@@ -54,7 +54,7 @@ def content_services(state: LbState, switch: str) -> list[ContentService]:
         out.append(ContentService(service.name, Endpoint(service.vip, service.port),
                                   content.rules, pools, service.scheduler, content.lard,
                                   content.request_timeout_s, content.max_request_head,
-                                  content.splice_profile))
+                                  content.splice_profile, content.transparent))
     return out
 
 

@@ -77,6 +77,7 @@ class ContentService:
     request_timeout_s: float = 10.0
     max_request_head: int = 8192
     splice_profile: str = "basic"  # "full": timestamps, SACK, window scaling when offered
+    transparent: bool = False  # backends see the client's address, not the splice address
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ class Splicer:
                  cookies: SynCookies, limits: SplicerLimits = SplicerLimits(),
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.router_mac = router_mac
-        self.splice_address = splice_address  # None: transparent (backends see clients)
+        self.splice_address = splice_address  # None: every service is transparent
         self.cookies = cookies
         self.limits = limits
         self.clock = clock
@@ -456,7 +457,7 @@ class Splicer:
         address, taken round-robin so a port is reused as late as possible."""
         if backend is None:
             return None
-        if self.splice_address is None:
+        if conn.service.transparent or self.splice_address is None:
             local = conn.client
             return None if (Endpoint(backend.address, backend.port), local) in \
                 self.by_server else local

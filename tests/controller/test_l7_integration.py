@@ -200,6 +200,9 @@ class Rig:
                 "scheduler": "rr", "splice_profile": "full",
                 "rules": [{"path_prefix": "/static/", "pool": "static"}],
                 "default_pool": "web",
+            }, {
+                "name": "shop-transparent", "vip": VIP, "port": 82, "mode": "l7",
+                "transparent": True, "default_pool": "web",
             }],
         }
         (workdir / "lb.yaml").write_text(yaml.safe_dump(config))
@@ -473,4 +476,12 @@ def test_full_profile_splices_with_timestamps_sack_and_window_scaling(rig: Rig) 
         assert conn.getresponse().read() == BIG
     finally:
         conn.close()
+    no_splices_left(rig)
+
+
+def test_transparent_service_shows_backends_the_client_address(rig: Rig) -> None:
+    status, body = fetch("GET", "/who", port=82)
+    assert (status, body.decode().split()) == (200, ["10.0.2.12", "10.0.1.10", "/who"])
+    status, body = fetch("GET", "/static/big", port=82)
+    assert status == 200 and body == BIG
     no_splices_left(rig)

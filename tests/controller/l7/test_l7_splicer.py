@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from ipaddress import IPv4Address
 
 import pytest
@@ -286,10 +287,10 @@ def test_many_connections_leave_nothing_behind(splicer: Splicer, clock: Clock) -
     assert splicer._active == {} and splicer._ports_in_use == set()
 
 
-def test_transparent_mode_keeps_the_client_address(clock: Clock) -> None:
-    splicer = Splicer(router_mac=ROUTER_MAC, splice_address=None,
+def test_transparent_service_keeps_the_client_address(clock: Clock) -> None:
+    splicer = Splicer(router_mac=ROUTER_MAC, splice_address=SPLICE_ADDRESS,
                       cookies=SynCookies(b"t" * 32), clock=clock)
-    splicer.set_services([SERVICE])
+    splicer.set_services([dataclasses.replace(SERVICE, transparent=True)])
     install, syn = spliced(splicer)
     assert (syn[IP].src, syn[TCP].sport) == (str(CLIENT.address), CLIENT.port)
     assert install.spec.local == CLIENT
