@@ -35,10 +35,9 @@ def run(host: Any, command: str) -> str:
 
 
 def configure_host(host: Any, plan: HostPlan) -> None:
-    """Addresses are set by Mininet; here: IPv4 only, default route through the switch."""
+    """Address and MAC are set by Mininet; here: IPv4 only, default route through the switch."""
     intf = host.defaultIntf().name
     run(host, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
-    run(host, f"ip link set {intf} address {plan.mac}")
     run(host, f"ip route replace default via {plan.gateway} dev {intf}")
 
 
