@@ -105,7 +105,7 @@ class Management:
             "client": str(c.flow.client), "client_port": c.flow.client_port,
             "vip": str(c.flow.vip), "vport": c.flow.vport, "protocol": c.flow.protocol,
             "origin": c.origin, "age_s": round(now - c.since, 1),
-        } for c in self.state.connections.values()
+        } for c in self.state.all_connections()
             if c.service in names and (switch is None or c.switch == switch)]
 
     # ----- changes ----------------------------------------------------------------------

@@ -26,7 +26,7 @@ from controller.dataplane import (
     splice_entries,
     splice_specs,
 )
-from controller.l7.segments import Endpoint
+from controller.l7.segments import IPPROTO_TCP, Endpoint
 from controller.l7.splicer import (
     ContentService,
     Effect,
@@ -38,7 +38,7 @@ from controller.l7.splicer import (
     Transmit,
 )
 from controller.l7.syncookies import SynCookies
-from controller.state import LbState
+from controller.state import Connection, FlowKey, LbState
 
 LOG = logging.getLogger(__name__)
 
@@ -70,6 +70,19 @@ class SpliceDriver:
                                splice_address=config.splice_address, cookies=cookies,
                                limits=limits or SplicerLimits())
         state.load_sources.append(self.splicer.active_on)  # lbctl stats, service list
+        state.connection_sources.append(self.connections)  # lbctl conns
+
+    def connections(self) -> list[Connection]:
+        """Spliced connections as lbctl conns lists them."""
+        out = []
+        for conn in self.splicer.spliced():
+            if conn.backend is None:
+                continue
+            flow = FlowKey(conn.client.address, conn.client.port, conn.vip.address,
+                           conn.vip.port, IPPROTO_TCP)
+            out.append(Connection(self.config.name, flow, conn.service.name,
+                                  conn.backend.name, conn.since, "spliced"))
+        return out
 
     def refresh_services(self) -> None:
         """Take the current l7 services (after any config or management change)."""

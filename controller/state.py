@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -57,7 +57,8 @@ class Connection:
     service: str
     backend: str
     since: float
-    origin: str  # "controller" (packet-in), "dataplane" (digest), "adopted" (found on a switch)
+    origin: str  # "controller" (packet-in), "dataplane" (digest), "adopted" (found on a
+    # switch), "spliced" (an l7 connection: the splicer tracks it, not the connection table)
 
 
 @dataclass
@@ -167,6 +168,7 @@ class LbState:
         self.connections = ConnectionTable()
         # (service, backend) -> connections not in the connection table (spliced ones)
         self.load_sources: list[Callable[[str, str], int]] = []
+        self.connection_sources: list[Callable[[], Iterable[Connection]]] = []
         self.persistence = PersistenceTable()
         self.backend_ids = IdAllocator(MAX_BACKENDS + 1)
         self.service_ids = IdAllocator(MAX_SERVICES + 1)
@@ -215,6 +217,12 @@ class LbState:
 
     def service_id(self, service: Service) -> int:
         return self.service_ids.get((service.name,))
+
+    def all_connections(self) -> Iterator[Connection]:
+        """Pinned connections, then those other parts track (spliced ones)."""
+        yield from self.connections.values()
+        for source in self.connection_sources:
+            yield from source()
 
     def active_connections(self, service: str, backend: str) -> int:
         """Pinned connections plus those other parts track (the splicers' l7 ones)."""

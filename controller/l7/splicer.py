@@ -167,6 +167,7 @@ class SplicedConnection:
     client_fin: bool = False
     server_fin: bool = False
     our_fin_seq: int = 0  # CLOSING: sequence number after our FIN
+    since: float = 0.0  # when the cookie was accepted (or the splice adopted)
     # full profile: what the client's SYN offered (decoded from the cookie's timestamp)
     timestamps: bool = False
     client_wscale: int | None = None
@@ -353,7 +354,8 @@ class Splicer:
             service=service, client=client, port=port, client_isn=seq_add(segment.seq, -1),
             cookie_isn=seq_add(segment.ack, -1), client_mss=client_mss,
             deadline=self.clock() + service.request_timeout_s,
-            parser=RequestHeadParser(service.max_request_head), next_seq=segment.seq)
+            parser=RequestHeadParser(service.max_request_head), next_seq=segment.seq,
+            since=self.clock())
         if service.splice_profile == FULL_PROFILE and segment.timestamp is not None:
             # The client offered timestamps (else our SYN-ACK had none and it sends none);
             # its echo of our TSval carries the rest of what its SYN offered.
@@ -581,7 +583,7 @@ class Splicer:
                 service=service, client=spec.client, port=0, client_isn=0, cookie_isn=0,
                 client_mss=0, deadline=float("inf"), parser=RequestHeadParser(),
                 phase=Phase.SPLICED, pool=pool_name, backend=backend, local=spec.local,
-                spec=spec)
+                spec=spec, since=self.clock())
             self.by_client[(spec.client, spec.vip)] = conn
             self.by_server[(spec.backend, spec.local)] = conn
             key = (service.name, pool_name, backend.name)

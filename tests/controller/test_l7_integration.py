@@ -376,6 +376,8 @@ def test_keep_alive_requests_stay_in_the_pipeline_on_one_backend(rig: Rig) -> No
         assert len(rig.splices()) == 2
         stats = json.loads(rig.lbctl("--json", "stats", "shop").stdout)
         assert {b["name"]: b["active"] for b in stats[0]["backends"]} == {"b1": 1, "b2": 0}
+        (listed,) = json.loads(rig.lbctl("--json", "conns", "--service", "shop").stdout)
+        assert (listed["backend"], listed["origin"], listed["vport"]) == ("b1", "spliced", 80)
         before = rig.packet_ins()
         conn.request("GET", "/other")  # the rules would say "web": same connection wins
         second = conn.getresponse().read().decode().split()
