@@ -418,3 +418,53 @@ def test_full_profile_refuses_a_backend_without_timestamps(full: Splicer) -> Non
 def test_full_profile_without_client_timestamps_is_basic(full: Splicer) -> None:
     (synack,) = sent(full.on_frame(full_syn(timestamps=False), PORT))
     assert [name for name, _ in synack[TCP].options] == ["MSS"]
+
+
+segment_strategy = st.tuples(
+    st.booleans(),  # from the client (else from the backend)
+    st.sampled_from(["S", "A", "PA", "FA", "R", "SA", "RA", "F", ""]),
+    st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
+    st.binary(max_size=40), st.floats(0, 3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(segment_strategy, max_size=12), st.sampled_from(["reading", "connecting",
+                                                                  "spliced"]))
+def test_any_segments_in_any_phase_keep_the_tables_consistent(steps: list, phase: str
+                                                              ) -> None:
+    clock = Clock()
+    splicer = Splicer(router_mac=ROUTER_MAC, splice_address=SPLICE_ADDRESS,
+                      cookies=SynCookies(b"z" * 32, clock=lambda: 1_700_000_000.0),
+                      clock=clock)
+    splicer.set_services([SERVICE])
+    cookie = handshake(splicer)
+    backend_side = None
+    installed: set = set()
+    if phase != "reading":
+        (syn,) = sent(request(splicer, cookie, GET_STATIC))
+        backend_side = (Endpoint(IPv4Address(syn[IP].dst), syn[TCP].dport),
+                        Endpoint(IPv4Address(syn[IP].src), syn[TCP].sport))
+        if phase == "spliced":
+            install = server_synack(splicer, syn)[0]
+            assert isinstance(install, InstallSplice)
+            installed.add(install.spec)
+    for from_client, flags, seq, ack, payload, wait in steps:
+        src, dst = (CLIENT, VIP) if from_client or backend_side is None else backend_side
+        clock.now += wait
+        effects = splicer.on_frame(frame(src, dst, seq=seq, ack=ack, flags=flags,
+                                         payload=payload), PORT) + splicer.tick()
+        for effect in effects:
+            if isinstance(effect, InstallSplice):
+                installed.add(effect.spec)
+            elif isinstance(effect, RemoveSplice):
+                installed.discard(effect.spec)
+    live = {c.spec for c in splicer.by_client.values() if c.spec is not None}
+    assert live <= installed | {c.spec for c in splicer.spliced()}
+    assert set(splicer.by_server.values()) <= set(splicer.by_client.values())
+    for _ in range(8):  # every timer runs out (SYN retries one per tick), spliced ones stay
+        clock.now += 1000
+        for effect in splicer.tick():
+            if isinstance(effect, RemoveSplice):
+                installed.discard(effect.spec)
+    assert all(c.spec is not None for c in splicer.by_client.values())
+    assert installed == {c.spec for c in splicer.spliced()}
