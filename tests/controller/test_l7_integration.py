@@ -219,11 +219,17 @@ class Rig:
         server = Process(["ip", "netns", "exec", SERVER_NS, sys.executable, "-c",
                           SERVER_CODE], self.workdir / "servers.log")
         self.processes.append(server)
+        self.start_lbd()
+
+    def start_lbd(self) -> None:
         lbd = Process([str(BIN / "lbd"), "--config", str(self.workdir / "lb.yaml")],
                       self.workdir / "lbd.log")
         self.processes.append(lbd)
-        wait_for(lambda: lbd.alive() and any(e.table == "splice_backend_table"
-                                             for e in self.entries()), 30, "lbd to sync")
+        self.lbd = lbd
+        wait_for(lambda: lbd.alive() and self.socket.exists()
+                 and self.lbctl("service", "list").returncode == 0
+                 and any(e.table == "splice_backend_table" for e in self.entries()), 30,
+                 "lbd to sync")
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -487,3 +493,23 @@ def test_transparent_service_shows_backends_the_client_address(rig: Rig) -> None
     status, body = fetch("GET", "/static/big", port=82)
     assert status == 200 and body == BIG
     no_splices_left(rig)
+
+
+def test_restarted_lbd_adopts_live_splices(rig: Rig) -> None:
+    conn = ClientConnection()
+    try:
+        conn.request("GET", "/static/before")
+        assert conn.getresponse().read().split()[0] == b"10.0.2.11"
+        spliced = rig.splices()
+        assert len(spliced) == 2
+        rig.lbd.stop()
+        rig.processes.remove(rig.lbd)
+        rig.start_lbd()
+        assert sorted(rig.splices(), key=str) == sorted(spliced, key=str)  # kept as they were
+        (listed,) = json.loads(rig.lbctl("--json", "conns", "--service", "shop").stdout)
+        assert listed["backend"] == "b1"
+        conn.request("GET", "/after-restart")
+        assert conn.getresponse().read().split()[0] == b"10.0.2.11"
+    finally:
+        conn.close()
+    no_splices_left(rig)  # the new lbd sees the teardown and removes the entries
