@@ -186,6 +186,10 @@ class _Builder:
             out_profile.size = profile.size
             if profile.max_group_size:
                 out_profile.max_group_size = profile.max_group_size
+            if profile.size_semantics == "sum_of_members":
+                out_profile.sum_of_members.max_member_weight = profile.max_member_weight
+            elif profile.size_semantics == "sum_of_weights":
+                out_profile.sum_of_weights.SetInParent()
         for counter in m.counters:
             if counter.direct_table is None:
                 out_counter = info.counters.add()

@@ -65,7 +65,7 @@ class CpTable(CpEntity):
     match_fields: list[CpMatchField] = field(default_factory=list)
     action_refs: list[CpActionRef] = field(default_factory=list)
     const_default_action: str | None = None
-    # non-const default action and its (param id, big-endian value) arguments
+    # default action (const or not) and its (param id, big-endian value) arguments
     initial_default_action: tuple[str, list[tuple[int, bytes]]] | None = None
     size: int = 1024
     implementation: str | None = None
@@ -82,6 +82,9 @@ class CpActionProfile(CpEntity):
     with_selector: bool = False
     size: int = 0
     max_group_size: int = 0
+    # selectors only: "sum_of_weights" (P4Runtime's default) or "sum_of_members"
+    size_semantics: str = ""
+    max_member_weight: int = 0
 
 
 @dataclass

@@ -102,6 +102,27 @@ def key_name(e: ast.Expression) -> str:
                            "annotation")
 
 
+# P4Runtime sizing annotations of action selectors, written as ActionProfile fields
+_SELECTOR_SIZING = {"max_group_size", "selector_size_semantics", "max_member_weight"}
+
+
+def _selector_sizing(profile: CpActionProfile, annotations: list[ast.Annotation]) -> None:
+    """``@max_group_size``, ``@selector_size_semantics`` and ``@max_member_weight`` as p4c
+    reads them; P4Runtime's default semantics (sum of weights) is written explicitly."""
+    profile.size_semantics = "sum_of_weights"
+    for a in annotations:
+        arg = a.args[0] if a.args else None
+        if a.name == "max_group_size" and isinstance(arg, ast.IntLiteral):
+            profile.max_group_size = arg.value
+        elif a.name == "max_member_weight" and isinstance(arg, ast.IntLiteral):
+            profile.max_member_weight = arg.value
+        elif a.name == "selector_size_semantics" and isinstance(arg, ast.StringLiteral):
+            profile.size_semantics = arg.value.lower()
+    if profile.size_semantics != "sum_of_members":
+        profile.size_semantics = "sum_of_weights"
+        profile.max_member_weight = 0
+
+
 def _insert_after(target: dict[str, Any], after: str, key: str, value: Any) -> None:
     """Insert ``key`` right after ``after`` (JSON key order as p4c writes it)."""
     items = list(target.items())
@@ -204,7 +225,7 @@ class TableLowering:
                                                element, size))
         elif kind in ("action_profile", "action_selector"):
             annotations = p4info_annotations([a for a in decl.annotations
-                                              if a.name != "max_group_size"])
+                                              if a.name not in _SELECTOR_SIZING])
             cp = CpActionProfile(name, decl_id, annotations, _doc(decl),
                                  with_selector=kind == "action_selector")
             ctx.cp.action_profiles.append(cp)
@@ -362,8 +383,8 @@ class TableLowering:
                                              f"actions list of table {name}")
         if decl.default_action_const:
             cp.const_default_action = default_name
-        else:
-            cp.initial_default_action = (default_name, [
+        # current p4c writes initial_default_action for const defaults too
+        cp.initial_default_action = (default_name, [
                 (index + 1, int(value, 16).to_bytes(
                     max(1, ((bit_width(param.type_ref.type) or 8) + 7) // 8), "big"))
                 for index, (param, value) in enumerate(zip(
@@ -468,9 +489,9 @@ class TableLowering:
                 and impl.type.name in ("action_profile", "action_selector"):
             kind = impl.type.name
             profile_name = self._in_place_name(decl, cp.name, scope)
-            annotations = getattr(decl, "property_annotations", {}).get("implementation", [])
+            annotations = decl.property_annotations.get("implementation", [])
             cp_profile = CpActionProfile(profile_name, None, p4info_annotations(
-                [a for a in annotations if a.name != "max_group_size"]), None,
+                [a for a in annotations if a.name not in _SELECTOR_SIZING]), None,
                 with_selector=kind == "action_selector")
             ctx.cp.action_profiles.append(cp_profile)
             profile = _Profile(profile_name, impl, kind, [a.value for a in impl.args],
@@ -497,13 +518,9 @@ class TableLowering:
             self.pipeline.action_profiles.append(profile.json)
             profile.cp.size = size
             if profile.kind == "action_selector":
-                max_group = profile.decl.annotation("max_group_size") \
-                    if isinstance(profile.decl, ast.Annotated) else next(
-                        (a for a in getattr(decl, "property_annotations", {}).get(
-                            "implementation", []) if a.name == "max_group_size"), None)
-                if max_group is not None and max_group.args and \
-                        isinstance(max_group.args[0], ast.IntLiteral):
-                    profile.cp.max_group_size = max_group.args[0].value
+                _selector_sizing(profile.cp, profile.decl.annotations
+                                 if isinstance(profile.decl, ast.Annotated)
+                                 else decl.property_annotations.get("implementation", []))
         profile.cp.tables.append(cp.name)
         table["type"] = "indirect_ws" if profile.kind == "action_selector" else "indirect"
         _insert_after(table, "type", "action_profile", profile.name)  # p4c's key order
@@ -513,11 +530,11 @@ class TableLowering:
         """p4c names an in-place ``implementation = ...(...)`` after the property's
         ``@name``; without one the BMv2 JSON uses a fresh ``action_profile`` name and
         P4Info generation fails (recorded, reported when P4Info is requested)."""
-        annotations = getattr(decl, "property_annotations", None) or {}
-        for annotation in annotations.get("implementation", []):
+        for annotation in decl.property_annotations.get("implementation", []):
             if annotation.name == "name" and annotation.args and \
                     isinstance(annotation.args[0], ast.StringLiteral):
-                return scope.qualify(annotation.args[0].value)
+                # a property's @name is not prefixed with the control's name
+                return annotation.args[0].value.removeprefix(".")
         node = decl.implementation or decl
         self.ctx.p4info_errors.append(Diagnostic(
             node.pos.file, node.pos.line, node.pos.col,
