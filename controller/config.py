@@ -26,7 +26,8 @@ SERVICE_MODES = (*MODES, L7_MODE)
 SPLICE_PROFILES = ("basic", "full")  # full: timestamps, SACK, window scaling if offered
 PROTOCOLS = {"tcp": 6, "udp": 17}
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq")
-L7_SCHEDULERS = (*(s for s in SCHEDULERS if s != "mh"), *CONTENT_SCHEDULERS)
+L7_SCHEDULERS = (*SCHEDULERS, *CONTENT_SCHEDULERS)  # all run by the splicer (mh: on the
+# client address, with the same Maglev table the data plane would use)
 MAX_REQUEST_HEAD = 65536
 MAX_WEIGHT = 65535
 MAX_SERVICES = 255  # data-plane ids 1..255 (service_id < 256 indexes counters and meters)
@@ -399,7 +400,7 @@ def parse_service(check: Checker, raw: Any, path: str,
         if rate is not None and burst is not None:
             limit = RateLimit(rate, burst)
     for key, what in (("persistence", persistence), ("new_connection_limit", limit)):
-        if what is not None and scheduler == "mh":
+        if what is not None and scheduler == "mh" and not is_l7:
             check.fail(f"{path}.{key}", "is not available with scheduler mh (the data plane "
                        "schedules every connection on its own)")
     if None in (name, vip, port, protocol, mode, scheduler, pool, removal) or \

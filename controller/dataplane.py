@@ -170,7 +170,8 @@ def desired_meters(state: LbState, switch: SwitchConfig) -> dict[int, tuple[int,
     (always green)."""
     return {state.service_id(s): (s.new_connection_limit.rate, s.new_connection_limit.burst)
             for s in state.services_on(switch.name)
-            if s.new_connection_limit is not None and s.scheduler != "mh"}
+            if s.new_connection_limit is not None
+            and (s.scheduler != "mh" or s.content is not None)}
 
 
 def _service_entries(state: LbState, service: Service) -> list[Entry]:

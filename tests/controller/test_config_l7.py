@@ -7,6 +7,8 @@ import pytest
 import yaml
 
 from controller.config import ConfigError, load_config, parse_config
+from controller.dataplane import desired_meters
+from controller.state import LbState
 
 EXAMPLE = Path(__file__).parents[2] / "controller" / "examples" / "lb.yaml"
 
@@ -62,8 +64,8 @@ def test_rule_errors_are_merged_with_their_key_paths(raw: dict) -> None:
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda s, r: s.update(pool="api"),
      "services[2].pool: an l7 service names its pools in rules and default_pool"),
-    (lambda s, r: s.update(scheduler="mh"),
-     "services[2].scheduler: 'mh' is not one of rr, wrr, lc, wlc, sh, sed, nq, lard, lblc"),
+    (lambda s, r: s.update(scheduler="fastest"), "services[2].scheduler: 'fastest' is not "
+     "one of rr, wrr, lc, wlc, sh, mh, sed, nq, lard, lblc"),
     (lambda s, r: s.update(protocol="udp"), "services[2].protocol: an l7 service is TCP "
      "(HTTP/1.x)"),
     (lambda s, r: s.update(lard={"t_low": 50, "t_high": 40}),
@@ -114,3 +116,13 @@ def test_l7_example_config_loads() -> None:
     assert service.content is not None and service.scheduler == "lard"
     assert service.pools == ("web", "static", "api")
     assert str(config.switches[0].splice_address) == "10.0.2.1"
+
+
+def test_l7_service_may_hash_clients_with_mh_and_be_rate_limited(raw: dict) -> None:
+    raw["services"][2].update(scheduler="mh", new_connection_limit={"rate": 100})
+    del raw["services"][2]["lard"]
+    config = parse_config(raw)
+    service = config.service("shop")
+    assert service.scheduler == "mh" and service.new_connection_limit is not None
+    state = LbState(config)
+    assert desired_meters(state, config.switches[0])[state.service_id(service)] == (100, 100)
