@@ -17,7 +17,7 @@ from finsy import MACAddress, P4TableAction, P4TableEntry, P4TableMatch
 
 from controller.config import Backend, Service, SwitchConfig
 from controller.l7.segments import Endpoint
-from controller.l7.seqmap import Direction, Splice
+from controller.l7.seqmap import Direction, Splice, WindowScaling
 from controller.l7.splicer import SpliceSpec
 from controller.state import Connection, FlowKey, LbState
 
@@ -291,9 +291,15 @@ def splice_specs(to_server: Iterable[Entry], to_client: Iterable[Entry]
             orphans.append(found)
             continue
         back = dict(partner.params)
+        # The four scale options are not in the entries, only the shifts they give: put
+        # them back as a scaling with the same shifts.
+        windows = WindowScaling(client=params["window_shift_left"],
+                                to_server=params["window_shift_right"],
+                                server=back["window_shift_left"],
+                                to_client=back["window_shift_right"])
         splice = Splice(to_server_seq=params["seq_delta"], to_server_ack=params["ack_delta"],
                         to_client_seq=back["seq_delta"], to_client_ack=back["ack_delta"],
-                        ts_offset=back["tsval_delta"] or None)
+                        ts_offset=back["tsval_delta"] or None, windows=windows)
         specs.append(SpliceSpec(
             client=_endpoint(match["client_addr"], match["client_port"]),
             vip=_endpoint(match["vip"], match["vip_port"]),

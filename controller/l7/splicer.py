@@ -41,6 +41,7 @@ from controller.l7.segments import (
     timestamp_option,
 )
 from controller.l7.seqmap import (
+    Direction,
     Splice,
     WindowScaling,
     advertised_mss,
@@ -109,6 +110,15 @@ class SpliceSpec:
     local: Endpoint
     backend: Endpoint
     splice: Splice
+
+    def installed_form(self) -> tuple:
+        """What the two entries hold: equal for a spec and the one read back from them
+        (the entries keep window shifts, not the four scale options)."""
+        splice = self.splice
+        return (self.client, self.vip, self.local, self.backend,
+                splice.deltas(Direction.TO_SERVER), splice.deltas(Direction.TO_CLIENT),
+                splice.ts_offset or 0, splice.windows.shift(Direction.TO_SERVER),
+                splice.windows.shift(Direction.TO_CLIENT))
 
 
 @dataclass(frozen=True)
@@ -322,7 +332,8 @@ class Splicer:
             self._forget(conn)
         for spec in found:
             known = self.by_client.get((spec.client, spec.vip))
-            if known is not None and known.spec == spec:
+            if known is not None and known.spec is not None and \
+                    known.spec.installed_form() == spec.installed_form():
                 continue
             adopted = self._adopted(spec)
             if adopted is None:

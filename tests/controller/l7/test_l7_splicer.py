@@ -468,3 +468,23 @@ def test_any_segments_in_any_phase_keep_the_tables_consistent(steps: list, phase
                 installed.discard(effect.spec)
     assert all(c.spec is not None for c in splicer.by_client.values())
     assert installed == {c.spec for c in splicer.spliced()}
+
+
+def test_a_full_profile_splice_read_back_from_the_switch_is_kept(full: Splicer) -> None:
+    from controller.dataplane import splice_entries, splice_specs
+    (synack,) = sent(full.on_frame(full_syn(), PORT))
+    cookie, tsval = synack[TCP].seq, dict(synack[TCP].options)["Timestamp"][0]
+    (syn,) = sent(full.on_frame(established(CLIENT, seq=CLIENT_ISN + 1, ack=cookie + 1,
+                                            tsval=5001, tsecr=tsval, payload=GET_STATIC),
+                                PORT))
+    reply = bytes(Ether(dst=ROUTER_MAC) / IP(src=syn[IP].dst, dst=syn[IP].src)
+                  / TCP(sport=syn[TCP].dport, dport=syn[TCP].sport, seq=SERVER_ISN,
+                        ack=(CLIENT_ISN + 1) % 2**32, flags="SA",
+                        options=[("MSS", 1460), ("Timestamp", (9, 5001)), ("NOP", None),
+                                 ("WScale", 10)]))
+    install = full.on_frame(reply, 2)[0]
+    assert isinstance(install, InstallSplice)
+    (read_back,), orphans = splice_specs(*([e] for e in splice_entries(install.spec, 1, 1, 0)))
+    assert orphans == [] and read_back != install.spec  # the scale options are not kept
+    assert full.adopt([read_back]) == []
+    assert [c.spec for c in full.spliced()] == [install.spec]
