@@ -33,6 +33,8 @@ P4RUNTIME_API_VERSION = "1.3.0"
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_QUEUED_PACKETS = 10_000
 STREAM_POLL_SECONDS = 1.0
+STREAM_FINISH_SECONDS = 10.0
+"""How long a stream handler waits for gRPC to finish an RPC that gRPC itself ended."""
 _END = object()
 
 
@@ -115,7 +117,7 @@ class P4RuntimeService(p4r_grpc.P4RuntimeServicer):
                       context: grpc.ServicerContext) -> Iterator[p4r.StreamMessageResponse]:
         stream = _Stream(self.device, request_iterator)
         if not context.add_callback(stream.close):
-            return  # the RPC already ended (e.g. its first message could not be parsed)
+            return  # the RPC already finished (e.g. its first message could not be parsed)
         reader = threading.Thread(target=stream.read_all, name="p4rt-stream", daemon=True)
         reader.start()
         try:
@@ -129,11 +131,20 @@ class P4RuntimeService(p4r_grpc.P4RuntimeServicer):
                 if item is _END:
                     return
                 if isinstance(item, P4RuntimeError):
-                    _abort(context, item)
+                    if context.is_active():
+                        _abort(context, item)
+                    return
                 assert isinstance(item, p4r.StreamMessageResponse)
                 yield item
         finally:
             stream.leave()
+            if not context.is_active():
+                # gRPC already sent a status (unparsable request) or the client cancelled.
+                # grpcio sends a status again when a handler ends; while the first one is
+                # still in flight, that second batch never completes and the RPC, hence
+                # server.stop(), waits forever.  Ending only once the RPC has finished
+                # makes the second batch a no-op.
+                stream.finished.wait(STREAM_FINISH_SECONDS)
 
 
 class _Stream:
@@ -144,9 +155,12 @@ class _Stream:
         self.requests = requests
         self.outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.controller: Controller | None = None
+        self.finished = threading.Event()
         self._lock = threading.Lock()
 
     def close(self) -> None:
+        """gRPC's callback when the RPC has finished."""
+        self.finished.set()
         self.outbox.put(_END)
 
     def deliver(self, message: p4r.StreamMessageResponse) -> None:

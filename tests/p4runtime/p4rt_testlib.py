@@ -14,6 +14,8 @@ from p4rt_fixture import A_DROP, A_SET_NHOP, CPU_PORT, T_ACL, T_IPV4_LPM, mini_c
 from p4sim.p4runtime.device import Device
 from p4sim.p4runtime.server import create_server
 
+STOP_SECONDS = 5.0
+
 
 class Server:
     """A Device and its gRPC server on 127.0.0.1 with a free port."""
@@ -31,9 +33,10 @@ class Server:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
-        # Bounded: gRPC may keep waiting for RPCs that malformed-message tests left behind.
-        self.server.stop(grace=0.2).wait(5)
+        stopped = self.server.stop(grace=0.2).wait(STOP_SECONDS)
         self.device.stop()
+        if not stopped and kind is None:
+            raise AssertionError(f"the gRPC server did not stop within {STOP_SECONDS} s")
 
 
 def u128(value: int) -> p4r.Uint128:

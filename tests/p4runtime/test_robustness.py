@@ -38,6 +38,19 @@ def test_garbage_bytes_on_every_rpc(client: Client) -> None:
     assert_still_serving(client)
 
 
+def test_server_stops_after_unparsable_stream_messages() -> None:
+    """A stream gRPC ends itself (unparsable message) must not keep server.stop() waiting."""
+    for _ in range(15):
+        with Server() as server, Client(server.address) as client:
+            stream = client.channel.stream_stream("/p4.v1.P4Runtime/StreamChannel")
+            call = stream(iter([b"\xff\x0f\x00garbage"]), timeout=5)
+            try:
+                list(call)
+            except grpc.RpcError as err:
+                assert err.code() == grpc.StatusCode.INTERNAL
+        # Server.__exit__ fails the test when the server does not stop in time.
+
+
 def test_oversized_and_unknown_values(client: Client) -> None:
     huge_param = lpm_entry(b"\x0a\x00\x00\x00", 8, dmac=b"\x01" * 100_000)
     huge_match = lpm_entry(b"\x01" * 4096, 8)
