@@ -332,8 +332,11 @@ class Splicer:
             self._forget(conn)
         for spec in found:
             known = self.by_client.get((spec.client, spec.vip))
-            if known is not None and known.spec is not None and \
-                    known.spec.installed_form() == spec.installed_form():
+            if known is not None:
+                if known.spec is None:  # being set up again: the switch's entries are stale
+                    effects.append(RemoveSplice(spec))
+                elif known.spec.installed_form() != spec.installed_form():
+                    effects += [RemoveSplice(spec), InstallSplice(known.spec)]  # repair
                 continue
             adopted = self._adopted(spec)
             if adopted is None:

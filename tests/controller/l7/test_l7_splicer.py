@@ -488,3 +488,13 @@ def test_a_full_profile_splice_read_back_from_the_switch_is_kept(full: Splicer) 
     assert orphans == [] and read_back != install.spec  # the scale options are not kept
     assert full.adopt([read_back]) == []
     assert [c.spec for c in full.spliced()] == [install.spec]
+
+
+def test_adopt_repairs_a_splice_the_switch_holds_differently(splicer: Splicer) -> None:
+    install, _ = spliced(splicer)
+    known = install.spec
+    wrong = dataclasses.replace(known, local=Endpoint(SPLICE_ADDRESS, 9))
+    assert splicer.adopt([wrong]) == [RemoveSplice(wrong), InstallSplice(known)]
+    handshake(splicer, Endpoint(CLIENT.address, 7))  # that client is reading its request
+    stale = dataclasses.replace(known, client=Endpoint(CLIENT.address, 7))
+    assert splicer.adopt([known, stale]) == [RemoveSplice(stale)]
