@@ -36,7 +36,7 @@ class ActionProfile:
                  ) -> None:
         self.name = name
         self.id = id_
-        self.max_size = max_size
+        self.max_size = max_size  # the JSON's size, informational: BMv2 does not cap members
         self.selector = selector
         self.bind_action = bind_action
         self.members: dict[int, Member] = {}
@@ -61,9 +61,6 @@ class ActionProfile:
             for group in self.groups.values():
                 self._expand(group)
             return
-        if self.max_size and len(self.members) >= self.max_size:
-            raise InvalidEntryError(f"action profile {self.name!r} is full "
-                                    f"({self.max_size} members)")
         self.members[member_id] = Member(member_id, self._handle(), call, fn, args)
 
     def delete_member(self, member_id: int) -> None:

@@ -21,7 +21,7 @@ from engine_jsonkit import (
 from scapy.layers.inet import IP
 from scapy.layers.l2 import ARP, Ether
 
-from p4sim.engine import ActionCall, Engine, Exact, Ternary
+from p4sim.engine import ActionCall, Engine, Exact, MemberRef, Ternary
 
 Json = dict
 
@@ -200,3 +200,19 @@ def test_parser_error_values_come_from_the_json_errors_list() -> None:
     assert engine.process(9, tcp_packet()).packets[0][0] == 1
     truncated = tcp_packet()[:20]
     assert engine.process(9, truncated).packets[0][0] == 2
+
+
+def test_action_profile_members_are_not_limited_by_the_json_max_size() -> None:
+    # BMv2's ActionProfile::add_member takes a handle without any size check: the JSON
+    # "max_size" of a profile (the selector's size argument) is not a member limit there
+    b = eth_ipv4_program()
+    table = b.table("ingress", "MyIngress.t", [("exact", ["ipv4", "protocol"])], ["forward"],
+                    type="indirect", action_profile="MyIngress.prof")
+    del table["default_entry"]
+    b.pipeline("ingress")["action_profiles"].append(
+        {"name": "MyIngress.prof", "id": 0, "max_size": 2})
+    engine = Engine(b.json)
+    for member in range(4):
+        engine.act_prof_set_member("MyIngress.prof", member, ActionCall("forward", (member,)))
+    engine.table_add("MyIngress.t", [Exact(6)], MemberRef(3))
+    assert engine.process(1, tcp_packet()).packets[0][0] == 3
