@@ -443,9 +443,19 @@ class Checker:
         inner = self.generic_scope(scope, decl.type_params)
         inner.declare(decl.name, decl)
         decl.type = t.ExternType(decl.name, tuple(p.name for p in decl.type_params), (), decl)
+        arities: set[tuple[str, int]] = set()
         for method in decl.methods:
+            if not method.is_constructor:
+                arity = (method.name, len(method.params))
+                if arity in arities:
+                    self.error(method, f"Ambiguous method {method.name} with "
+                                       f"{len(method.params)} parameters")
+                arities.add(arity)
             if method.is_constructor and method.name != decl.name:
                 self.error(method, f"{method.name}: constructor name must be {decl.name}")
+            elif not method.is_constructor and method.name == decl.name:
+                self.error(method, f"{method.name}: Invalid {method.name}: Constructor cannot "
+                                   "have a return type")
             method_scope = self.generic_scope(inner, method.type_params)
             method.type = self.function_type(method.return_type, method.params,
                                              method.type_params, method_scope)
@@ -473,7 +483,7 @@ class Checker:
         typ = self.resolve_type(decl.type_ref, scope)
         try:
             self.expression(decl.value, scope, typ)
-            self.convert(decl.value, typ, decl.value)
+            self.convert(decl.value, typ, decl.value, literal_to_enum=False)
             if decl.value.const_value is None:
                 self.error(decl.value, f"{decl.name}: Cannot evaluate initializer to a "
                                        "compile-time constant")
@@ -488,7 +498,7 @@ class Checker:
         if decl.init is not None:
             try:
                 self.expression(decl.init, scope, typ)
-                self.convert(decl.init, typ, decl.init)
+                self.convert(decl.init, typ, decl.init, literal_to_enum=False)
             except _Abort:
                 pass
         self.declare(scope, decl.name, decl)
@@ -802,16 +812,20 @@ class Checker:
         if decl.keys is not None and not decl.keys:
             decl.keys = []
         listed: dict[str, ast.ActionDecl] = {}
+        listed_refs: dict[str, ast.ActionRef] = {}
         for ref in decl.actions:
             action = self.action_ref(ref, scope, partial=True)
             if action is not None:
                 if action.name in listed:
                     self.error(ref, f"{action.name}: duplicate action in table {decl.name}")
                 listed[action.name] = action
+                listed_refs[action.name] = ref
         if decl.default_action is not None:
             action = self.action_ref(decl.default_action, scope, partial=False)
-            if action is not None and action.name not in listed:
+            if action is not None and listed.get(action.name) is not action:
                 self.error(decl.default_action, f"{action.name} not present in action list")
+            elif action is not None:
+                self.same_bound_arguments(decl.default_action, listed_refs[action.name])
         if decl.entries is not None and not key_types:
             self.error(decl, f"Entries cannot be specified for a table with no key {decl.name}")
         for entry in decl.entries or []:
@@ -910,6 +924,15 @@ class Checker:
                                         "compile-time constant")
         return action
 
+    def same_bound_arguments(self, use: ast.ActionRef, listed: ast.ActionRef) -> None:
+        """Arguments of directional parameters must repeat those bound in the action list."""
+        used = use.expr.args if isinstance(use.expr, ast.MethodCall) else []
+        bound = listed.expr.args if isinstance(listed.expr, ast.MethodCall) else []
+        for arg, bound_arg in zip(used, bound, strict=False):
+            if _text(arg.value) != _text(bound_arg.value):
+                self.error(arg, f"{_text(arg.value)}: argument does not match declaration in "
+                                f"actions list: {_text(bound_arg.value)}")
+
     def table_entry(self, table: ast.TableDecl, entry: ast.TableEntry,
                     key_types: list[t.P4Type], listed: dict[str, ast.ActionDecl],
                     scope: Scope) -> None:
@@ -919,9 +942,13 @@ class Checker:
         except _Abort:
             pass
         action = self.action_ref(entry.action, scope, partial=False)
-        if action is not None and action.name not in listed:
+        if action is not None and listed.get(action.name) is not action:
             self.error(entry.action, f"{action.name}: action is not in the action list of "
                                      f"table {table.name}")
+        elif action is not None:
+            listed_ref = next(ref for ref in table.actions
+                              if ref.action_path.decl is listed[action.name])
+            self.same_bound_arguments(entry.action, listed_ref)
         if entry.priority is not None:
             value = self.const_int(entry.priority, scope, "priority")
             if value is not None and value < 0:
@@ -954,7 +981,7 @@ class Checker:
             ltype = self.expression(stmt.lhs, scope)
             self.require_lvalue(stmt.lhs, "Expression {} cannot be the target of an assignment")
             self.expression(stmt.rhs, scope, ltype)
-            self.convert(stmt.rhs, ltype, stmt)
+            self.convert(stmt.rhs, ltype, stmt, literal_to_enum=False)
         elif isinstance(stmt, ast.MethodCallStatement):
             self.expression(stmt.call, scope)
         elif isinstance(stmt, ast.BlockStatement):
@@ -982,7 +1009,7 @@ class Checker:
                 if expected is None or isinstance(expected, t.VoidType):
                     raise self.fail(stmt, "return: this block does not return a value")
                 self.expression(stmt.value, scope, expected)
-                self.convert(stmt.value, expected, stmt)
+                self.convert(stmt.value, expected, stmt, literal_to_enum=False)
         elif isinstance(stmt, ast.EmptyStatement):
             return
         elif isinstance(stmt, ast.VariableDecl):
@@ -992,6 +1019,9 @@ class Checker:
         elif isinstance(stmt, ast.InstantiationDecl):
             if ctx.in_action or ctx.in_function:
                 self.error(stmt, f"{stmt.name}: instantiations are not allowed here")
+            elif not ctx.in_parser:
+                self.error(stmt, f"{stmt.name}: Invalid {stmt.name}: instances cannot be in a "
+                                 "control 'apply' block")
             self.declaration(stmt, scope)
         else:
             self.error(stmt, f"{type(stmt).__name__}: unsupported statement")
@@ -1366,10 +1396,24 @@ class Checker:
             return t.BOOL
         if op in ("/", "%") and isinstance(base, t.BitsType) and base.signed:
             raise self.fail(e, f"{_text(e)}: {op} is not defined on signed values")
+        if op in ("/", "%"):
+            self.division_operands(e)
         if op in ("|+|", "|-|") and isinstance(base, t.IntLiteralType):
             raise self.fail(e, f"{_text(e)}: saturating arithmetic needs operands with a "
                                "known width")
         return lt
+
+    def division_operands(self, e: ast.BinaryOp) -> None:
+        """Constant operands of / and % must be non-negative and the divisor non-zero (p4c)."""
+        left, right = e.left.const_value, e.right.const_value
+        if isinstance(right, int) and not isinstance(right, bool) and right == 0:
+            raise self.fail(e, f"{_text(e)}: Division by zero")
+        for side, value in ((e.left, left), (e.right, right)):
+            negated_literal = isinstance(side, ast.UnaryOp) and side.op == "-" and \
+                isinstance(side.operand, ast.IntLiteral)
+            if negated_literal or (isinstance(value, int) and not isinstance(value, bool)
+                                   and value < 0):
+                raise self.fail(e, f"{e.op}: not defined on negative numbers")
 
     def shift(self, e: ast.BinaryOp, lt: t.P4Type, rt: t.P4Type,
               expected: t.P4Type | None) -> t.P4Type:
@@ -1524,8 +1568,12 @@ class Checker:
         return a == b
 
     def convert(self, e: ast.Expression, target: t.P4Type, where: ast.Node,
-                source: t.P4Type | None = None) -> None:
-        """Implicitly convert ``e`` to ``target`` or report a type mismatch."""
+                source: t.P4Type | None = None, *, literal_to_enum: bool = True) -> None:
+        """Implicitly convert ``e`` to ``target`` or report a type mismatch.
+
+        An integer literal becomes a serializable enum only where p4c allows it (keysets and
+        switch labels): an assignment, initializer, argument or return value refuses it.
+        """
         src = source if source is not None else e.type
         if src is None or isinstance(src, UnknownType) or isinstance(target, UnknownType):
             return
@@ -1540,6 +1588,9 @@ class Checker:
                 self.retype_literal(e, target)
                 return
             if isinstance(base, t.SerEnumType):
+                if not literal_to_enum:
+                    raise self.fail(where, f"{_text(where)}: values of type 'int' cannot be "
+                                           f"implicitly cast to type '{target}'")
                 self.retype_literal(e, base.underlying)
                 return
             if isinstance(target, t.IntLiteralType):
@@ -1783,7 +1834,7 @@ class Checker:
                 raise self.fail(value, f"{_text(value)}: Cannot unify type '{atype}' with "
                                        f"type '{ptype}'")
             return
-        self.convert(value, ptype, value)
+        self.convert(value, ptype, value, literal_to_enum=False)
 
     def unify_blocks(self, node: ast.Expression, ptype: t.P4Type, atype: t.P4Type,
                      bindings: dict[str, t.P4Type]) -> None:
@@ -1848,6 +1899,8 @@ class Checker:
             e.type_args_inferred = {}
             return t.VOID
         if isinstance(base, t.TableType) and name == "apply":
+            if self.block_kind == "action":
+                raise self.fail(e, f"{_text(method)}: tables cannot be invoked from actions")
             self.expect_args(e, 0)
             e.call_kind, e.callee, e.ordered_args = ast.CallKind.TABLE_APPLY, base.decl, []
             e.type_args_inferred = {}

@@ -17,6 +17,7 @@ possible, else kept as raw tokens, as p4c does for unknown annotations.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Iterator
@@ -266,13 +267,24 @@ def _value_shadows(tokens: list[_Tok], global_types: set[str]) -> list[tuple[int
             stack.append(index)
         elif tok.text == "}" and stack:
             closers[stack.pop()] = index
+    parens: dict[int, int] = {}
+    for index, tok in enumerate(tokens):
+        if tok.text == "(":
+            stack.append(index)
+        elif tok.text == ")" and stack:
+            parens[stack.pop()] = index
     shadows: list[tuple[int, int, str]] = []
     open_braces: list[int] = []
+    open_parens: list[int] = []
     for index, tok in enumerate(tokens):
         if tok.text == "{":
             open_braces.append(index)
         elif tok.text == "}" and open_braces:
             open_braces.pop()
+        elif tok.text == "(":
+            open_parens.append(index)
+        elif tok.text == ")" and open_parens:
+            open_parens.pop()
         if tok.kind != "id" or tok.text not in global_types or index == 0 or \
                 index + 1 >= len(tokens):
             continue
@@ -288,8 +300,29 @@ def _value_shadows(tokens: list[_Tok], global_types: set[str]) -> list[tuple[int
                 "struct", "header", "header_union"):
             continue  # a field: members are looked up by name, no shadowing
         end = closers.get(open_braces[-1], len(tokens) - 1) if open_braces else len(tokens) - 1
+        if open_parens and (not open_braces or open_parens[-1] > open_braces[-1]):
+            end = _parameter_scope_end(tokens, open_parens[-1], parens, closers, end)
         shadows.append((tok.offset, tokens[end].offset, tok.text))
     return shadows
+
+
+def _parameter_scope_end(tokens: list[_Tok], open_paren: int, parens: dict[int, int],
+                         closers: dict[int, int], default: int) -> int:
+    """Last token where a parameter declared in the list at ``open_paren`` is visible.
+
+    That is the list itself, a constructor parameter list after it, and the body that
+    follows, if any (a prototype such as ``package top(proto c);`` has none).
+    """
+    close = parens.get(open_paren)
+    if close is None:
+        return default
+    following = close + 1
+    if following < len(tokens) and tokens[following].text == "(":
+        close = parens.get(following, close)
+        following = close + 1
+    if following < len(tokens) and tokens[following].text == "{":
+        return closers.get(following, default)
+    return close
 
 
 def _mark_type_argument_openers(tokens: list[_Tok], scan: _Scan) -> None:
@@ -761,8 +794,14 @@ class _AstBuilder(Transformer[Token, Any]):
         rest = self.rest(c)
         name = rest[1]
         table = ast.TableDecl(pos=self.tok_pos(name), name=str(name), annotations=self.anns(c))
-        for prop in rest[2:]:
-            prop(table)
+        seen: dict[str, ast.SourcePos] = {}
+        for prop_name, prop_pos, apply in rest[2:]:
+            if prop_name in seen:
+                raise CompileError([Diagnostic(
+                    prop_pos.file, prop_pos.line, prop_pos.col,
+                    f"{prop_name}: Duplicates declaration {prop_name}")])
+            seen[prop_name] = prop_pos
+            apply(table)
         return table
 
     def key_property(self, c: list[Any]) -> Any:
@@ -770,18 +809,19 @@ class _AstBuilder(Transformer[Token, Any]):
 
         def apply(table: ast.TableDecl) -> None:
             table.keys = keys
-        return apply
+        return "key", self.tok_pos(c[0]), apply
 
     def actions_property(self, c: list[Any]) -> Any:
         refs = [x for x in c[1:] if isinstance(x, ast.ActionRef)]
 
         def apply(table: ast.TableDecl) -> None:
             table.actions = refs
-        return apply
+        return "actions", self.tok_pos(c[0]), apply
 
     def _entries(self, c: list[Any], is_const: bool) -> Any:
         entries = [x for x in c if isinstance(x, ast.TableEntry)]
         anns = self.anns(c)
+        keyword = next(x for x in c if isinstance(x, Token) and x.type == "ENTRIES")
 
         def apply(table: ast.TableDecl) -> None:
             table.entries = entries
@@ -790,7 +830,7 @@ class _AstBuilder(Transformer[Token, Any]):
             table.entries_const = is_const
             for entry in entries:
                 entry.is_const = entry.is_const or is_const
-        return apply
+        return "entries", self.tok_pos(keyword), apply
 
     def const_entries_property(self, c: list[Any]) -> Any:
         return self._entries(c, True)
@@ -818,7 +858,7 @@ class _AstBuilder(Transformer[Token, Any]):
             else:
                 table.other_properties.append(ast.TableProperty(
                     pos=pos, name=name, value=value, is_const=is_const, annotations=anns))
-        return apply
+        return name, pos, apply
 
     def const_property(self, c: list[Any]) -> Any:
         return self._property(c, True)
@@ -877,6 +917,16 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def assignment(self, c: list[Any]) -> ast.AssignStatement:
         return ast.AssignStatement(pos=c[0].pos, lhs=c[0], rhs=c[1])
+
+    def compound_assignment(self, c: list[Any]) -> ast.AssignStatement:
+        """``a op= b`` is ``a = a op b`` with a copy of the target as left operand.
+
+        p4c evaluates the target once; that only differs when an index has side effects.
+        """
+        target, op, value = c
+        operand = ast.BinaryOp(pos=target.pos, op=str(op)[:-1], left=copy.deepcopy(target),
+                               right=value)
+        return ast.AssignStatement(pos=target.pos, lhs=target, rhs=operand)
 
     def empty_statement(self, c: list[Any]) -> ast.EmptyStatement:
         return ast.EmptyStatement(pos=self.tok_pos(c[0]))
