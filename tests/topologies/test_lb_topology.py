@@ -15,7 +15,9 @@ import pytest
 
 from topologies import runs
 from topologies.addressing import DIRECT_PORT, MODES, STATIC_PATH, site_plan
+from topologies.controller_process import ControllerError
 from topologies.lb_network import LbNetwork, NetworkOptions, free_tcp_ports
+from topologies.switch_process import log_tail
 from topologies.traffic import FAILED, fetch_many, spread
 
 
@@ -25,6 +27,16 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return not Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
+
+
+def diagnosis(network: LbNetwork) -> str:
+    """lbd's log tail and its connection table, for a failed request."""
+    assert network.controller is not None
+    try:
+        conns = network.controller.lbctl("conns")
+    except ControllerError as error:
+        conns = str(error)
+    return f"lbd log:\n{log_tail(network.run_dir / 'lbd.log', 40)}\nlbctl conns:\n{conns}"
 
 
 def our_interfaces(tag: str) -> list[str]:
@@ -42,7 +54,7 @@ def test_single_switch_balances_every_mode_and_cleans_up(as_root: None, tmp_path
         client = network.host("c1")
         for mode in MODES:
             counts = spread([client], site.vips[mode], 8)
-            assert counts.get(FAILED, 0) == 0, f"{mode}: {counts}"
+            assert counts.get(FAILED, 0) == 0, f"{mode}: {counts}\n{diagnosis(network)}"
             assert set(counts) == {"b1", "b2"}, f"{mode}: {counts}"
         # The l7 service's content rule: /static/ is served by b1 alone.
         assert spread([client], site.vips["l7"], 4, path=STATIC_PATH) == {"b1": 4}
