@@ -267,11 +267,14 @@ class _Lowering:
                      for _, ft in ty.fields)
         counter = [0]
         decl = ty.decl if isinstance(ty.decl, ast.StructDecl) else None
-        return self._metadata_struct(ty, ty.name, [], nested, counter, decl)
+        # p4c (HeaderConverter::isHeaders) converts a metadata struct holding a header
+        # stack like a headers struct: its headers, stacks and unions are real headers
+        with_stacks = any(isinstance(repr_type(ft), t.StackType) for _, ft in ty.fields)
+        return self._metadata_struct(ty, ty.name, [], nested, counter, decl, with_stacks)
 
     def _metadata_struct(self, ty: t.StructType, root_name: str, path: list[str],
                          flatten: bool, counter: list[int],
-                         decl: ast.StructDecl | None) -> StructLoc:
+                         decl: ast.StructDecl | None, with_stacks: bool) -> StructLoc:
         """User metadata fields become ``scalars`` fields named ``<Type>.<field>`` (or,
         when the struct nests structs, ``<Type>._<path>_<field><n>`` as p4c flattens)."""
         sections = self.ctx.sections
@@ -283,15 +286,19 @@ class _Lowering:
             if isinstance(rt, t.StructType):
                 inner_decl = rt.decl if isinstance(rt.decl, ast.StructDecl) else None
                 field_loc = self._metadata_struct(rt, root_name, path + [name], flatten,
-                                                  counter, inner_decl)
+                                                  counter, inner_decl, with_stacks)
             elif isinstance(rt, t.HeaderType):
                 type_name = self.ctx.storage.header_type(rt)
                 header_name = sections.fresh_name(name)
-                sections.add_header(header_name, type_name, metadata=True)
+                sections.add_header(header_name, type_name, metadata=not with_stacks)
                 field_loc = HeaderLoc(header_name, rt)
-            elif isinstance(rt, t.StackType | t.HeaderUnionType):
+            elif isinstance(rt, t.StackType):
+                field_loc = self.ctx.storage.stack(name, rt)
+            elif isinstance(rt, t.HeaderUnionType) and with_stacks:
+                field_loc = self.ctx.storage.union(name, rt)
+            elif isinstance(rt, t.HeaderUnionType):
                 raise LoweringError(getattr(ty, "decl", None),
-                                    f"{ty.name}.{name}: stacks and unions in metadata are not "
+                                    f"{ty.name}.{name}: header unions in metadata are not "
                                     "supported on this target")
             else:
                 if bit_width(field_type) is None:
