@@ -238,13 +238,18 @@ class Tables:
                     table.name, handle, meter if isinstance(meter, list) else None)
 
     def locate(self, entry: p4r.TableEntry) -> tuple[TableSpec, int]:
-        """Table and engine handle of the entry a Direct{Counter,Meter}Entry designates."""
+        """Table and engine handle of the entry a Direct{Counter,Meter}Entry designates.
+
+        A missing entry is INVALID_ARGUMENT, as PI reports it ("Cannot map table entry to
+        handle"); the spec names no code for it.
+        """
         table = self.table(entry.table_id)
         if entry.is_default_action:
             return table, DEFAULT_ENTRY
         handle = self._find(table, decode_key(table, entry.match, entry.priority))
         if handle is None:
-            raise not_found(f"No such entry in table '{table.name}'")
+            raise invalid_argument(
+                f"Cannot map table entry to handle: no such entry in table '{table.name}'")
         return table, handle
 
     def key_entries(self, table: TableSpec) -> Iterator[tuple[p4r.TableEntry, int]]:

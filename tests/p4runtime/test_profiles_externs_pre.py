@@ -139,6 +139,17 @@ def test_direct_counter_entries(client: Client) -> None:
     assert [e.direct_counter_entry for e in every] == [written]
 
 
+def test_direct_resources_of_a_missing_entry_are_invalid_argument_as_in_pi(
+        client: Client) -> None:
+    key = p4r.TableEntry(table_id=T_ACL, priority=5)
+    key.match.add(field_id=1, ternary=p4r.FieldMatch.Ternary(value=b"\x0b", mask=b"\xff"))
+    missing = p4r.DirectCounterEntry(table_entry=key, data=p4r.CounterData(packet_count=1))
+    assert [e.canonical_code for e in client.write_errors(
+        modify(direct_counter_entry=missing))] == [INVALID]
+    assert code_of(lambda: client.read(p4r.Entity(direct_counter_entry=missing))) == (
+        grpc.StatusCode.INVALID_ARGUMENT)
+
+
 def test_registers_are_unimplemented_as_in_simple_switch_grpc(client: Client) -> None:
     cell = p4r.RegisterEntry(register_id=R_REG)
     cell.index.index = 0
