@@ -30,6 +30,9 @@ from p4sim.p4runtime.errors import (
 log = logging.getLogger("p4sim.p4runtime")
 
 P4RUNTIME_API_VERSION = "1.3.0"
+"""What simple_switch_grpc reports (PI's server hard-codes it, whatever protos it is built
+with).  Clients act on it: finsy, for one, encodes replicas with the 1.4 ``port`` bytes only
+for servers at 1.5 or later, so reporting our protos' version would change client traffic."""
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_QUEUED_PACKETS = 10_000
 STREAM_POLL_SECONDS = 1.0

@@ -183,3 +183,23 @@ def test_multicast_groups_and_clone_sessions(client: Client) -> None:
                                  delete(packet_replication_engine_entry=clone),
                                  delete(packet_replication_engine_entry=clone))
     assert [e.canonical_code for e in errors] == [ALREADY_EXISTS, 0, NOT_FOUND]
+
+
+def test_replica_port_bytes_of_p4runtime_1_4_and_egress_port_are_the_same_replica(
+        client: Client) -> None:
+    group = p4r.PacketReplicationEngineEntry()
+    group.multicast_group_entry.multicast_group_id = 3
+    group.multicast_group_entry.replicas.add(port=b"\x00\x02", instance=1)
+    group.multicast_group_entry.replicas.add(egress_port=2, instance=1)
+    assert [e.canonical_code for e in client.write_errors(
+        insert(packet_replication_engine_entry=group))] == [INVALID]  # a duplicate replica
+    del group.multicast_group_entry.replicas[1]
+    client.write(insert(packet_replication_engine_entry=group))
+    (read,) = client.read(p4r.Entity(packet_replication_engine_entry=group))
+    (replica,) = read.packet_replication_engine_entry.multicast_group_entry.replicas
+    assert (replica.egress_port, replica.instance) == (2, 1)
+    too_wide = p4r.PacketReplicationEngineEntry()
+    too_wide.clone_session_entry.session_id = 9
+    too_wide.clone_session_entry.replicas.add(port=b"\x01" * 5)
+    assert [e.canonical_code for e in client.write_errors(
+        insert(packet_replication_engine_entry=too_wide))] == [INVALID]
