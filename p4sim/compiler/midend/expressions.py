@@ -138,6 +138,11 @@ class ExpressionLowering:
             if not isinstance(base, StackLoc):
                 raise LoweringError(e, "indexing is only supported on header stacks")
             index = self.const_int(e.index)
+            if base.unions:
+                if index is None or not 0 <= index < len(base.unions):
+                    raise LoweringError(e, "a header union stack index must be a constant "
+                                           "within range on this target")
+                return base.unions[index]
             element = repr_type(base.type.element)
             if not isinstance(element, t.HeaderType):
                 raise LoweringError(e, "only stacks of headers can be indexed on this target")

@@ -53,9 +53,13 @@ class DynamicHeaderLoc:
 
 @dataclass(frozen=True)
 class StackLoc:
+    """A header stack, or (``unions`` set) a header union stack whose elements are
+    the unions ``name[i]``."""
+
     name: str
     type: t.StackType
     element_names: tuple[str, ...]
+    unions: tuple[UnionLoc, ...] = ()
 
 
 @dataclass(frozen=True)

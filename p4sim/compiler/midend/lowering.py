@@ -540,6 +540,9 @@ class _Lowering:
         order = self.ctx.sections.deparser_order
         if isinstance(loc, HeaderLoc):
             order.append(loc.name)
+        elif isinstance(loc, StackLoc) and loc.unions:
+            for union in loc.unions:
+                self._emit_location(union, node)
         elif isinstance(loc, StackLoc):
             order.extend(loc.element_names)
         elif isinstance(loc, UnionLoc):

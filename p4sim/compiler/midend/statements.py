@@ -272,6 +272,10 @@ class BodyLowering:
         elif isinstance(dst, UnionLoc) and isinstance(src, UnionLoc):
             self.emit("assign_union", [{"type": "header_union", "value": dst.name},
                                        {"type": "header_union", "value": src.name}], node)
+        elif isinstance(dst, StackLoc) and isinstance(src, StackLoc) and dst.unions:
+            self.emit("assign_union_stack", [{"type": "header_union_stack", "value": dst.name},
+                                             {"type": "header_union_stack",
+                                              "value": src.name}], node)
         elif isinstance(dst, StackLoc) and isinstance(src, StackLoc):
             self.emit("assign_header_stack", [{"type": "header_stack", "value": dst.name},
                                               {"type": "header_stack", "value": src.name}],
@@ -333,7 +337,8 @@ class BodyLowering:
             header = {"type": "header", "value": target.name} \
                 if isinstance(target, HeaderLoc) else target.element
             self.emit(primitive, [header], node)
-        elif name in ("push_front", "pop_front") and isinstance(target, StackLoc):
+        elif name in ("push_front", "pop_front") and isinstance(target, StackLoc) and \
+                not target.unions:
             count = self.ctx.expr.const_int(call.args[0].value) if call.args else None
             if count is None:
                 raise LoweringError(call, f"{name} needs a constant count")

@@ -87,6 +87,8 @@ class Storage:
 
     def stack(self, base: str, ty: t.StackType) -> StackLoc:
         element = repr_type(ty.element)
+        if isinstance(element, t.HeaderUnionType):
+            return self._union_stack(base, ty, element)
         if not isinstance(element, t.HeaderType):
             raise LoweringError(None, f"{base}: stacks of {element} are not supported")
         type_name = self.header_type(element)
@@ -103,8 +105,28 @@ class Storage:
             "size": ty.size, "header_ids": ids})
         return StackLoc(name, ty, tuple(names))
 
-    def union(self, base: str, ty: t.HeaderUnionType) -> UnionLoc:
+    def _union_stack(self, base: str, ty: t.StackType,
+                     element: t.HeaderUnionType) -> StackLoc:
+        """BMv2 ``header_union_stacks``: one union ``name[i]`` per element, its headers
+        named ``name[i].<member>`` (p4c's addHeaderStacks)."""
         name = self.sections.fresh_name(base)
+        unions = tuple(self.union(f"{name}[{index}]", element, exact_name=True)
+                       for index in range(ty.size))
+        self.sections.header_union_stacks.append({
+            "name": name, "id": len(self.sections.header_union_stacks),
+            "union_type": element.name, "size": ty.size,
+            "header_union_ids": [self._union_id(u.name) for u in unions]})
+        return StackLoc(name, ty, tuple(u.name for u in unions), unions)
+
+    def _union_id(self, name: str) -> int:
+        return next(int(u["id"]) for u in self.sections.header_unions if u["name"] == name)
+
+    def union(self, base: str, ty: t.HeaderUnionType, exact_name: bool = False) -> UnionLoc:
+        if exact_name:
+            name = base
+            self.sections.reserve_name(name)
+        else:
+            name = self.sections.fresh_name(base)
         members: list[tuple[str, HeaderLoc]] = []
         ids: list[int] = []
         union_fields: list[list[str]] = []

@@ -352,7 +352,7 @@ def _packet_method(body: BodyLowering, call: ast.MethodCall, method: str, scope:
 def _extract_target(body: BodyLowering, e: ast.Expression, scope: Scope) -> Json:
     if isinstance(e, ast.Member) and e.member == "next":
         stack = body.ctx.expr.location(e.expr, scope)
-        if isinstance(stack, StackLoc):
+        if isinstance(stack, StackLoc) and not stack.unions:
             return {"type": "stack", "value": stack.name}
     loc = body.ctx.expr.location(e, scope)
     if isinstance(loc, HeaderLoc):
