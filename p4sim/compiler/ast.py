@@ -677,6 +677,7 @@ class TableProperty(Node, Annotated):
 class TableDecl(Declaration):
     keys: list[KeyElement] | None = None
     actions: list[ActionRef] = field(default_factory=list)
+    actions_declared: bool = False  # p4c requires the property, even if empty
     default_action: ActionRef | None = None
     default_action_const: bool = False
     entries: list[TableEntry] | None = None

@@ -246,6 +246,8 @@ class Checker:
             return scope
         inner = Scope(scope)
         for param in type_params:
+            if param.name in inner.names:
+                self.error(param, f"{param.name}: Duplicates declaration {param.name}")
             inner.declare(param.name, param)
         return inner
 
@@ -656,8 +658,10 @@ class Checker:
                 keyset.type = vs_type
                 element = vs_type.element if isinstance(vs_type, t.SetType) else UNKNOWN
                 expected = key_types[0] if len(key_types) == 1 else t.TupleType(tuple(key_types))
-                if len(key_types) > 1 and isinstance(element, t.StructType):
-                    element = t.TupleType(tuple(ft for _, ft in element.fields))
+                if isinstance(element, t.StructType):  # fields match the keys in order
+                    fields = tuple(ft for _, ft in element.fields)
+                    element = fields[0] if len(key_types) == len(fields) == 1 \
+                        else t.TupleType(fields)
                 if not self.same_type(element, expected):
                     self.error(keyset, f"{keyset.name}: value_set of {element} cannot match "
                                        f"keys of type {expected}")
@@ -811,6 +815,9 @@ class Checker:
                 key.match_kind.const_value = ast.EnumValue("match_kind", key.match_kind.name)
         if decl.keys is not None and not decl.keys:
             decl.keys = []
+        if not decl.actions_declared:
+            self.error(decl, f"{decl.name}: Expected Table {decl.name} does not have an "
+                             "`actions' property")
         listed: dict[str, ast.ActionDecl] = {}
         listed_refs: dict[str, ast.ActionRef] = {}
         for ref in decl.actions:
@@ -924,6 +931,29 @@ class Checker:
                                         "compile-time constant")
         return action
 
+    def entry_matches_kinds(self, table: ast.TableDecl, entry: ast.TableEntry) -> None:
+        """Each key of a table entry must be a set its match kind can express on BMv2.
+
+        A mask fits ternary and lpm (lpm only with a prefix mask), a range fits range;
+        p4c's BMv2 backend refuses the rest.
+        """
+        keyset = entry.keyset
+        items = keyset.elements if isinstance(keyset, ast.ListExpression) else [keyset]
+        for item, key in zip(items, table.keys or [], strict=False):
+            kind = key.match_kind.name
+            if isinstance(item, ast.MaskExpression):
+                if kind == "lpm":
+                    mask = item.mask.const_value
+                    width = t.strip_newtype(key.expr.type or UNKNOWN)
+                    if isinstance(mask, int) and isinstance(width, t.BitsType) and \
+                            not _is_prefix_mask(mask, width.width):
+                        self.error(item, f"{_text(item)}: invalid mask for LPM key")
+                elif kind != "ternary":
+                    self.error(item, f"{_text(item)}: invalid key expression for {kind} "
+                                     "match")
+            elif isinstance(item, ast.RangeExpression) and kind != "range":
+                self.error(item, f"{_text(item)}: invalid key expression for {kind} match")
+
     def same_bound_arguments(self, use: ast.ActionRef, listed: ast.ActionRef) -> None:
         """Arguments of directional parameters must repeat those bound in the action list."""
         used = use.expr.args if isinstance(use.expr, ast.MethodCall) else []
@@ -939,6 +969,7 @@ class Checker:
         try:
             if key_types:
                 self.select_keyset(entry.keyset, key_types, scope)
+                self.entry_matches_kinds(table, entry)
         except _Abort:
             pass
         action = self.action_ref(entry.action, scope, partial=False)
@@ -1579,6 +1610,8 @@ class Checker:
             return
         if isinstance(target, t.TypeVar | t.DontCareType):
             return
+        if isinstance(src, t.TypeVar):
+            raise self.fail(where, f"{_text(where)}: Cannot unify {src} to {target}")
         if isinstance(src, t.SerEnumType) and isinstance(target, t.BitsType) and \
                 src.underlying == target:
             return  # implicit conversion of a serializable enum to its underlying type
@@ -2063,6 +2096,12 @@ def _header_field_type(typ: t.P4Type) -> bool:
     return isinstance(typ, t.BitsType | t.BoolType | t.SerEnumType | t.TypeVar | UnknownType)
 
 
+def _is_prefix_mask(mask: int, width: int) -> bool:
+    """True for masks of the form 1...10...0 within ``width`` bits (an LPM prefix)."""
+    inverted = ~mask & ((1 << width) - 1)
+    return mask >> width == 0 and inverted & (inverted + 1) == 0
+
+
 def _is_int_literal(e: ast.Expression | None) -> bool:
     if isinstance(e, ast.UnaryOp):
         return _is_int_literal(e.operand)
@@ -2114,6 +2153,12 @@ def _text(node: ast.Node) -> str:
         return f"{_text(node.cond)} ? {_text(node.then)} : {_text(node.otherwise)}"
     if isinstance(node, ast.DontCare):
         return "_"
+    if isinstance(node, ast.DefaultExpression):
+        return "default"
+    if isinstance(node, ast.MaskExpression):
+        return f"{_text(node.value)} &&& {_text(node.mask)}"
+    if isinstance(node, ast.RangeExpression):
+        return f"{_text(node.low)} .. {_text(node.high)}"
     if isinstance(node, ast.Declaration):
         return node.name
     return type(node).__name__

@@ -816,6 +816,7 @@ class _AstBuilder(Transformer[Token, Any]):
 
         def apply(table: ast.TableDecl) -> None:
             table.actions = refs
+            table.actions_declared = True
         return "actions", self.tok_pos(c[0]), apply
 
     def _entries(self, c: list[Any], is_const: bool) -> Any:

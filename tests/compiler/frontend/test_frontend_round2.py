@@ -49,6 +49,26 @@ REJECTED = [
     pytest.param("extern Acc { Acc(); void add(in bit<8> v); void add<T>(in T v); }", "", "",
                  "add<T>", 0, "Ambiguous method add with 1 parameters",
                  id="ambiguous-extern-overload"),
+    pytest.param("", "table t { key = { meta.x: exact; } }", "",
+                 "t { key = { meta.x: exact; } }", 0,
+                 "t: Expected Table t does not have an `actions' property",
+                 id="table-without-actions"),
+    pytest.param("extern Pair<K, K> { Pair(); }", "", "", "K> {", 0,
+                 "K: Duplicates declaration K", id="duplicate-type-parameter"),
+    pytest.param("extern void take(in bit<8> v);\n"
+                 "control Generic<T>(in T value) { apply { take(value); } }", "", "",
+                 "value);", 0, "value: Cannot unify T to bit<8>", id="type-variable-to-bits"),
+    pytest.param("", "action a() { }\ntable t { key = { meta.z: lpm; } actions = { a; }\n"
+                 "const entries = { 0x10 &&& 0x0F: a(); } }", "", "0x10 &&&", 0,
+                 "0x10 &&& 0x0F: invalid mask for LPM key", id="lpm-entry-mask-not-prefix"),
+    pytest.param("", "action a() { }\ntable t { key = { meta.z: exact; } actions = { a; }\n"
+                 "const entries = { 0x10 &&& 0xF0: a(); } }", "", "0x10 &&&", 0,
+                 "0x10 &&& 0xF0: invalid key expression for exact match",
+                 id="exact-entry-with-mask"),
+    pytest.param("", "action a() { }\ntable t { key = { meta.z: ternary; } actions = { a; }\n"
+                 "const entries = { 1 .. 4: a(); } }", "", "1 .. 4", 0,
+                 "1 .. 4: invalid key expression for ternary match",
+                 id="ternary-entry-with-range"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
@@ -95,4 +115,17 @@ def test_literal_still_matches_a_serenum_in_select_and_switch(
     source = program("enum bit<8> Colour { red = 1, green = 2 }", "",
                      "Colour c = Colour.green; switch (c) { Colour.red: { meta.z = 1; } "
                      "default: { } }")
+    check_ok(source)
+
+
+def test_lpm_prefix_mask_and_value_set_of_one_field_struct_are_accepted(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    source = program("struct one_field_t { bit<16> kind; }", "action a() { }\n"
+                     "table t { key = { meta.z: lpm; } actions = { a; }\n"
+                     "const entries = { 0x10 &&& 0xF0: a(); _: a(); } }", "")
+    source = source.replace(
+        "    state start {",
+        "    value_set<one_field_t>(4) kinds;\n    state start {", 1).replace(
+        "transition accept; }",
+        "transition select(hdr.ethernet.etherType) { kinds: accept; default: accept; } }", 1)
     check_ok(source)
