@@ -266,7 +266,9 @@ class _Builder:
                 else:
                     spec.translated_type.sdn_string.SetInParent()
             else:
-                self._type_spec(spec.original_type, ty.underlying)
+                # p4c describes a type of a type by the bits underneath (p4c sample
+                # issue1739-bmv2: `type IPv4Address_t IPv4Address2_t` -> bit<32>)
+                self._type_spec(spec.original_type, t.strip_newtype(ty.underlying))
         return ty.name
 
     def _type_spec(self, spec: p4t.P4DataTypeSpec, ty: t.P4Type) -> None:
