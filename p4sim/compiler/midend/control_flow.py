@@ -418,9 +418,12 @@ class ControlLowering:
                                                                      ast.ControlDecl):
             direct = call.callee
         if isinstance(direct, ast.ControlDecl):
-            # ``Ctrl.apply(...)``: p4c instantiates the type in place as ``Ctrl_inst``
+            # ``Ctrl.apply(...)``: p4c (DirectCalls) instantiates the type in place as
+            # ``@name("Ctrl") Ctrl() Ctrl_inst``, so control-plane names use ``Ctrl``
             instance = ControlInstance(ast.InstantiationDecl(
                 pos=call.pos, name=self.ctx.sections.fresh_name(f"{direct.name}_inst"),
+                annotations=[ast.Annotation(pos=call.pos, name="name", args=[
+                    ast.StringLiteral(pos=call.pos, value=direct.name)])],
                 type_ref=ast.NamedTypeRef(pos=call.pos, name=direct.name)), direct)
         else:
             instance_loc = self.ctx.expr.location(target, scope)
