@@ -86,7 +86,11 @@ class SwitchAgent:
                                 device_id=config.device_id, ready_handler=self._on_ready)
         self.switch = Switch(config.name, config.address, options)
         self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
-        self.splicing = SpliceDriver(config, self.switch, state, cookies or SynCookies())
+        # gRPC allows one write at a time on a stream: packet-outs and digest acks of the
+        # different handler tasks take turns.
+        self._stream_lock = asyncio.Lock()
+        self.splicing = SpliceDriver(config, self.switch, state, cookies or SynCookies(),
+                                     send=self.send_stream)
         self.installed: dict[Any, Entry] = {}  # what the switch holds, connections aside
         self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
         self.installed_meters: dict[int, tuple[int, int]] = {}  # packet_in_meter configs
@@ -326,7 +330,7 @@ class SwitchAgent:
             try:
                 await self._schedule_packet_in(packet)
             except (P4ClientError, *MALFORMED) as err:
-                LOG.warning("%s: packet-in not scheduled: %r", self.name, err)
+                LOG.warning("%s: packet-in not handled: %s", self.name, err)
 
     async def _schedule_packet_in(self, packet: P4PacketIn) -> None:
         reason = packet.metadata.get("reason")
@@ -350,14 +354,19 @@ class SwitchAgent:
                 LOG.info("%s: no backend available for %s: dropped", self.name, flow)
                 return
             await self.install_connection(conn)
-        await self.switch.write([P4PacketOut(packet.payload, egress_port=0,
+        await self.send_stream([P4PacketOut(packet.payload, egress_port=0,
                                              ingress_port=packet.metadata["ingress_port"],
                                              mode=PACKET_OUT_MODE_PIPELINE)])
+
+    async def send_stream(self, messages: list[Any]) -> None:
+        """Stream messages (packet-outs, digest acks), one stream write at a time."""
+        async with self._stream_lock:
+            await self.switch.write(messages)
 
     async def _serve_digests(self) -> None:
         async for digests in self.switch.read_digests(NEW_CONNECTION_DIGEST):
             try:
-                await self.switch.write([digests.ack()])
+                await self.send_stream([digests.ack()])
                 await self._pin_digests(digests)
             except (P4ClientError, *MALFORMED) as err:
                 LOG.warning("%s: digest not handled: %r", self.name, err)
@@ -380,7 +389,7 @@ class SwitchAgent:
     async def _serve_teardown_digests(self) -> None:
         async for digests in self.switch.read_digests(SPLICE_TEARDOWN_DIGEST):
             try:
-                await self.switch.write([digests.ack()])
+                await self.send_stream([digests.ack()])
                 async with self.lock:
                     if self.ready:
                         await self.splicing.teardown_digests(digests)

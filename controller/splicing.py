@@ -11,7 +11,7 @@ daemon's lock held, like every other switch write.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -62,9 +62,11 @@ class SpliceDriver:
     """The splicer of one switch and the switch writes its decisions need."""
 
     def __init__(self, config: SwitchConfig, switch: Switch, state: LbState,
-                 cookies: SynCookies, limits: SplicerLimits | None = None) -> None:
+                 cookies: SynCookies, *, send: Callable[[list[Any]], Awaitable[None]],
+                 limits: SplicerLimits | None = None) -> None:
         self.config = config
         self.switch = switch
+        self.send = send  # stream writes (packet-outs), serialised by the agent
         self.state = state
         self.splicer = Splicer(router_mac=config.router_mac,
                                splice_address=config.splice_address, cookies=cookies,
@@ -152,7 +154,7 @@ class SpliceDriver:
                                            mode=PACKET_OUT_MODE_PIPELINE))
                 continue
             if pending:
-                await self.switch.write(pending)
+                await self.send(pending)
                 pending = []
             if isinstance(effect, InstallSplice):
                 try:
@@ -165,7 +167,7 @@ class SpliceDriver:
                 await self.switch.delete([e.to_p4() for e in self._entries(effect.spec)],
                                          strict=False)
         if pending:
-            await self.switch.write(pending)
+            await self.send(pending)
 
     def _entries(self, spec: SpliceSpec) -> tuple[Entry, Entry]:
         service = self.state.service_for(spec.vip.address, spec.vip.port, 6)
