@@ -30,6 +30,10 @@ ACCEPT_STATE = ast.ParserState(name="accept")
 REJECT_STATE = ast.ParserState(name="reject")
 
 
+# p4c's limit on bit<>/int<>/varbit<> widths (P4CConfiguration::MaximumWidthSupported)
+MAX_WIDTH = 2048
+
+
 class UnknownType(t.P4Type):
     """Type of an erroneous expression (suppresses follow-up errors)."""
 
@@ -264,6 +268,10 @@ class Checker:
                     return t.BitsType(1) if kind == "bit" else t.INT_LITERAL
                 width = self.const_int(ref.width, scope, "width")
                 if width is None:
+                    return UNKNOWN
+                if width > MAX_WIDTH:
+                    self.error(ref.width, f"{width}: this implementation does not support "
+                                          "bitstrings this large")
                     return UNKNOWN
                 if kind == "varbit":
                     return t.VarbitType(width)
@@ -699,6 +707,15 @@ class Checker:
             for part in (e.low, e.high):
                 self.expression(part, scope, ktype)
                 self.convert(part, ktype, part)
+            e.type = t.SetType(ktype)
+            return
+        if isinstance(e, ast.ListExpression) and isinstance(ktype, t.ListType | t.TupleType):
+            # a select key that is itself a list: {a, b} with keysets per element
+            if len(e.elements) != len(ktype.elements):
+                raise self.fail(e, f"{_text(e)}: Cannot match tuples with different sizes "
+                                   f"{len(e.elements)} vs {len(ktype.elements)}")
+            for item, item_type in zip(e.elements, ktype.elements, strict=True):
+                self.keyset_element(item, item_type, scope)
             e.type = t.SetType(ktype)
             return
         self.expression(e, scope, ktype)
@@ -1139,6 +1156,9 @@ class Checker:
                     expected: t.P4Type | None) -> t.P4Type:
         if isinstance(e, ast.IntLiteral):
             if e.width is not None:
+                if e.width > MAX_WIDTH:
+                    raise self.fail(e, f"{e.width}: this implementation does not support "
+                                       "bitstrings this large")
                 if e.width == 0 and e.value != 0:
                     raise self.fail(e, f"{e.text}: value does not fit in 0 bits")
                 typ = t.BitsType(e.width, e.signed)
@@ -1454,6 +1474,9 @@ class Checker:
             amount = e.right.const_value
             if isinstance(amount, int) and amount < 0:
                 raise self.fail(e.right, f"{_text(e.right)}: shift amount must be non-negative")
+            if isinstance(lt, t.IntLiteralType) and isinstance(amount, int) and \
+                    amount > MAX_WIDTH:
+                raise self.fail(e, f"{_text(e)}: shift amount too large")
         elif not isinstance(rt, t.BitsType):
             raise self.fail(e.right, f"{_text(e.right)}: shift amount must be an integer")
         if isinstance(lt, t.IntLiteralType):
@@ -2159,6 +2182,9 @@ def _text(node: ast.Node) -> str:
         return f"{_text(node.value)} &&& {_text(node.mask)}"
     if isinstance(node, ast.RangeExpression):
         return f"{_text(node.low)} .. {_text(node.high)}"
+    if isinstance(node, ast.ConstructorCall):
+        return f"{_type_ref_text(node.type_ref)}(" + \
+            ", ".join(_text(a.value) for a in node.args) + ")"
     if isinstance(node, ast.Declaration):
         return node.name
     return type(node).__name__

@@ -110,6 +110,10 @@ def _fold_cast(v: Any, src: t.P4Type | None, dst: t.P4Type | None) -> Any:
     return None
 
 
+# Shifts of untyped integers beyond this are refused (they would build huge numbers).
+_MAX_LITERAL_SHIFT = 2048
+
+
 def _fold_binary(e: ast.BinaryOp) -> Any:  # noqa: C901
     a, b = e.left.const_value, e.right.const_value
     if e.op == "&&":
@@ -148,7 +152,12 @@ def _fold_binary(e: ast.BinaryOp) -> Any:  # noqa: C901
     elif op == "^":
         result = a ^ b
     elif op == "<<":
-        result = a << b
+        if isinstance(typ, t.BitsType) and b >= typ.width:
+            result = 0  # every bit shifted out (and no huge intermediate value)
+        elif not isinstance(typ, t.BitsType) and b > _MAX_LITERAL_SHIFT:
+            return None  # the checker reports it
+        else:
+            result = a << b
     elif op == ">>":
         result = a >> b
     elif op in ("|+|", "|-|"):

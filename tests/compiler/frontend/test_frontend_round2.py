@@ -69,6 +69,14 @@ REJECTED = [
                  "const entries = { 1 .. 4: a(); } }", "", "1 .. 4", 0,
                  "1 .. 4: invalid key expression for ternary match",
                  id="ternary-entry-with-range"),
+    pytest.param("", "", "bit<4096> wide = 0;", "4096", 0,
+                 "4096: this implementation does not support bitstrings this large",
+                 id="width-beyond-p4c-limit"),
+    pytest.param("", "", "meta.z = 5000w3[7:0];", "5000w3", 0,
+                 "5000: this implementation does not support bitstrings this large",
+                 id="literal-width-beyond-p4c-limit"),
+    pytest.param("", "", "meta.z = (bit<8>)(1 << 99999999999);", "1 <<", 0,
+                 "1 << 99999999999: shift amount too large", id="huge-literal-shift"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
@@ -128,4 +136,22 @@ def test_lpm_prefix_mask_and_value_set_of_one_field_struct_are_accepted(
         "    value_set<one_field_t>(4) kinds;\n    state start {", 1).replace(
         "transition accept; }",
         "transition select(hdr.ethernet.etherType) { kinds: accept; default: accept; } }", 1)
+    check_ok(source)
+
+
+def test_shift_of_a_sized_value_by_a_huge_amount_folds_to_zero(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    source = program("const bit<8> GONE = 8w1 << 4000000000000;", "", "meta.z = GONE;")
+    checked = check_ok(source)
+    gone = next(d for d in checked.declarations
+                if isinstance(d, ast.ConstDecl) and d.name == "GONE")
+    assert gone.value.const_value == 0
+
+
+def test_select_on_a_nested_list_with_per_element_keysets(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    source = program().replace(
+        "pkt.extract(hdr.ethernet); transition accept;",
+        "pkt.extract(hdr.ethernet); transition select(meta.z, {meta.z, meta.y}) {"
+        " (1, {2, 3}): accept; (4, {6, 5}): accept; default: reject; }", 1)
     check_ok(source)
