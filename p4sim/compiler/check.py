@@ -484,6 +484,19 @@ class Checker:
             return None
         return value
 
+    def compile_time_known(self, e: ast.Expression) -> bool:
+        """A constant, or made of constructor parameters and directionless parameters.
+
+        p4c requires such arguments for directionless parameters of calls (an action called
+        directly gets its action data from the caller).  Directionless parameters of the
+        enclosing action are accepted too (the lenient reading where p4c's rule is unclear).
+        """
+        if e.const_value is not None or isinstance(e.type, t.StringType):
+            return True
+        return all(isinstance(n.decl, ast.Param) and n.decl.direction == ""
+                   for n in ast.walk(e) if isinstance(n, ast.PathExpression)) and \
+            any(isinstance(n, ast.PathExpression) for n in ast.walk(e))
+
     def uses_constructor_parameter(self, e: ast.Expression) -> bool:
         """Constructor parameters are compile-time values known once instantiated."""
         return any(isinstance(n, ast.PathExpression) and id(n.decl) in self.constructor_params
@@ -1869,6 +1882,10 @@ class Checker:
         if param.direction in ("out", "inout"):
             self.require_lvalue(value, "Read-only value used for out/inout parameter "
                                        f"'{param.name}'")
+        elif param.direction == "" and isinstance(node, ast.MethodCall) and \
+                not self.compile_time_known(value):
+            raise self.fail(value, f"{_text(value)}: argument used for directionless parameter "
+                                   f"'{param.name}' must be a compile-time constant")
         if isinstance(ptype, t.TypeVar):
             if isinstance(atype, t.ListType):
                 atype = t.TupleType(atype.elements)
