@@ -1873,8 +1873,10 @@ class Checker:
                       bindings: dict[str, t.P4Type]) -> None:
         ptype = self.substitute(ptype, bindings)
         if isinstance(value, ast.DontCare):
-            if param.direction not in ("out", "inout") and param.direction != "":
-                raise self.fail(value, "_: can only be passed to out parameters")
+            if param.direction != "out" and (param.direction != "" or
+                                             isinstance(node, ast.MethodCall)):
+                raise self.fail(value, "_: don't care argument is only allowed for out "
+                                       "parameters")
             value.type = ptype
             return
         expected = None if isinstance(ptype, t.TypeVar) else ptype

@@ -80,6 +80,9 @@ REJECTED = [
     pytest.param("", "action set_z(bit<8> v) { meta.z = v; }", "set_z(hdr.ipv4.ttl);",
                  "hdr.ipv4.ttl", 0, "hdr.ipv4.ttl: argument used for directionless parameter "
                  "'v' must be a compile-time constant", id="direct-action-call-runtime-data"),
+    pytest.param("", "action touch(inout bit<8> v) { v = v + 1; }", "touch(_);", "_)", 0,
+                 "_: don't care argument is only allowed for out parameters",
+                 id="dont-care-for-inout"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
