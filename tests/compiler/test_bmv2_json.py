@@ -210,7 +210,8 @@ def test_inlining_and_control_flow() -> None:
     assert route_ops[0] == "assign" and "_jump_if_zero" in route_ops
     # `return` in the apply block: the drop branch ends the pipeline.
     ingress = document["pipelines"][0]
-    first = next(c for c in ingress["conditionals"] if c["name"] == "node_2")
+    # p4c numbers CFG nodes in preorder: entry 0, exit 1, the local's initialization 2
+    first = next(c for c in ingress["conditionals"] if c["name"] == "node_3")
     drop_table = table(program, first["true_next"])
     assert drop_table["base_default_next"] is None
 

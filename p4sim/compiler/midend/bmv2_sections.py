@@ -63,13 +63,22 @@ class Bmv2Sections:
     table_count: int = 0
     profile_count: int = 0
     _conditional_count: int = 0
+    _cfg_nodes: int = 0
     _used_names: set[str] = field(default_factory=set)
 
-    def new_conditional(self) -> tuple[str, int]:
-        """Name (``node_N``) and id of a new conditional, numbered program-wide."""
+    def cfg_node(self) -> int:
+        """Number a node of p4c's control-flow graph (backends/bmv2/common/
+        controlFlowGraph.cpp: one program-wide counter over each pipeline's entry and
+        exit nodes, its table applications and its if statements, in source order);
+        a conditional is named ``node_<its number>``."""
+        self._cfg_nodes += 1
+        return self._cfg_nodes - 1
+
+    def new_conditional(self, cfg_number: int) -> tuple[str, int]:
+        """Name (``node_N``) and id of a new conditional."""
         conditional_id = self._conditional_count
         self._conditional_count += 1
-        return self.fresh_name(f"node_{conditional_id + 2}"), conditional_id
+        return self.fresh_name(f"node_{cfg_number}"), conditional_id
 
     def new_profile_id(self) -> int:
         self.profile_count += 1

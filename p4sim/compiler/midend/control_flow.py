@@ -236,8 +236,11 @@ class ControlLowering:
 
     # ------------------------------------------------------------ branching
 
-    def _conditional(self, cond: ast.Expression, scope: Scope, node: ast.Node) -> Json:
-        name, conditional_id = self.ctx.sections.new_conditional()
+    def _conditional(self, cond: ast.Expression, scope: Scope, node: ast.Node,
+                     cfg_number: int | None = None) -> Json:
+        if cfg_number is None:
+            cfg_number = self.ctx.sections.cfg_node()
+        name, conditional_id = self.ctx.sections.new_conditional(cfg_number)
         entry: Json = {"name": name, "id": conditional_id,
                        "source_info": source_info(node, _cond_text(cond)),
                        "expression": self.ctx.expr.condition(cond, scope),
@@ -256,20 +259,28 @@ class ControlLowering:
         return [set_edge]
 
     def _if(self, s: ast.IfStatement, scope: Scope) -> Fragment:
+        # the condition's node is numbered before the branches' nodes (p4c's preorder)
         hit = _hit_test(s.cond)
+        applied: tuple[str, Json, Fragment] | None = None
+        cfg_number: int | None = None
+        if hit is not None:
+            applied = (*self.tables.apply_for_hit_miss(hit[0], scope, s),
+                       self._key_setup(hit[0], scope, s))
+        elif not _contains_table_apply(s.cond):
+            cfg_number = self.ctx.sections.cfg_node()
         then_fragment = self.statement_or_block(s.then, scope)
         else_fragment = self.statement_or_block(s.otherwise, scope) \
             if s.otherwise is not None else Fragment()
-        if hit is not None:
+        if hit is not None and applied is not None:
             table, on_hit = hit
             hit_branch, miss_branch = (then_fragment, else_fragment) if on_hit else \
                 (else_fragment, then_fragment)
-            entry, table_json = self.tables.apply_for_hit_miss(table, scope, s)
+            entry, table_json, setup = applied
             exits = self._branch_target(hit_branch, _dict_setter(table_json["next_tables"],
                                                                  "__HIT__"))
             exits += self._branch_target(miss_branch, _dict_setter(table_json["next_tables"],
                                                                    "__MISS__"))
-            return self._with_key_setup(table, scope, s, Fragment(
+            return setup.then(Fragment(
                 entry, exits, terminated=then_fragment.terminated and else_fragment.terminated))
         if _contains_table_apply(s.cond):
             leaving: list[Setter] = []
@@ -277,7 +288,7 @@ class ControlLowering:
                                           leaving)
             return Fragment(first, leaving,
                             terminated=then_fragment.terminated and else_fragment.terminated)
-        conditional = self._conditional(s.cond, scope, s)
+        conditional = self._conditional(s.cond, scope, s, cfg_number)
         exits = self._branch_target(then_fragment, _dict_setter(conditional, "true_next"))
         exits += self._branch_target(else_fragment, _dict_setter(conditional, "false_next"))
         return Fragment(conditional["name"], exits,
@@ -327,6 +338,7 @@ class ControlLowering:
         if table is None:
             raise LoweringError(s, "switch expression must be a table application")
         entry, table_json = self.tables.apply_for_switch(table, scope, s)
+        setup = self._key_setup(table, scope, s)
         next_tables: dict[str, Any] = table_json["next_tables"]
         exits: list[Setter] = []
         pending: list[str] = []
@@ -357,7 +369,7 @@ class ControlLowering:
             else:
                 exits.append(_dict_setter(next_tables, action))
         exits.append(_dict_setter(table_json, "base_default_next"))
-        return self._with_key_setup(table, scope, s, Fragment(entry, exits))
+        return setup.then(Fragment(entry, exits))
 
     def _value_switch(self, s: ast.SwitchStatement, scope: Scope) -> Fragment:
         """``switch (e) { v1: ... }`` on a value: a chain of ``e == v`` conditionals
@@ -402,11 +414,15 @@ class ControlLowering:
 
     def _with_key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node,
                         applied: Fragment) -> Fragment:
+        return self._key_setup(table, scope, node).then(applied)
+
+    def _key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Fragment:
+        """The synthesized table computing ``table``'s non-field keys (or nothing)."""
         setup = self.tables.key_setup(table, scope, node)
         if setup is None:
-            return applied
+            return Fragment()
         name, exits = setup
-        return Fragment(name, exits).then(applied)
+        return Fragment(name, exits)
 
     # ------------------------------------------------------------ sub-controls
 

@@ -368,6 +368,8 @@ class _Lowering:
                                   cp.action_profiles]
         firsts = [len(entities) for entities in lists]
         lowering = ControlLowering(self.ctx, pipeline)
+        self.ctx.sections.cfg_node()  # p4c's entry and exit nodes of this control
+        self.ctx.sections.cfg_node()
         fragment = lowering.instantiate(control, scope)
         for setter in fragment.exits:
             setter(None)
