@@ -435,6 +435,13 @@ class Checker:
         result = []
         for p in params:
             ptype = self.resolve_type(p.type_ref, scope)
+            shadowed = scope.lookup(p.name)
+            if shadowed and isinstance(shadowed[0], ast.TypeParam):
+                self.error(p, f"{p.name}: Invalid {p.name}: Duplicated parameter name {p.name}")
+            if p.default is not None and p.direction == "out":
+                self.error(p, f"{p.name}: out parameters cannot have default values")
+            elif p.default is not None and p.annotation("optional") is not None:
+                self.error(p, f"{p.name}: optional parameters cannot have default values")
             if p.default is not None:
                 try:
                     self.expression(p.default, scope, ptype)
@@ -504,6 +511,8 @@ class Checker:
 
     def const_decl(self, decl: ast.ConstDecl, scope: Scope) -> None:
         typ = self.resolve_type(decl.type_ref, scope)
+        if any(isinstance(n, ast.DontCareTypeRef) for n in ast.walk(decl.type_ref)):
+            self.error(decl, f"{decl.name}: the type of a constant cannot contain '_'")
         try:
             self.expression(decl.value, scope, typ)
             self.convert(decl.value, typ, decl.value, literal_to_enum=False)
@@ -1768,6 +1777,9 @@ class Checker:
                 raise self.fail(e, f"{_text(e)}: Action calls are not allowed within parsers")
             if isinstance(decl, ast.ActionDecl) and self.block_kind == "function":
                 raise self.fail(e, f"{_text(e)}: Functions cannot call actions")
+            if isinstance(decl, ast.ExternFunctionDecl) and decl.name == "verify" and \
+                    decl.pos.file.endswith("core.p4") and self.block_kind != "parser":
+                raise self.fail(e, "verify: may only be invoked in parsers")
             if isinstance(decl, ast.ActionDecl):
                 e.call_kind = ast.CallKind.ACTION
                 sig = _Signature(decl.params, [p.type_ref.type or UNKNOWN for p in decl.params],
