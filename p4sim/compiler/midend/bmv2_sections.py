@@ -64,6 +64,9 @@ class Bmv2Sections:
     profile_count: int = 0
     _conditional_count: int = 0
     _cfg_nodes: int = 0
+    # CFG number of each applied or synthesized table: p4c lists (and numbers) a
+    # pipeline's tables in that order
+    cfg_numbers: dict[str, int] = field(default_factory=dict)
     _used_names: set[str] = field(default_factory=set)
 
     def cfg_node(self) -> int:

@@ -236,16 +236,20 @@ class ControlLowering:
 
     # ------------------------------------------------------------ branching
 
-    def _conditional(self, cond: ast.Expression, scope: Scope, node: ast.Node,
-                     cfg_number: int | None = None) -> Json:
-        if cfg_number is None:
-            cfg_number = self.ctx.sections.cfg_node()
-        name, conditional_id = self.ctx.sections.new_conditional(cfg_number)
-        entry: Json = {"name": name, "id": conditional_id,
-                       "source_info": source_info(node, _cond_text(cond)),
-                       "expression": self.ctx.expr.condition(cond, scope),
-                       "true_next": None, "false_next": None}
+    def _reserve_conditional(self) -> Json:
+        """A conditional numbered, listed and given its id now (p4c's preorder), to be
+        completed by :meth:`_conditional` once its branches are lowered."""
+        name, conditional_id = self.ctx.sections.new_conditional(self.ctx.sections.cfg_node())
+        entry: Json = {"name": name, "id": conditional_id}
         self.pipeline.conditionals.append(entry)
+        return entry
+
+    def _conditional(self, cond: ast.Expression, scope: Scope, node: ast.Node,
+                     reserved: Json | None = None) -> Json:
+        entry = reserved if reserved is not None else self._reserve_conditional()
+        entry.update({"source_info": source_info(node, _cond_text(cond)),
+                      "expression": self.ctx.expr.condition(cond, scope),
+                      "true_next": None, "false_next": None})
         return entry
 
     def _branch_target(self, fragment: Fragment, set_edge: Setter) -> list[Setter]:
@@ -262,12 +266,12 @@ class ControlLowering:
         # the condition's node is numbered before the branches' nodes (p4c's preorder)
         hit = _hit_test(s.cond)
         applied: tuple[str, Json, Fragment] | None = None
-        cfg_number: int | None = None
+        reserved: Json | None = None
         if hit is not None:
             applied = (*self.tables.apply_for_hit_miss(hit[0], scope, s),
                        self._key_setup(hit[0], scope, s))
         elif not _contains_table_apply(s.cond):
-            cfg_number = self.ctx.sections.cfg_node()
+            reserved = self._reserve_conditional()
         then_fragment = self.statement_or_block(s.then, scope)
         else_fragment = self.statement_or_block(s.otherwise, scope) \
             if s.otherwise is not None else Fragment()
@@ -288,7 +292,7 @@ class ControlLowering:
                                           leaving)
             return Fragment(first, leaving,
                             terminated=then_fragment.terminated and else_fragment.terminated)
-        conditional = self._conditional(s.cond, scope, s, cfg_number)
+        conditional = self._conditional(s.cond, scope, s, reserved)
         exits = self._branch_target(then_fragment, _dict_setter(conditional, "true_next"))
         exits += self._branch_target(else_fragment, _dict_setter(conditional, "false_next"))
         return Fragment(conditional["name"], exits,

@@ -377,6 +377,7 @@ class _Lowering:
         for first, entities in zip(firsts, lists, strict=True):
             self._order_by_declaration(entities, first, control)
         self._drop_unapplied_tables(pipeline, lowering.tables.unapplied())
+        self._order_tables(pipeline)
         self._order_actions(first_action, control)
         self._order_json_actions(first_json_action, control, pipeline)
 
@@ -432,6 +433,16 @@ class _Lowering:
                 action_entry = entry["action_entry"]
                 action_entry["action_id"] = renumber.get(action_entry["action_id"],
                                                          action_entry["action_id"])
+
+    def _order_tables(self, pipeline: Pipeline) -> None:
+        """p4c emits and numbers a pipeline's tables in control-flow-graph order (ids
+        continue across pipelines)."""
+        numbers = self.ctx.sections.cfg_numbers
+        pipeline.tables.sort(key=lambda table: numbers.get(str(table["name"]), -1))
+        first_id = sum(len(p.tables) for p in self.ctx.sections.pipelines
+                       if p is not pipeline)
+        for index, table in enumerate(pipeline.tables):
+            table["id"] = first_id + index
 
     def _drop_unapplied_tables(self, pipeline: Pipeline, unapplied: set[str]) -> None:
         """p4c removes tables that are never applied (and the actions only they use)."""

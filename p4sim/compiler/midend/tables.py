@@ -727,7 +727,7 @@ class TableLowering:
             raise LoweringError(node, f"table {name} is applied more than once; this target "
                                       "does not support that")
         self._applied.add(name)
-        self.ctx.sections.cfg_node()
+        self.ctx.sections.cfg_numbers[name] = self.ctx.sections.cfg_node()
         return self._tables[name]
 
     def apply(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Any:
@@ -766,7 +766,7 @@ class TableLowering:
     def _hidden_table(self, table_name: str, action_name: str, action_id: int,
                       data: list[str], node: ast.Node) -> tuple[str, list[Any]]:
         ctx = self.ctx
-        ctx.sections.cfg_node()
+        ctx.sections.cfg_numbers[table_name] = ctx.sections.cfg_node()
         table: Json = {"name": table_name, "id": ctx.sections.new_table_id(),
                        "source_info": source_info(node, expression_text(node.call)
                                                   if isinstance(node, ast.MethodCallStatement)

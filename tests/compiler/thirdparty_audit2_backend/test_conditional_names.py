@@ -51,3 +51,16 @@ def test_conditionals_are_numbered_like_p4c_cfg_nodes() -> None:
                          "hdr.h.a == 2": "node_5", "hdr.h.b == 3": "node_7"}
     # egress: entry 10, exit 11, if 12
     assert [c["name"] for c in egress["conditionals"]] == ["node_12"]
+
+
+def test_tables_and_conditionals_are_listed_in_cfg_order_with_ids_to_match() -> None:
+    bmv2 = compile_source(PROGRAM, filename="cfg.p4").bmv2_json
+    ingress, egress = bmv2["pipelines"]
+    # p4c 2.23 lists the direct-call tables before the user table applied after them,
+    # and the conditionals outer first; ids follow that order, program-wide
+    assert [(t["name"], t["id"]) for t in ingress["tables"]] == [
+        ("tbl_mark", 0), ("tbl_mark_0", 1), ("tbl_mark_1", 2), ("I.t", 3)]
+    assert [(c["name"], c["id"]) for c in ingress["conditionals"]] == [
+        ("node_2", 0), ("node_3", 1), ("node_5", 2), ("node_7", 3)]
+    assert [c["id"] for c in egress["conditionals"]] == [4]
+    assert [t["id"] for t in egress["tables"]] == [4]
