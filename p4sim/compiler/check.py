@@ -433,8 +433,12 @@ class Checker:
 
     def params(self, params: Iterable[ast.Param], scope: Scope) -> tuple[t.ParamInfo, ...]:
         result = []
+        seen: set[str] = set()
         for p in params:
             ptype = self.resolve_type(p.type_ref, scope)
+            if p.name in seen:
+                self.error(p, f"{p.name}: Duplicate declaration of {p.name}")
+            seen.add(p.name)
             shadowed = scope.lookup(p.name)
             if shadowed and isinstance(shadowed[0], ast.TypeParam):
                 self.error(p, f"{p.name}: Invalid {p.name}: Duplicated parameter name {p.name}")
@@ -445,6 +449,7 @@ class Checker:
             if p.default is not None:
                 try:
                     self.expression(p.default, scope, ptype)
+                    self.convert(p.default, ptype, p.default, literal_to_enum=False)
                 except _Abort:
                     pass
             result.append(t.ParamInfo(p.name, p.direction, ptype, _is_optional(p)))

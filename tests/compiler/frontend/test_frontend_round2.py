@@ -96,6 +96,10 @@ REJECTED = [
                  id="type-parameter-named-like-parameter"),
     pytest.param("error { Oops }", "", "verify(meta.flag, error.Oops);", "verify(", 0,
                  "verify: may only be invoked in parsers", id="verify-in-control"),
+    pytest.param("control Part();\npackage Twin(Part one, Part one);", "", "", "one);", 0,
+                 "one: Duplicate declaration of one", id="prototype-duplicate-parameter"),
+    pytest.param("extern Box { Box(bool full = 3); }", "", "", "3);", 0,
+                 "3: cannot convert an integer to bool", id="parameter-default-of-wrong-type"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
