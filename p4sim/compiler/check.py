@@ -585,9 +585,13 @@ class Checker:
         inner = Scope(scope)
         params = self.params(decl.params, inner)
         seen_directionless = False
-        for p in decl.params:
+        for p, info in zip(decl.params, params, strict=True):
             if p.direction == "":
                 seen_directionless = True
+                if not isinstance(t.strip_newtype(info.type),
+                                  t.BitsType | t.BoolType | t.SerEnumType | UnknownType):
+                    self.error(p, f"Action parameter {p.name} has a type which is not bit<>, "
+                                  "int<>, bool, type or serializable enum")
             elif seen_directionless:
                 self.error(p, f"{p.name}: direction-less action parameters have to be at "
                               "the end")
@@ -1883,6 +1887,11 @@ class Checker:
             if value is None:
                 continue
             self.bind_argument(node, params[i], sig.types[i], value, scope, bindings)
+        for i in order:
+            ptype, value = sig.types[i], ordered[i]
+            if isinstance(ptype, t.TypeVar) and ptype.name in sig.type_params and \
+                    value is not None and isinstance(bindings.get(ptype.name), t.IntLiteralType):
+                raise self.fail(value, f"{_text(value)}: could not infer a width")
         return ordered
 
     def bind_argument(self, node: ast.Node, param: ast.Param, ptype: t.P4Type,

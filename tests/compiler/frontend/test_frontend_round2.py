@@ -100,6 +100,11 @@ REJECTED = [
                  "one: Duplicate declaration of one", id="prototype-duplicate-parameter"),
     pytest.param("extern Box { Box(bool full = 3); }", "", "", "3);", 0,
                  "3: cannot convert an integer to bool", id="parameter-default-of-wrong-type"),
+    pytest.param("struct choice_t { bit<8> a; }", "action pick(choice_t c) { meta.z = c.a; }",
+                 "", "c) {", 0, "Action parameter c has a type which is not bit<>, int<>, bool, "
+                 "type or serializable enum", id="struct-action-data"),
+    pytest.param("extern void spread<T>(in T value);", "", "spread(0xFFFF);", "0xFFFF", 0,
+                 "0xFFFF: could not infer a width", id="generic-bound-to-int-literal"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
