@@ -135,6 +135,7 @@ class ContentConfig:
     max_request_head: int = 8192
     transparent: bool = False  # backends see the client's address instead of the switch's
     splice_profile: str = "basic"
+    relay: bool = False  # lbd relays every packet itself instead of splicing in the switch
 
     @property
     def pools(self) -> tuple[str, ...]:
@@ -413,7 +414,7 @@ def parse_service(check: Checker, raw: Any, path: str,
 
 
 L7_KEYS = {"rules", "default_pool", "lard", "request_timeout", "max_request_head",
-           "transparent", "splice_profile"}
+           "transparent", "splice_profile", "relay"}
 
 
 def _parse_content(check: Checker, data: dict, path: str,
@@ -451,12 +452,15 @@ def _parse_content(check: Checker, data: dict, path: str,
     transparent = data.get("transparent", False)
     if not isinstance(transparent, bool):
         check.fail(f"{path}.transparent", f"{transparent!r} is not true or false")
+    relay = data.get("relay", False)
+    if not isinstance(relay, bool):
+        check.fail(f"{path}.relay", f"{relay!r} is not true or false")
     profile = check.value(data.get("splice_profile", "basic"), f"{path}.splice_profile",
                           parse_choice(SPLICE_PROFILES))
     if rules is None or timeout is None or head is None or profile is None:
         return None
     return ContentConfig(rules, tuple(raw_rules or ()), data.get("default_pool"), lard,
-                         timeout, head, bool(transparent), profile)
+                         timeout, head, bool(transparent), profile, bool(relay))
 
 
 def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:

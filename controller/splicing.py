@@ -54,7 +54,8 @@ def content_services(state: LbState, switch: str) -> list[ContentService]:
         out.append(ContentService(service.name, Endpoint(service.vip, service.port),
                                   content.rules, pools, service.scheduler, content.lard,
                                   content.request_timeout_s, content.max_request_head,
-                                  content.splice_profile, content.transparent))
+                                  content.splice_profile, content.transparent,
+                                  content.relay))
     return out
 
 

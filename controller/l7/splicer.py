@@ -26,6 +26,7 @@ from typing import Any
 from controller.config import Backend
 from controller.l7.http_request import HttpRequestError, RequestHead, RequestHeadParser
 from controller.l7.locality import ContentScheduler, LardThresholds, make_content_scheduler
+from controller.l7.relay import mac_bytes, relay_frame
 from controller.l7.rules import ContentRules
 from controller.l7.segments import (
     ACK,
@@ -79,6 +80,7 @@ class ContentService:
     max_request_head: int = 8192
     splice_profile: str = "basic"  # "full": timestamps, SACK, window scaling when offered
     transparent: bool = False  # backends see the client's address, not the splice address
+    relay: bool = False  # no splice entries: the splicer relays every segment (relay.py)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class SplicerLimits:
     error_linger_s: float = 2.0  # an error response waits this long for the client's FIN
     path_mtu: int = 1500
     maglev_size: int = 251
+    relay_idle_s: float = 300.0  # a relayed connection with no segment this long is dropped
 
 
 @dataclass(frozen=True)
@@ -251,10 +254,10 @@ class Splicer:
         src, dst = Endpoint(segment.src, segment.sport), Endpoint(segment.dst, segment.dport)
         conn = self.by_client.get((src, dst))
         if conn is not None:
-            return self._from_client(conn, segment)
+            return self._from_client(conn, segment, frame)
         conn = self.by_server.get((src, dst))
         if conn is not None:
-            return self._from_server(conn, segment)
+            return self._from_server(conn, segment, frame)
         service = self.services.get(dst)
         if service is not None:
             return self._new_client_segment(service, segment, src, port)
@@ -313,7 +316,7 @@ class Splicer:
             elif conn.phase is Phase.CLOSING:
                 effects.append(self._reset_client(conn))
                 self._forget(conn)
-            elif conn.phase is Phase.LINGER:
+            elif conn.phase in (Phase.LINGER, Phase.SPLICED):  # SPLICED: an idle relay
                 effects += self._finish(conn)
         return effects
 
@@ -328,7 +331,8 @@ class Splicer:
         found = list(found)
         present = {(s.client, s.vip) for s in found}
         for conn in [c for c in self.by_client.values()
-                     if c.spec is not None and (c.client, c.vip) not in present]:
+                     if c.spec is not None and not c.service.relay
+                     and (c.client, c.vip) not in present]:
             self._forget(conn)
         for spec in found:
             known = self.by_client.get((spec.client, spec.vip))
@@ -380,7 +384,10 @@ class Splicer:
         self.by_client[(client, service.vip)] = conn
         return self._from_client(conn, segment)
 
-    def _from_client(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
+    def _from_client(self, conn: SplicedConnection, segment: Segment,
+                     frame: bytes = b"") -> list[Effect]:
+        if segment.flags & RST and conn.service.relay and conn.spec is not None:
+            return self._relay(conn, frame, Direction.TO_SERVER, segment)
         if segment.flags & RST:
             return self._client_reset(conn)
         if conn.phase is Phase.READING:
@@ -401,6 +408,8 @@ class Splicer:
                 self._forget(conn)
                 return effects
             return []
+        if conn.service.relay and conn.spec is not None:
+            return self._relay(conn, frame, Direction.TO_SERVER, segment)
         if segment.flags & FIN and conn.spec is not None:
             return self._closed(conn, reset=False, from_client=True)
         return []
@@ -495,7 +504,8 @@ class Splicer:
         return effects
 
     # ----- server side ------------------------------------------------------------------
-    def _from_server(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
+    def _from_server(self, conn: SplicedConnection, segment: Segment,
+                     frame: bytes = b"") -> list[Effect]:
         syn_ack = segment.flags & (SYN | ACK | RST) == SYN | ACK
         acks_syn = segment.ack == seq_add(conn.client_isn, 1)
         if conn.phase is Phase.CONNECTING and syn_ack and acks_syn:
@@ -517,6 +527,10 @@ class Splicer:
                                                           ts_offset=ts_offset,
                                                           windows=windows))
             conn.phase, conn.deadline = Phase.SPLICED, float("inf")
+            if conn.service.relay:
+                self._count("relayed")
+                conn.deadline = self.clock() + self.limits.relay_idle_s
+                return self._forward_request(conn, segment.window)
             self._count("spliced")
             return [InstallSplice(conn.spec), *self._forward_request(conn, segment.window)]
         if conn.phase is Phase.CONNECTING and segment.flags & RST and acks_syn:
@@ -525,6 +539,8 @@ class Splicer:
         if conn.phase in (Phase.SPLICED, Phase.LINGER) and syn_ack and \
                 segment.seq == conn.server_isn:
             return self._forward_request(conn, segment.window)  # our request was lost
+        if conn.service.relay and conn.spec is not None:
+            return self._relay(conn, frame, Direction.TO_CLIENT, segment)
         if conn.spec is not None and segment.flags & (FIN | RST):
             return self._closed(conn, reset=bool(segment.flags & RST), from_client=False)
         return []
@@ -537,6 +553,14 @@ class Splicer:
         mss = clamp_mss(self.path_mss, conn.server_mss)
         chunks = [data[i:i + mss] for i in range(0, len(data), mss)] or [b""]
         ack = seq_add(conn.cookie_isn, 1)
+        if conn.service.relay:  # no entries to translate the request: do it here
+            assert conn.spec is not None
+            return [Transmit(self._relayed_frame(conn, build_segment(
+                self.router_mac, conn.client, conn.vip, seq=seq_add(conn.client_isn,
+                                                                    1 + index * mss),
+                ack=ack, flags=ACK | (PSH if chunk else 0), window=conn.client_window,
+                options=self._client_timestamp(conn), payload=chunk), Direction.TO_SERVER),
+                conn.port) for index, chunk in enumerate(chunks)]
         return [Transmit(build_segment(self.router_mac, conn.client, conn.vip,
                                        seq=seq_add(conn.client_isn, 1 + index * mss), ack=ack,
                                        flags=ACK | (PSH if chunk else 0),
@@ -561,7 +585,8 @@ class Splicer:
         return []
 
     def _finish(self, conn: SplicedConnection) -> list[Effect]:
-        effects: list[Effect] = [RemoveSplice(conn.spec)] if conn.spec is not None else []
+        effects: list[Effect] = [RemoveSplice(conn.spec)] \
+            if conn.spec is not None and not conn.service.relay else []
         self._forget(conn)
         return effects
 
@@ -605,6 +630,34 @@ class Splicer:
             self._count("adopted")
             return conn
         return None
+
+    # ----- relay mode -------------------------------------------------------------------
+    def _relay(self, conn: SplicedConnection, frame: bytes, direction: Direction,
+               segment: Segment) -> list[Effect]:
+        """Forward a segment of a relayed connection, translated as the switch would; a FIN
+        or RST is also the teardown notice the data plane gives for spliced ones."""
+        self._count("relayed_segments")
+        if conn.phase is Phase.SPLICED:  # LINGER keeps its deadline
+            conn.deadline = self.clock() + self.limits.relay_idle_s
+        effects: list[Effect] = [Transmit(self._relayed_frame(conn, frame, direction),
+                                          conn.port)]
+        if segment.flags & (FIN | RST):
+            effects += self._closed(conn, reset=bool(segment.flags & RST),
+                                    from_client=direction is Direction.TO_SERVER)
+        return effects
+
+    def _relayed_frame(self, conn: SplicedConnection, frame: bytes,
+                       direction: Direction) -> bytes:
+        spec = conn.spec
+        assert spec is not None
+        if direction is Direction.TO_SERVER:
+            src, dst = spec.local, spec.backend
+        else:
+            src, dst = spec.vip, spec.client
+        return relay_frame(frame, spec.splice, direction,
+                           src=(src.address.packed, src.port),
+                           dst=(dst.address.packed, dst.port),
+                           router_mac=mac_bytes(self.router_mac))
 
     # ----- frames -----------------------------------------------------------------------
     def _error(self, conn: SplicedConnection, status: HTTPStatus) -> list[Effect]:
