@@ -309,6 +309,14 @@ class ExpressionLowering:
         left = self.value(e.left, scope)
         right = self.value(e.right, scope)
         width = bit_width(e.type)
+        subtrahend = self.const_int(e.right) if e.op == "-" else None
+        if subtrahend == 0:
+            return left
+        if subtrahend is not None and width is not None and not is_signed(e.type):
+            # p4c's StrengthReduction writes `a - c` as `a + (-c)` (on bit<W>: 2^W - c),
+            # as its BMv2 JSON shows (`(ttl + 0xff) & 0xff` for `ttl - 1`)
+            return wrap_to(op("+", left, hex_json(-subtrahend % (1 << width), width)),
+                           e.type)
         if e.op in _WRAPPING:
             return wrap_to(op(e.op, left, right), e.type)
         if e.op in ("&", "|", "^", ">>"):

@@ -76,6 +76,7 @@ class _Lowering:
                     if isinstance(decl, ast.ControlDecl)}
         assert isinstance(parser, ast.ParserDecl) and len(controls) == 5
         hdr, meta, standard_metadata = self._interface_storage(parser)
+        metadata_scalars = len(self.ctx.sections.scalar_fields)
         self._top_level_externs()
         self._parser(parser, hdr, meta, standard_metadata)
         self._checksums(controls["verify_checksum"], hdr, meta, verify=True)
@@ -84,7 +85,7 @@ class _Lowering:
         self._checksums(controls["compute_checksum"], hdr, meta, verify=False)
         self._deparser(controls["deparser"], hdr)
         self._controller_headers()
-        self._finish_scalars()
+        self._finish_scalars(metadata_scalars)
         return LoweredProgram(self.ctx.sections, self.ctx.cp, self.ctx.p4info_errors)
 
     # ------------------------------------------------------------ codes
@@ -332,8 +333,12 @@ class _Lowering:
                 value = self.ctx.expr.const_int(decl.value)
         return value
 
-    def _finish_scalars(self) -> None:
+    def _finish_scalars(self, metadata_scalars: int) -> None:
+        """p4c's HeaderConverter adds the program's variables and temporaries to
+        ``scalars`` before the user metadata fields; then pads to a byte."""
         sections = self.ctx.sections
+        fields = sections.scalar_fields
+        fields[:] = fields[metadata_scalars:] + fields[:metadata_scalars]
         total = sum(int(f[1]) for f in sections.scalar_fields)
         if total % 8:
             sections.scalar_fields.append([sections.fresh_name("_padding"), 8 - total % 8,

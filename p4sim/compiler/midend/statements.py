@@ -13,7 +13,6 @@ from typing import Any
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
 from p4sim.compiler.midend import v1model_externs
-from p4sim.compiler.midend.bmv2_sections import hexstr
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import mask_to, op, repr_type
@@ -103,12 +102,15 @@ class BodyLowering:
         if self.in_parser:
             raise LoweringError(node, "conditional statements in parser states are not "
                                       "supported on this target")
-        target: Json = {"type": "hexstr", "value": "0x00000000"}
-        self.emit(name, parameters + [target], node)
+        target: Json = {"type": "hexstr", "value": "0x0"}
+        # p4c's source fragment for the jumps of an `if` is just "if"
+        self.emit(name, parameters + [target], node,
+                  "if" if isinstance(node, ast.IfStatement) else None)
         return target
 
     def _patch(self, target: Json) -> None:
-        target["value"] = hexstr(len(self.out), 32)
+        # p4c writes jump offsets unpadded ("0x5"), as its BMv2 JSON shows
+        target["value"] = f"0x{len(self.out):x}"
 
     # ------------------------------------------------------------ statements
 

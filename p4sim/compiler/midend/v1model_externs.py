@@ -287,7 +287,9 @@ def _digest(body: BodyLowering, call: ast.MethodCall, scope: Scope, node: ast.No
             for target, value in zip(canonical, elements, strict=True):
                 body.emit("assign", [target, value], node)
     receiver = ctx.expr.value(_required(call, 0), scope)
-    body.emit("generate_digest", [receiver, hex_json(learn_id, 32)], node)
+    # the learn list id is written unpadded ("0x1"), as in p4c's BMv2 JSON
+    body.emit("generate_digest", [receiver, {"type": "hexstr", "value": f"0x{learn_id:x}"}],
+              node)
 
 
 def extern_method(body: BodyLowering, call: ast.MethodCall, instance: Location | None,
