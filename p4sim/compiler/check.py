@@ -1486,7 +1486,8 @@ class Checker:
         return lt
 
     def division_operands(self, e: ast.BinaryOp) -> None:
-        """Constant operands of / and % must be non-negative and the divisor non-zero (p4c)."""
+        """/ and % need constant operands (non-negative, divisor non-zero) as in p4c, or a
+        power-of-two divisor, which p4c's strength reduction turns into a shift or mask."""
         left, right = e.left.const_value, e.right.const_value
         if isinstance(right, int) and not isinstance(right, bool) and right == 0:
             raise self.fail(e, f"{_text(e)}: Division by zero")
@@ -1496,6 +1497,13 @@ class Checker:
             if negated_literal or (isinstance(value, int) and not isinstance(value, bool)
                                    and value < 0):
                 raise self.fail(e, f"{e.op}: not defined on negative numbers")
+        runtime = left is None or right is None
+        power_of_two = isinstance(right, int) and right > 0 and right & (right - 1) == 0
+        if runtime and not power_of_two and not self.uses_constructor_parameter(e):
+            # p4c's midend (CompileTimeOperations, after strength reduction turned
+            # divisions by powers of two into shifts and masks) refuses the rest.
+            raise self.fail(e, f"{_text(e)}: could not evaluate expression at compilation "
+                               "time")
 
     def shift(self, e: ast.BinaryOp, lt: t.P4Type, rt: t.P4Type,
               expected: t.P4Type | None) -> t.P4Type:

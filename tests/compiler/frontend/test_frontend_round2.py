@@ -105,6 +105,12 @@ REJECTED = [
                  "type or serializable enum", id="struct-action-data"),
     pytest.param("extern void spread<T>(in T value);", "", "spread(0xFFFF);", "0xFFFF", 0,
                  "0xFFFF: could not infer a width", id="generic-bound-to-int-literal"),
+    pytest.param("", "", "meta.z = meta.z % meta.z;", "meta.z %", 0,
+                 "meta.z % meta.z: could not evaluate expression at compilation time",
+                 id="modulo-at-run-time"),
+    pytest.param("", "", "meta.z = meta.z / 3;", "meta.z /", 0,
+                 "meta.z / 3: could not evaluate expression at compilation time",
+                 id="division-not-by-power-of-two"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
@@ -193,3 +199,9 @@ def test_direct_action_calls_with_constants_and_action_data_are_accepted(
                      "table t { key = { meta.x: exact; } actions = { forward; } }",
                      "set_z(3); set_z(SEVEN + 1); t.apply();")
     check_ok(source)
+
+
+def test_division_by_a_power_of_two_and_constant_division_are_accepted(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    check_ok(program("const bit<8> HALF = 200 / 2;", "",
+                     "meta.z = meta.z / 8; meta.y = meta.y % 16; meta.z = HALF % 7;"))
