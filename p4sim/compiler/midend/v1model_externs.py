@@ -277,9 +277,8 @@ def _digest(body: BodyLowering, call: ast.MethodCall, scope: Scope, node: ast.No
     if learn_id is None:
         learn_id = len(ctx.sections.learn_lists) + 1
         ctx.learn_lists[key] = learn_id
-        ctx.sections.learn_lists.append({"id": learn_id, "name": key,
-                                         "source_info": source_info(call, expression_text(call)),
-                                         "elements": elements})
+        # p4c writes learn lists without source_info
+        ctx.sections.learn_lists.append({"id": learn_id, "name": key, "elements": elements})
         ctx.cp.digests.append(CpDigest(name=key, data_type=data_type))
     else:
         canonical = ctx.sections.learn_lists[learn_id - 1]["elements"]

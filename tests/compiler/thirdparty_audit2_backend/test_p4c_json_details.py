@@ -5,7 +5,8 @@
   turns ``a - c`` into ``a + (-c)``); expression parameters stay doubly wrapped;
 * the jump offsets of an ``if`` inside an action are unpadded (``"0x5"``), with the
   source fragment ``"if"``; ``generate_digest``'s learn list id is unpadded (``"0x1"``);
-* ``scalars`` lists temporaries and locals before the user metadata fields.
+* ``scalars`` lists temporaries and locals before the user metadata fields;
+* learn lists carry only ``id``, ``name`` and ``elements``.
 """
 
 from __future__ import annotations
@@ -83,3 +84,8 @@ def test_behaviour_is_unchanged() -> None:
     result = engine.process(0, bytes([0, 7]))
     assert result.packets == [(2, bytes([0xFF, 7]))]
     assert [d.values for d in result.digests] == [(0xFF, 7)]
+
+
+def test_learn_lists_have_no_source_info() -> None:
+    bmv2 = compile_source(PROGRAM, filename="details.p4").bmv2_json
+    assert [sorted(entry) for entry in bmv2["learn_lists"]] == [["elements", "id", "name"]]
