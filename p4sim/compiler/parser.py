@@ -60,6 +60,13 @@ class _Tok:
 
 
 @dataclass
+class _Declarations:
+    """Several top-level declarations produced by one rule (a typedef of a struct)."""
+
+    items: list[ast.Node]
+
+
+@dataclass
 class _Scan:
     """Result of the pre-scan: positions to retype and annotation bodies."""
 
@@ -217,9 +224,9 @@ def _prescan(text: str) -> _Scan:
             depth = 0
             for j in range(index + 1, count):
                 text_j = tokens[j].text
-                if text_j in ("(", "[", "<"):
+                if text_j in ("(", "[", "<", "{"):
                     depth += 1
-                elif text_j in (")", "]", ">"):
+                elif text_j in (")", "]", ">", "}"):
                     depth -= 1
                 elif text_j == ";" and depth <= 0:
                     if tokens[j - 1].kind == "id":
@@ -570,7 +577,12 @@ class _AstBuilder(Transformer[Token, Any]):
 
     # ------------------------------------------------------ declarations
     def start(self, c: list[Any]) -> ast.Program:
-        decls = [d for d in c if d is not None]
+        decls: list[ast.Node] = []
+        for d in c:
+            if isinstance(d, _Declarations):
+                decls.extend(d.items)
+            elif d is not None:
+                decls.append(d)
         return ast.Program(pos=self.pos(decls), declarations=decls)
 
     def empty_declaration(self, c: list[Any]) -> None:
@@ -630,6 +642,14 @@ class _AstBuilder(Transformer[Token, Any]):
         keyword, type_ref, name = self.rest(c)
         return ast.TypedefDecl(pos=self.tok_pos(keyword), name=str(name),
                                annotations=self.anns(c), type_ref=type_ref)
+
+    def typedef_derived(self, c: list[Any]) -> _Declarations:
+        """``typedef struct S { ... } T;`` declares S and the typedef T of it."""
+        keyword, derived, name = self.rest(c)
+        alias = ast.TypedefDecl(pos=self.tok_pos(keyword), name=str(name),
+                                annotations=self.anns(c),
+                                type_ref=ast.NamedTypeRef(pos=derived.pos, name=derived.name))
+        return _Declarations([derived, alias])
 
     def newtype(self, c: list[Any]) -> ast.NewTypeDecl:
         keyword, type_ref, name = self.rest(c)

@@ -205,3 +205,13 @@ def test_division_by_a_power_of_two_and_constant_division_are_accepted(
         program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
     check_ok(program("const bit<8> HALF = 200 / 2;", "",
                      "meta.z = meta.z / 8; meta.y = meta.y % 16; meta.z = HALF % 7;"))
+
+
+def test_typedef_of_a_struct_declared_in_place(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    # spec example: "typedef struct Point { int<32> x; int<32> y; } Pt;"
+    source = program("typedef struct pair_s { bit<8> lo; bit<8> hi; } pair_t;", "",
+                     "pair_t p = { lo = 1, hi = 2 }; pair_s q = p; meta.z = q.hi;")
+    checked = check_ok(source)
+    names = [d.name for d in checked.declarations if isinstance(d, ast.Declaration)]
+    assert names.index("pair_s") + 1 == names.index("pair_t")
