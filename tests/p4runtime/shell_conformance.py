@@ -228,7 +228,7 @@ def packet_out_loopback_packet_in() -> str:
     sniffer = sh.PacketIn()
     sh.PacketOut(ipv4_packet("10.0.0.1", "192.168.0.1"), egress_port="1", _pad="0").send()
     sh.PacketOut(ipv4_packet("10.0.0.2", "192.168.0.1"), egress_port="1", _pad="0").send()
-    received = list(sniffer.sniff(timeout=1))
+    received = list(sniffer.sniff(timeout=1.5))
     expect(len(received) == 1, f"{len(received)} packet-ins (priority 20 drops 10.0.0.2)")
     packet = received[0].packet
     metadata = {m.metadata_id: m.value for m in packet.metadata}
@@ -288,7 +288,7 @@ def digest_list_and_ack() -> str:
     expect(config.max_list_size == 1, "digest config not read back")
     lists = sh.DigestList()
     sh.PacketOut(ipv4_packet("10.9.0.1", "192.168.0.1"), egress_port="1", _pad="0").send()
-    received = list(lists.sniff(timeout=1))
+    received = list(lists.sniff(timeout=1.5))
     expect(len(received) == 1, f"{len(received)} digest lists")
     digest_list = received[0].digest
     expect(digest_list.digest_id == digest.id and digest_list.list_id >= 1,
@@ -313,7 +313,7 @@ def idle_timeout_notification_and_time_since_last_hit() -> str:
     message = found.msg()
     expect(message.idle_timeout_ns == 300_000_000, "idle_timeout_ns not read back")
     expect(message.HasField("time_since_last_hit"), "time_since_last_hit not returned")
-    received = list(notifications.sniff(timeout=1))
+    received = list(notifications.sniff(timeout=2))  # 300 ms + sweep period
     expect(len(received) >= 1, "no idle timeout notification")
     (expired,) = received[0].idle_timeout_notification.table_entry
     expect(expired.match[0].lpm.prefix_len == 16 and expired.idle_timeout_ns == 300_000_000,
