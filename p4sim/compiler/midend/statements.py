@@ -42,10 +42,14 @@ def _as_parameter(op_name: str, index: int, value: Json) -> Json:
     """A primitive parameter as BMv2 reads it: an expression parameter is a type-value
     object whose value is itself the typed expression (``{"type": "expression",
     "value": {"type": "expression", "value": {"op": ...}}}``, JSON_format.md); the
-    variable-length argument of ``extract_VL`` is always wrapped that way."""
+    variable-length argument of ``extract_VL`` is always wrapped that way.  A
+    ``stack_field`` (``stack.last.f``) is wrapped too, as p4c does: BMv2's parser ``set``
+    accepts no bare ``stack_field`` source."""
     if op_name in _UNWRAPPED_OPS:
         return value
     if op_name == "extract_VL" and index == 1:
+        return {"type": "expression", "value": value}
+    if isinstance(value, dict) and value.get("type") == "stack_field":
         return {"type": "expression", "value": value}
     if isinstance(value, dict) and value.get("type") == "expression" and \
             isinstance(value.get("value"), dict) and "op" in value["value"]:
