@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import grpc
 from finsy.proto import p4r
 from google.protobuf.message import DecodeError
@@ -49,6 +52,28 @@ def test_server_stops_after_unparsable_stream_messages() -> None:
             except grpc.RpcError as err:
                 assert err.code() == grpc.StatusCode.INTERNAL
         # Server.__exit__ fails the test when the server does not stop in time.
+
+
+def stream_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "p4rt-stream"}
+
+
+def test_server_stops_while_streams_are_open_and_their_threads_end() -> None:
+    earlier = stream_threads()
+    server = Server()
+    client = Client(server.address)
+    client.become_primary(5)
+    client.stream().arbitrate(3)  # a backup
+    assert server.device.arbitrator.primaries()
+    assert stream_threads() - earlier
+    with server:
+        pass  # Server.__exit__ fails the test when the server does not stop in time
+    deadline = time.monotonic() + 5
+    while stream_threads() - earlier:
+        assert time.monotonic() < deadline, "a stream reader thread outlived the server"
+        time.sleep(0.05)
+    assert server.device.arbitrator.primaries() == []
+    client.__exit__(None, None, None)
 
 
 def test_oversized_and_unknown_values(client: Client) -> None:
