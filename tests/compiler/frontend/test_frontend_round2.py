@@ -215,3 +215,14 @@ def test_typedef_of_a_struct_declared_in_place(
     checked = check_ok(source)
     names = [d.name for d in checked.declarations if isinstance(d, ast.Declaration)]
     assert names.index("pair_s") + 1 == names.index("pair_t")
+
+
+def test_constant_initialized_by_a_cast_structure_expression(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    source = program("struct pair_t<T> { T lo; T hi; }\n"
+                     "const pair_t<bit<8>> P = (pair_t<bit<8>>){ lo = 1, hi = 2 };", "",
+                     "meta.z = P.hi;")
+    checked = check_ok(source)
+    constant = next(d for d in checked.declarations
+                    if isinstance(d, ast.ConstDecl) and d.name == "P")
+    assert constant.value.const_value is not None
