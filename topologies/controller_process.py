@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,11 @@ class LbdProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start lbd; returns once its API answers."""
+    def start(self, switches: Sequence[str] = (), timeout: float = 30.0) -> None:
+        """Start lbd; returns once its API answers and it has programmed ``switches``.
+
+        lbd's API has no switch status yet, so programming is seen in its log: the agent logs
+        ``<switch>: synchronised`` after its first full resynchronisation."""
         argv = [venv_tool("lbd"), "--config", str(self.config_path)]
         with open(self.log_path, "wb") as log:
             log.write(("# " + " ".join(argv) + "\n").encode())
@@ -46,7 +50,7 @@ class LbdProcess:
             if self._process.poll() is not None:
                 raise ControllerError(f"lbd exited (see {self.log_path}):\n"
                                       + log_tail(self.log_path))
-            if self.api_socket.exists():
+            if self.api_socket.exists() and self._synchronised(switches):
                 try:
                     self.lbctl("service", "list")
                     return
@@ -54,8 +58,15 @@ class LbdProcess:
                     pass
             time.sleep(0.2)
         self.stop()
-        raise ControllerError(f"lbd API not up after {timeout:.0f}s (see {self.log_path}):\n"
-                              + log_tail(self.log_path))
+        raise ControllerError(f"lbd not up with every switch synchronised after {timeout:.0f}s "
+                              f"(see {self.log_path}):\n" + log_tail(self.log_path))
+
+    def _synchronised(self, switches: Sequence[str]) -> bool:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return False
+        return all(f" {name}: synchronised" in text for name in switches)
 
     def lbctl(self, *args: str, timeout: float = 20.0) -> str:
         argv = [venv_tool("lbctl"), "--socket", str(self.api_socket), *args]

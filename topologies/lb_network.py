@@ -158,7 +158,7 @@ class LbNetwork:
                             modes=self.options.modes, scheduler=self.options.scheduler)
         config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
         self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
-        self.controller.start()
+        self.controller.start([site.switch for site in self.sites])
         if self.controller.pid is not None:
             runs.record_pid(self.run_dir, self.controller.pid)
 
