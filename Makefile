@@ -24,6 +24,7 @@ bench: setup
 	$(PY) -m bench.engine_pps
 	$(PY) -m bench.switch_pps
 	$(PY) -m bench.lb_modes
+	$(PY) -m bench.l7_splice
 
 clean:
 	rm -rf .venv .venv-shell .mypy_cache .ruff_cache .pytest_cache build *.egg-info
