@@ -75,7 +75,7 @@ def _fold(e: ast.Expression) -> Any:  # noqa: C901 - one case per operator
             return (v >> lo) & ((1 << (hi - lo + 1)) - 1)
         return None
     if isinstance(e, ast.Cast):
-        if isinstance(e.expr.const_value, tuple) and isinstance(
+        if isinstance(e.expr.const_value, tuple) and typ is not None and isinstance(
                 t.strip_newtype(typ), t.StructLikeType | t.TupleType):
             return e.expr.const_value  # (S){...}: the initializer, typed by the cast
         return _fold_cast(e.expr.const_value, e.expr.type, typ)
