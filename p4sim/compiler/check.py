@@ -396,7 +396,9 @@ class Checker:
                     ftype, t.HeaderType | UnknownType):
                 self.error(f, f"{f.name}: header union fields must be headers, not {ftype}")
         if varbits > 1:
-            self.error(decl, f"{decl.name}: headers can have at most one varbit field")
+            # p4c's front end accepts this; BMv2 JSON allows one variable-length field.
+            self.error(decl, f"{decl.name}: headers with more than one varbit field are not "
+                             "supported by p4sim (BMv2 allows one variable-length field)")
         cls = {ast.HeaderDecl: t.HeaderType, ast.HeaderUnionDecl: t.HeaderUnionType}.get(
             type(decl), t.StructType)
         decl.type = cls(decl.name, tuple(fields), decl)
