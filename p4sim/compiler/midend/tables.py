@@ -606,15 +606,18 @@ class TableLowering:
         return result
 
     def _entry_priorities(self, decl: ast.TableDecl) -> list[int]:
-        """BMv2 entry priorities (lower wins).  Without explicit priorities the first
-        entry wins (position + 1).  Otherwise the P4 rule applies: an entry without a
-        priority takes the previous entry's, moved by ``priority_delta`` towards losing
-        (down when ``largest_priority_wins``, the default; up otherwise); the P4 values
-        are then mapped onto BMv2's lowest-wins order."""
+        """BMv2 entry priorities (lower wins).  With ``priority = N`` entries the P4 rule
+        applies: an entry without a priority takes the previous entry's, moved by
+        ``priority_delta`` towards losing (down when ``largest_priority_wins``, the
+        default; up otherwise); the P4 values are then mapped onto BMv2's lowest-wins
+        order.  Otherwise p4c's BMv2 back end (control.cpp ``convertTableEntries``)
+        writes an entry's ``@priority(N)`` annotation unchanged (lowest wins, as p4c's
+        table-entries-priority-bmv2 test expects) and position + 1 for the others."""
         assert decl.entries is not None
         explicit = [self._explicit_priority(e) for e in decl.entries]
         if all(p is None for p in explicit):
-            return [index + 1 for index in range(len(explicit))]
+            return [self._annotated_priority(e, index + 1)
+                    for index, e in enumerate(decl.entries)]
         largest_wins = True
         delta = 1
         for prop in decl.other_properties:
@@ -638,13 +641,18 @@ class TableLowering:
         lowest = min(values)
         return [value - lowest + 1 for value in values]
 
+    def _annotated_priority(self, entry: ast.TableEntry, position: int) -> int:
+        annotation = entry.annotation("priority")
+        if annotation is None or not annotation.args:
+            return position
+        return self._priority_value(annotation.args[0])
+
     def _explicit_priority(self, entry: ast.TableEntry) -> int | None:
-        expression = entry.priority
-        if expression is None:
-            annotation = entry.annotation("priority")
-            if annotation is None or not annotation.args:
-                return None
-            expression = annotation.args[0]
+        if entry.priority is None:
+            return None
+        return self._priority_value(entry.priority)
+
+    def _priority_value(self, expression: ast.Expression) -> int:
         value = self.ctx.expr.const_int(expression)
         if value is None and isinstance(expression, ast.IntLiteral):
             value = expression.value
