@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import grpc
 from finsy.proto import p4r
 
 from p4sim.engine import Engine
 from p4sim.p4runtime import bytestrings
-from p4sim.p4runtime.errors import already_exists, engine_errors, invalid_argument, not_found
+from p4sim.p4runtime.errors import (
+    P4RuntimeError,
+    already_exists,
+    engine_errors,
+    invalid_argument,
+    not_found,
+    unimplemented,
+)
 
 PORT_BITS = 32
+# PI reserves multicast group ids from 2**15 up for the groups behind clone sessions, and
+# accepts clone session ids in [1, 2**15) (pre_mc_mgr.h, pre_clone_mgr.h).
+FIRST_RESERVED_GROUP_ID = 1 << 15
+MAX_CLONE_SESSION_ID = 1 << 15
 
 
 def _replicas(replicas: Sequence[p4r.Replica]) -> list[tuple[int, int]]:
@@ -57,7 +69,9 @@ class PacketReplication:
 
     def _write_group(self, update_type: int, group: p4r.MulticastGroupEntry) -> None:
         if group.multicast_group_id == 0:
-            raise invalid_argument("Multicast group id 0 is not valid")
+            raise invalid_argument("0 is not a valid group id")
+        if group.multicast_group_id >= FIRST_RESERVED_GROUP_ID:
+            raise P4RuntimeError(grpc.StatusCode.OUT_OF_RANGE, "Group id value is too high")
         what = f"Multicast group {group.multicast_group_id}"
         _check_update(update_type, group.multicast_group_id in self._engine.mc_groups(), what)
         with engine_errors(what):
@@ -67,12 +81,19 @@ class PacketReplication:
                 self._engine.mc_group_set(group.multicast_group_id, _replicas(group.replicas))
 
     def _write_session(self, update_type: int, session: p4r.CloneSessionEntry) -> None:
-        if session.session_id == 0:
-            raise invalid_argument("Clone session id 0 is not valid")
-        if session.packet_length_bytes < 0:
-            raise invalid_argument("packet_length_bytes must not be negative")
+        if not 0 < session.session_id < MAX_CLONE_SESSION_ID:
+            raise invalid_argument("Clone session id out-of-range")
         what = f"Clone session {session.session_id}"
         _check_update(update_type, session.session_id in self._engine.clone_sessions(), what)
+        if update_type != p4r.Update.DELETE:
+            # simple_switch_grpc's limits: PI refuses a class of service, and BMv2's clone
+            # implementation refuses truncation (pi_clone_imp.cpp), which PI reports as a
+            # target error.
+            if session.class_of_service != 0:
+                raise unimplemented("COS for clone sessions not supported yet")
+            if session.packet_length_bytes != 0:
+                raise P4RuntimeError(grpc.StatusCode.UNKNOWN,
+                                     "Error when creating clone session in target")
         with engine_errors(what):
             if update_type == p4r.Update.DELETE:
                 self._engine.clone_session_delete(session.session_id)

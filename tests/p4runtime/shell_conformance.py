@@ -390,13 +390,18 @@ def multicast_group_lifecycle() -> str:
 
 @check
 def clone_session_lifecycle() -> str:
-    session = sh.CloneSessionEntry(5).add(3, 1)
-    session.packet_length_bytes = 100
-    session.cos = 2
-    session.insert()
+    truncating = sh.CloneSessionEntry(5).add(3, 1)
+    truncating.packet_length_bytes = 100
+    code = write_error_code(truncating.insert)
+    expect(code == "UNKNOWN", f"truncating session (BMv2 cannot): {code}")
+    with_cos = sh.CloneSessionEntry(5).add(3, 1)
+    with_cos.cos = 2
+    code = write_error_code(with_cos.insert)
+    expect(code == "UNIMPLEMENTED", f"session with a class of service (PI cannot): {code}")
+    sh.CloneSessionEntry(5).add(3, 1).insert()
     (found,) = read_all(sh.CloneSessionEntry(5))
     message = found.msg().clone_session_entry
-    expect(message.packet_length_bytes == 100 and message.class_of_service == 2,
+    expect(message.packet_length_bytes == 0 and message.class_of_service == 0,
            f"session read back as {message}")
     expect([(r.egress_port, r.instance) for r in message.replicas] == [(3, 1)], "replicas")
     sh.CloneSessionEntry(5).delete()

@@ -168,7 +168,6 @@ def test_multicast_groups_and_clone_sessions(client: Client) -> None:
     clone = p4r.PacketReplicationEngineEntry()
     clone.clone_session_entry.session_id = 5
     clone.clone_session_entry.replicas.add(egress_port=64, instance=0)
-    clone.clone_session_entry.packet_length_bytes = 128
     client.write(insert(packet_replication_engine_entry=mc),
                  insert(packet_replication_engine_entry=clone))
     read_mc = p4r.PacketReplicationEngineEntry()
@@ -183,6 +182,40 @@ def test_multicast_groups_and_clone_sessions(client: Client) -> None:
                                  delete(packet_replication_engine_entry=clone),
                                  delete(packet_replication_engine_entry=clone))
     assert [e.canonical_code for e in errors] == [ALREADY_EXISTS, 0, NOT_FOUND]
+
+
+def test_pre_limits_are_those_of_simple_switch_grpc(client: Client) -> None:
+    """PI's id ranges, and what BMv2's clone sessions cannot do (cos, truncation)."""
+    def group(group_id: int) -> p4r.PacketReplicationEngineEntry:
+        entry = p4r.PacketReplicationEngineEntry()
+        entry.multicast_group_entry.multicast_group_id = group_id
+        entry.multicast_group_entry.replicas.add(egress_port=1, instance=0)
+        return entry
+
+    def session(session_id: int, *, cos: int = 0,
+                length: int = 0) -> p4r.PacketReplicationEngineEntry:
+        entry = p4r.PacketReplicationEngineEntry()
+        entry.clone_session_entry.session_id = session_id
+        entry.clone_session_entry.class_of_service = cos
+        entry.clone_session_entry.packet_length_bytes = length
+        entry.clone_session_entry.replicas.add(egress_port=1, instance=0)
+        return entry
+
+    errors = client.write_errors(
+        insert(packet_replication_engine_entry=group(0)),
+        insert(packet_replication_engine_entry=group(1 << 15)),
+        insert(packet_replication_engine_entry=session(0)),
+        insert(packet_replication_engine_entry=session(1 << 15)),
+        insert(packet_replication_engine_entry=session(7, cos=1)),
+        insert(packet_replication_engine_entry=session(7, length=64)),
+        insert(packet_replication_engine_entry=session((1 << 15) - 1)))
+    assert [e.canonical_code for e in errors] == [
+        INVALID, grpc.StatusCode.OUT_OF_RANGE.value[0], INVALID,
+        INVALID, grpc.StatusCode.UNIMPLEMENTED.value[0],
+        grpc.StatusCode.UNKNOWN.value[0], 0]
+    assert 7 not in {e.packet_replication_engine_entry.clone_session_entry.session_id
+                     for e in client.read(p4r.Entity(
+                         packet_replication_engine_entry=session(0)))}
 
 
 def test_replica_port_bytes_of_p4runtime_1_4_and_egress_port_are_the_same_replica(
