@@ -1415,6 +1415,9 @@ class Checker:
         typ = self.expression(e.operand, scope, expected if e.op != "!" else t.BOOL)
         if isinstance(typ, UnknownType):
             return UNKNOWN
+        if isinstance(typ, t.NewType):
+            raise self.fail(e.operand, f"{e.op}: cannot be applied to expression "
+                                       f"'{_text(e.operand)}' with type '{typ}'")
         if e.op == "!":
             if not isinstance(typ, t.BoolType):
                 raise self.fail(e, f"{_text(e)}: ! needs a bool operand, not {typ}")
@@ -1449,6 +1452,11 @@ class Checker:
                              else None)
         if isinstance(lt, UnknownType) or isinstance(rt, UnknownType):
             return UNKNOWN
+        if op not in ("==", "!="):
+            for side, st in ((e.left, lt), (e.right, rt)):
+                if isinstance(st, t.NewType):
+                    raise self.fail(side, f"{op}: cannot be applied to expression "
+                                          f"'{_text(side)}' with type '{st}'")
         if op in ("<<", ">>"):
             return self.shift(e, lt, rt, expected)
         if op == "++":

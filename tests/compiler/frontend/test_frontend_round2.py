@@ -111,6 +111,12 @@ REJECTED = [
     pytest.param("", "", "meta.z = meta.z / 3;", "meta.z /", 0,
                  "meta.z / 3: could not evaluate expression at compilation time",
                  id="division-not-by-power-of-two"),
+    pytest.param("type bit<8> tag_t;", "", "tag_t g = (tag_t)meta.z; meta.z = (bit<8>)(g + 1);",
+                 "g + 1", 0, "+: cannot be applied to expression 'g' with type 'tag_t'",
+                 id="arithmetic-on-new-type"),
+    pytest.param("type bit<8> tag_t;", "", "tag_t g = (tag_t)meta.z; g = ~g;", "g;", 0,
+                 "~: cannot be applied to expression 'g' with type 'tag_t'",
+                 id="complement-of-new-type"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
@@ -226,3 +232,10 @@ def test_constant_initialized_by_a_cast_structure_expression(
     constant = next(d for d in checked.declarations
                     if isinstance(d, ast.ConstDecl) and d.name == "P")
     assert constant.value.const_value is not None
+
+
+def test_new_type_values_compare_and_cast(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    check_ok(program("type bit<8> tag_t;", "",
+                     "tag_t g = (tag_t)meta.z; tag_t h = g; "
+                     "if (g == h) { meta.z = (bit<8>)g + 1; }"))
