@@ -114,7 +114,7 @@ REJECTED = [
     pytest.param("type bit<8> tag_t;", "", "tag_t g = (tag_t)meta.z; meta.z = (bit<8>)(g + 1);",
                  "g + 1", 0, "+: cannot be applied to expression 'g' with type 'tag_t'",
                  id="arithmetic-on-new-type"),
-    pytest.param("type bit<8> tag_t;", "", "tag_t g = (tag_t)meta.z; g = ~g;", "g;", 0,
+    pytest.param("type bit<8> tag_t;", "", "tag_t g = (tag_t)meta.z; g = ~g;", "~g", 1,
                  "~: cannot be applied to expression 'g' with type 'tag_t'",
                  id="complement-of-new-type"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
