@@ -57,6 +57,18 @@ def lower_program(program: ast.Program) -> LoweredProgram:
     return _Lowering(program).run()
 
 
+def _holds_headers(ty: t.StructType) -> bool:
+    """Whether a struct (nested structs flattened, as p4c does) has a header or header
+    stack field."""
+    for _, field_type in ty.fields:
+        rt = tuple_as_struct(repr_type(field_type))
+        if isinstance(rt, t.HeaderType | t.StackType):
+            return True
+        if isinstance(rt, t.StructType) and _holds_headers(rt):
+            return True
+    return False
+
+
 def _from_architecture(decl: ast.Node) -> bool:
     """Enums of core.p4/v1model.p4 are extern arguments, not BMv2 enums (as in p4c)."""
     return decl.pos.file.endswith(("v1model.p4", "core.p4"))
@@ -268,14 +280,15 @@ class _Lowering:
                      for _, ft in ty.fields)
         counter = [0]
         decl = ty.decl if isinstance(ty.decl, ast.StructDecl) else None
-        # p4c (HeaderConverter::isHeaders) converts a metadata struct holding a header
-        # stack like a headers struct: its headers, stacks and unions are real headers
-        with_stacks = any(isinstance(repr_type(ft), t.StackType) for _, ft in ty.fields)
-        return self._metadata_struct(ty, ty.name, [], nested, counter, decl, with_stacks)
+        # p4c (HeaderConverter::isHeaders, on the canonical flattened type) converts a
+        # metadata struct holding a header or a header stack like a headers struct: its
+        # headers, stacks and unions are real (non-metadata) headers with validity
+        as_headers = _holds_headers(ty)
+        return self._metadata_struct(ty, ty.name, [], nested, counter, decl, as_headers)
 
     def _metadata_struct(self, ty: t.StructType, root_name: str, path: list[str],
                          flatten: bool, counter: list[int],
-                         decl: ast.StructDecl | None, with_stacks: bool) -> StructLoc:
+                         decl: ast.StructDecl | None, as_headers: bool) -> StructLoc:
         """User metadata fields become ``scalars`` fields named ``<Type>.<field>`` (or,
         when the struct nests structs, ``<Type>._<path>_<field><n>`` as p4c flattens)."""
         sections = self.ctx.sections
@@ -287,15 +300,15 @@ class _Lowering:
             if isinstance(rt, t.StructType):
                 inner_decl = rt.decl if isinstance(rt.decl, ast.StructDecl) else None
                 field_loc = self._metadata_struct(rt, root_name, path + [name], flatten,
-                                                  counter, inner_decl, with_stacks)
+                                                  counter, inner_decl, as_headers)
             elif isinstance(rt, t.HeaderType):
                 type_name = self.ctx.storage.header_type(rt)
                 header_name = sections.fresh_name(name)
-                sections.add_header(header_name, type_name, metadata=not with_stacks)
+                sections.add_header(header_name, type_name, metadata=False)
                 field_loc = HeaderLoc(header_name, rt)
             elif isinstance(rt, t.StackType):
                 field_loc = self.ctx.storage.stack(name, rt)
-            elif isinstance(rt, t.HeaderUnionType) and with_stacks:
+            elif isinstance(rt, t.HeaderUnionType) and as_headers:
                 field_loc = self.ctx.storage.union(name, rt)
             elif isinstance(rt, t.HeaderUnionType):
                 raise LoweringError(getattr(ty, "decl", None),

@@ -1,10 +1,11 @@
-"""Round-2 backend audit: a header stack in the user metadata struct (p4c sample
+"""Round-2 backend audit: a header or header stack in the user metadata struct (p4c sample
 ``pvs-bitstring-bmv2.p4``: ``struct my_metadata { data_h[2] data; }``, keyed on
 ``meta.data[0].da``).
 
-p4c (backends/bmv2/common/header.cpp, ``isHeaders``) converts a struct that holds a stack
-like a headers struct: the stack and its elements are ordinary (non-metadata) headers, so
-their validity is real; other fields stay ``scalars`` fields named ``<Type>.<field>``.
+p4c (backends/bmv2/common/header.cpp, ``isHeaders`` on the canonical type) converts a
+struct holding a header or a stack like a headers struct: its headers and stacks are
+ordinary (non-metadata) headers, so their validity is real; other fields stay ``scalars``
+fields named ``<Type>.<field>``.
 """
 
 from __future__ import annotations
@@ -61,3 +62,16 @@ def test_stack_in_metadata_starts_invalid_and_is_usable_as_a_key() -> None:
     engine = Engine(compile_source(PROGRAM, filename="meta_stack.p4").bmv2_json)
     assert engine.process(0, bytes([7])).packets == [(3, bytes([7]))]
     assert engine.process(0, bytes([8])).packets == [(1, bytes([8]))]
+
+
+HEADER_IN_METADATA = PROGRAM.replace("struct meta_t { label_t[2] saved; bit<8> count; }",
+                                     "struct meta_t { label_t saved0; bit<8> count; }") \
+    .replace("meta.saved[0]", "meta.saved0")
+
+
+def test_header_in_metadata_is_a_real_header_that_starts_invalid() -> None:
+    program = compile_source(HEADER_IN_METADATA, filename="meta_header.p4")
+    headers = {h["name"]: h for h in program.bmv2_json["headers"]}
+    assert headers["saved0"]["metadata"] is False
+    engine = Engine(program.bmv2_json)
+    assert engine.process(0, bytes([7])).packets == [(3, bytes([7]))]
