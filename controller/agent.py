@@ -117,6 +117,14 @@ class SwitchAgent:
         LOG.info("%s: synchronised (%d entries, %d connections)", self.name,
                  len(self.installed), len(self.installed_conns))
 
+    def describe(self) -> dict[str, Any]:
+        """Status for the management API: ``connected`` is the P4Runtime channel being up,
+        ``synchronised`` that the switch holds the desired state (a full resynchronisation
+        ran since it connected, and no write failed since)."""
+        return {"name": self.name, "address": self.config.address,
+                "device_id": self.config.device_id, "connected": self.switch.is_up,
+                "synchronised": self.ready and not self.needs_resync, "status": self.status}
+
     def _on_down(self, switch: Switch) -> None:
         self.ready = False
         self.status = "down (will be synchronised when it reconnects)"

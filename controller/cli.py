@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     rdefault.add_argument("service")
     rdefault.add_argument("pool", nargs="?")
 
+    switch = commands.add_parser("switch", help="switches lbd drives").add_subparsers(
+        dest="action", required=True)
+    switch.add_parser("list", help="each switch: P4Runtime connection and synchronisation")
+
     stats = commands.add_parser("stats", help="packets, bytes and connections")
     stats.add_argument("service", nargs="?")
     conns = commands.add_parser("conns", help="the connection table")
@@ -222,6 +226,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             return "rule.del", {"service": args.service, "index": args.index}
         case "rule", "default":
             return "rule.default", {"service": args.service, "pool": args.pool}
+        case "switch", "list":
+            return "switch.list", {}
         case "stats", _:
             return "stats", {} if args.service is None else {"service": args.service}
         case "conns", _:
@@ -269,6 +275,11 @@ def render(method: str, result: Any) -> str:
                         for b in s["backends"])
         return format_table(["SERVICE", "BACKEND", "STATE", "ACTIVE", "PACKETS", "BYTES"],
                             rows)
+    if method == "switch.list":
+        return format_table(
+            ["SWITCH", "ADDRESS", "DEVICE", "CONNECTED", "SYNCHRONISED", "STATUS"],
+            [[s["name"], s["address"], s["device_id"], _yes_no(s["connected"]),
+              _yes_no(s["synchronised"]), s["status"]] for s in result])
     if method == "conns":
         return format_table(
             ["SWITCH", "CLIENT", "VIRTUAL", "SERVICE", "BACKEND", "ORIGIN", "AGE(s)"],
@@ -285,6 +296,10 @@ def _conditions(rule: Any) -> str:
         return repr(rule)
     return " ".join(f"{key}={json.dumps(value)}" for key, value in rule.items()
                     if key != "pool")
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def _flag(state: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from finsy import P4ClientError
 
@@ -56,6 +57,10 @@ class SwitchFabric:
                 if dropped or self.state.version != self._synced_version or any(
                         a.needs_resync and a.ready for a in self.agents):
                     await self.sync()
+
+    def switches(self) -> list[dict[str, Any]]:
+        """Each switch's connection and synchronisation state, in configuration order."""
+        return [agent.describe() for agent in self.agents]
 
     async def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(service, backend) -> (packets, bytes) over all switches; backend "" for the

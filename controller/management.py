@@ -41,6 +41,10 @@ class Fabric(Protocol):
         the service's own counter."""
         ...
 
+    def switches(self) -> list[dict[str, Any]]:
+        """Per switch: name, address, device_id, connected, synchronised, status."""
+        ...
+
 
 class Management:
     """The handlers behind the management API."""
@@ -53,6 +57,7 @@ class Management:
     def handlers(self) -> Mapping[str, Handler]:
         return {
             "service.list": self.service_list,
+            "switch.list": self.switch_list,
             "service.add": self.service_add,
             "service.del": self.service_del,
             "backend.add": self.backend_add,
@@ -71,6 +76,9 @@ class Management:
     # ----- reads ------------------------------------------------------------------------
     async def service_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [self._describe(s) for s in self.state.config.services]
+
+    async def switch_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.fabric.switches()
 
     async def stats(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         names = self._selected_services(params)
