@@ -72,6 +72,7 @@ class _Scan:
 
     type_positions: set[int] = field(default_factory=set)
     type_args_positions: set[int] = field(default_factory=set)
+    width_name_positions: set[int] = field(default_factory=set)  # W in bit<W> (p4c accepts)
     annotation_bodies: dict[int, tuple[str, str, int]] = field(default_factory=dict)
     blanked_text: str = ""
 
@@ -248,6 +249,10 @@ def _prescan(text: str) -> _Scan:
                 lo <= tok.offset <= hi and tok.text in names for lo, hi, names in scopes):
             scan.type_positions.add(tok.offset)
     _mark_type_argument_openers(tokens, scan)
+    for index in range(len(tokens) - 3):
+        if tokens[index].text in ("bit", "int", "varbit") and tokens[index + 1].text == "<" \
+                and tokens[index + 2].kind == "id" and tokens[index + 3].text == ">":
+            scan.width_name_positions.add(tokens[index + 2].offset)
     return scan
 
 
@@ -376,6 +381,9 @@ class _PostLexer:
                 # The contextual lexer lexes a keyword as IDENTIFIER where the keyword
                 # cannot appear; P4 keywords are reserved, so make the parser reject it.
                 tok.type = _KEYWORD_TERMINALS.get(tok.value, tok.value.upper())
+            elif tok.type == "IDENTIFIER" and tok.start_pos is not None and \
+                    tok.start_pos + base in scan.width_name_positions:
+                tok.type = "WIDTH_NAME"
             elif tok.type == "IDENTIFIER" and tok.start_pos is not None and \
                     tok.start_pos + base in scan.type_positions:
                 tok.type = "TYPE_IDENTIFIER"
@@ -537,7 +545,9 @@ class _AstBuilder(Transformer[Token, Any]):
         extra = [x for x in c[1:] if not (isinstance(x, Token) and x.type in ("LT", "GT"))]
         if extra:
             arg = extra[0]
-            if isinstance(arg, Token):
+            if isinstance(arg, Token) and arg.type == "WIDTH_NAME":
+                width = ast.PathExpression(pos=self.tok_pos(arg), name=str(arg))
+            elif isinstance(arg, Token):
                 value, _, _ = parse_integer(str(arg))
                 width = ast.IntLiteral(pos=self.tok_pos(arg), value=value, text=str(arg))
             else:

@@ -239,3 +239,14 @@ def test_new_type_values_compare_and_cast(
     check_ok(program("type bit<8> tag_t;", "",
                      "tag_t g = (tag_t)meta.z; tag_t h = g; "
                      "if (g == h) { meta.z = (bit<8>)g + 1; }"))
+
+
+def test_width_given_by_a_constant_name(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    # p4c accepts bit<W> with a constant W (no parentheses), also inside type arguments
+    source = program("const bit<8> W = 12;\ntypedef bit<W> narrow_t;", "register<bit<W>>(4) r;",
+                     "narrow_t n = 5; bit<W> m = n; r.write(0, m);")
+    checked = check_ok(source)
+    alias = next(d for d in checked.declarations
+                 if isinstance(d, ast.TypedefDecl) and d.name == "narrow_t")
+    assert str(alias.type_ref.type) == "bit<12>"
