@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from topologies import runs
 from topologies.addressing import SERVICE_PORT, HostPlan, SitePlan, site_plan
 from topologies.controller_process import LbdProcess
 from topologies.lb_network import LbNetwork, NetworkOptions, free_tcp_ports
@@ -59,6 +60,7 @@ class L7Options:
     new_connection_limit: dict[str, int] | None = field(
         default_factory=lambda: {"rate": 2000, "burst": 500})  # of the shop service
     splice_profile: str = "basic"
+    connection_idle_timeout_s: float = 30.0  # also of splice entries whose close was missed
     run_dir: Path | None = None
 
 
@@ -109,7 +111,7 @@ def l7_config(site: SitePlan, options: L7Options, *, p4info: Path, bmv2_json: Pa
         service.update(protocol="tcp", switches=[site.switch])
     return {"pipeline": {"p4info": str(p4info), "bmv2_json": str(bmv2_json)},
             "api": {"unix_socket": str(api_socket)},
-            "connection_idle_timeout": 30.0,
+            "connection_idle_timeout": options.connection_idle_timeout_s,
             "switches": [switch_entry(site, ("nat", "l7"))],
             "pools": pools, "services": services}
 
@@ -153,6 +155,13 @@ class L7Network(LbNetwork):
                                          self.l7_options.big_file_bytes)
         super().start()
 
+    def stop(self) -> None:
+        """LbNetwork.stop, then the big file goes (the rest of the run directory stays)."""
+        try:
+            super().stop()
+        finally:
+            (self.run_dir / BIG_FILE).unlink(missing_ok=True)
+
     def _set_up_backend(self, site: SitePlan, plan: Any) -> None:
         """The standard servers (:80, :8000, :8080) plus one on the relay and locality
         ports; every document root gets the big file."""
@@ -162,6 +171,8 @@ class L7Network(LbNetwork):
                           ports=(RELAY_PORT, LOCALITY_PORT))
         self.servers.append(extra)
         extra.start()
+        for process in extra.processes:
+            runs.record_pid(self.run_dir, process.pid)
         for server in (self.servers[-2], extra):
             for directory in (server.directory / "www", server.directory / "www" / "static"):
                 link = directory / BIG_FILE
@@ -176,6 +187,8 @@ class L7Network(LbNetwork):
         config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
         self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
         self.controller.start()
+        if self.controller.pid is not None:
+            runs.record_pid(self.run_dir, self.controller.pid)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
