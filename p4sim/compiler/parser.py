@@ -1047,6 +1047,14 @@ class _AstBuilder(Transformer[Token, Any]):
     def slice(self, c: list[Any]) -> ast.Slice:
         return ast.Slice(pos=c[0].pos, expr=c[0], hi=c[1], lo=c[2])
 
+    def indexed_slice(self, c: list[Any]) -> ast.Slice:
+        """``e[lo +: w]`` (P4 1.2.4) is ``e[lo + w - 1 : lo]``."""
+        expr, low, _, width = c
+        one = ast.IntLiteral(pos=width.pos, value=1, text="1")
+        high = ast.BinaryOp(pos=low.pos, op="-", right=one, left=ast.BinaryOp(
+            pos=low.pos, op="+", left=copy.deepcopy(low), right=width))
+        return ast.Slice(pos=expr.pos, expr=expr, hi=high, lo=low)
+
     def ternary(self, c: list[Any]) -> ast.Ternary:
         return ast.Ternary(pos=c[0].pos, cond=c[0], then=c[1], otherwise=c[2])
 

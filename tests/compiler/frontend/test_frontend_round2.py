@@ -250,3 +250,11 @@ def test_width_given_by_a_constant_name(
     alias = next(d for d in checked.declarations
                  if isinstance(d, ast.TypedefDecl) and d.name == "narrow_t")
     assert str(alias.type_ref.type) == "bit<12>"
+
+
+def test_indexed_part_select_is_a_slice(
+        program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
+    source = program("", "", "meta.z = meta.x[8 +: 8]; meta.y[4 +: 4] = 4w3;")
+    checked = check_ok(source)
+    slices = [n for n in ast.walk(checked) if isinstance(n, ast.Slice)]
+    assert [(s.hi.const_value, s.lo.const_value) for s in slices] == [(15, 8), (7, 4)]
