@@ -291,8 +291,9 @@ class Checker:
             if size is None:
                 return UNKNOWN
             if not isinstance(element, t.HeaderType | t.HeaderUnionType | t.TypeVar):
-                self.error(ref, f"{element}: header stack elements must be headers or "
-                                "header unions")
+                # p4c also has arrays of other types (p4c sample array1: bit<8>[16])
+                self.error(ref, f"{element}[{size}]: arrays of {element} are not supported by "
+                                "p4sim (only header stacks: arrays of headers or header unions)")
             return t.StackType(element, size)
         assert isinstance(ref, ast.NamedTypeRef)
         found = (self.top if ref.top_level else scope).lookup(ref.name)

@@ -117,6 +117,9 @@ REJECTED = [
     pytest.param("type bit<8> tag_t;", "", "tag_t g = (tag_t)meta.z; g = ~g;", "~g", 1,
                  "~: cannot be applied to expression 'g' with type 'tag_t'",
                  id="complement-of-new-type"),
+    pytest.param("", "", "bit<8>[4] bytes;", "bit<8>[4]", 0,
+                 "bit<8>[4]: arrays of bit<8> are not supported by p4sim (only header stacks: "
+                 "arrays of headers or header unions)", id="array-of-bits-unsupported"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
