@@ -538,14 +538,16 @@ class _Lowering:
             target_loc = ctx.expr.location(target, scope)
             if not isinstance(target_loc, FieldLoc):
                 raise LoweringError(target, "checksum target must be a field")
-            is_true = condition.const_value is True or (
-                isinstance(condition, ast.BoolLiteral) and condition.value)
-            ctx.sections.checksums.append({
+            # p4c always writes the condition (`true` as {"type": "bool", ...}) and, in
+            # current versions, marks the *_with_payload checksums
+            checksum = {
                 "name": ctx.sections.fresh_name("cksum"), "id": len(ctx.sections.checksums),
                 "source_info": info, "target": [target_loc.header, target_loc.field],
                 "type": "generic", "calculation": calc, "verify": verify,
-                "update": not verify,
-                "if_cond": None if is_true else ctx.expr.condition(condition, scope)})
+                "update": not verify, "if_cond": ctx.expr.condition(condition, scope)}
+            if with_payload:
+                checksum["with_payload"] = True
+            ctx.sections.checksums.append(checksum)
 
     def _deparser(self, control: ast.ControlDecl, hdr: StructLoc) -> None:
         scope = Scope(control.name, self.global_scope)
