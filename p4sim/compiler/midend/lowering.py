@@ -538,16 +538,13 @@ class _Lowering:
             target_loc = ctx.expr.location(target, scope)
             if not isinstance(target_loc, FieldLoc):
                 raise LoweringError(target, "checksum target must be a field")
-            # p4c always writes the condition (`true` as {"type": "bool", ...}) and, in
-            # current versions, marks the *_with_payload checksums
-            checksum = {
+            # p4c (simple_switch convertChecksum) always converts the condition, so
+            # `true` is written {"type": "bool", "value": true}
+            ctx.sections.checksums.append({
                 "name": ctx.sections.fresh_name("cksum"), "id": len(ctx.sections.checksums),
                 "source_info": info, "target": [target_loc.header, target_loc.field],
                 "type": "generic", "calculation": calc, "verify": verify,
-                "update": not verify, "if_cond": ctx.expr.condition(condition, scope)}
-            if with_payload:
-                checksum["with_payload"] = True
-            ctx.sections.checksums.append(checksum)
+                "update": not verify, "if_cond": ctx.expr.condition(condition, scope)})
 
     def _deparser(self, control: ast.ControlDecl, hdr: StructLoc) -> None:
         scope = Scope(control.name, self.global_scope)

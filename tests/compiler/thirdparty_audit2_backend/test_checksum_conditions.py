@@ -1,7 +1,6 @@
 """Round-2 backend audit: checksum objects as p4c's simple_switch back end writes them
-(``convertChecksum``): the condition is always converted, so ``true`` becomes
-``{"type": "bool", "value": true}`` (not ``null``), and current p4c marks the
-``*_with_payload`` ones with ``"with_payload": true``.
+(``convertChecksum`` in every stored version): the condition is always converted, so
+``true`` becomes ``{"type": "bool", "value": true}`` (not ``null``).
 """
 
 from __future__ import annotations
@@ -34,11 +33,10 @@ V1Switch(P(), V(), I(), E(), U(), D()) main;
 """
 
 
-def test_constant_condition_and_payload_flag() -> None:
+def test_constant_condition_is_written_as_a_bool() -> None:
     checksums = compile_source(PROGRAM, filename="csum.p4").bmv2_json["checksums"]
     assert checksums[0]["if_cond"] == {"type": "bool", "value": True}
-    assert "with_payload" not in checksums[0]
-    assert checksums[1]["with_payload"] is True
+    assert checksums[1]["if_cond"]["type"] == "expression"
 
 
 def test_always_true_condition_still_updates() -> None:
