@@ -262,7 +262,8 @@ class Management:
                 "rules": list(service.content.raw_rules),
                 "request_timeout": service.content.request_timeout_s,
                 "max_request_head": service.content.max_request_head,
-                "transparent": service.content.transparent},
+                "transparent": service.content.transparent,
+                "relay": service.content.relay},
             "persistence": None if persistence is None else {
                 "timeout": persistence.timeout_s, "netmask": str(persistence.netmask)},
             "switches": list(service.switches) if service.switches is not None else None,

@@ -5,6 +5,7 @@ on 2 cores, 10,000 connections and two 100 MiB downloads included).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -222,6 +223,25 @@ def test_100mb_download_is_byte_exact_and_never_reaches_the_controller(
     assert 0 < small <= 4 and big == small, (small, big)
     print(f"spliced 100 MiB download: {seconds:.1f} s, {size * 8 / seconds / 1e6:.0f} Mbit/s;"
           f" packet-ins: {small} for a small request, {big} for the download")
+
+
+def test_relay_service_forwards_every_segment_through_lbd(
+        l7net: Any, switch_view: SwitchView, baseline: dict[str, int]) -> None:
+    """shop-relay (``relay: true``): same rules, no splice entries, every data segment a
+    packet-in; the bytes still arrive exact."""
+    vip = l7net.vip("shop-relay")
+    assert backend_of(curl(l7net, f"http://{vip}/", "api.example")) == "b2"
+    service = switch_view.service_id(vip)
+    before = switch_view.counter(PACKET_IN_COUNTER, service)
+    length = 2 << 20
+    with open(l7net.run_dir / "big.bin", "rb") as big:
+        expected = hashlib.sha256(big.read(length)).hexdigest()
+    out = l7net.host("c1").cmd(f"curl -s -m 60 -r 0-{length - 1} "
+                               f"http://{vip}/static/big.bin | sha256sum")
+    assert out.split()[0] == expected
+    relayed = switch_view.counter(PACKET_IN_COUNTER, service) - before
+    assert relayed > length // 1460  # at least one packet-in per data segment
+    assert switch_view.sizes() == baseline  # no splice entry was ever installed
 
 
 # This kernel has no netem and no tc actions (sch_netem, act_gact are missing); what it has
