@@ -205,8 +205,9 @@ class ControlLowering:
             call = s.call
             table = _table_apply(call)
             if table is not None:
-                applied = self.tables.apply(table, scope, s)
-                return self._with_key_setup(table, scope, s, applied)
+                # the key computation runs (and is numbered in p4c's CFG) first
+                setup = self._key_setup(table, scope, s)
+                return setup.then(self.tables.apply(table, scope, s))
             if call.call_kind is ast.CallKind.CONTROL_APPLY:
                 return self._apply_control(call, scope)
             if self._is_direct_action_call(call):
@@ -268,8 +269,8 @@ class ControlLowering:
         applied: tuple[str, Json, Fragment] | None = None
         reserved: Json | None = None
         if hit is not None:
-            applied = (*self.tables.apply_for_hit_miss(hit[0], scope, s),
-                       self._key_setup(hit[0], scope, s))
+            setup = self._key_setup(hit[0], scope, s)
+            applied = (*self.tables.apply_for_hit_miss(hit[0], scope, s), setup)
         elif not _contains_table_apply(s.cond):
             reserved = self._reserve_conditional()
         then_fragment = self.statement_or_block(s.then, scope)
@@ -314,12 +315,13 @@ class ControlLowering:
         if hit is not None:
             table, on_hit = hit
             hit_branch, miss_branch = (on_true, on_false) if on_hit else (on_false, on_true)
+            setup = self._key_setup(table, scope, node)
             entry, table_json = self.tables.apply_for_hit_miss(table, scope, node)
             exits += self._branch_target(hit_branch, _dict_setter(table_json["next_tables"],
                                                                   "__HIT__"))
             exits += self._branch_target(miss_branch, _dict_setter(table_json["next_tables"],
                                                                     "__MISS__"))
-            applied = self._with_key_setup(table, scope, node, Fragment(entry))
+            applied = setup.then(Fragment(entry))
             assert applied.entry is not None
             return applied.entry
         if _contains_table_apply(cond):
@@ -341,8 +343,8 @@ class ControlLowering:
         table = _table_apply(s.expr.expr)
         if table is None:
             raise LoweringError(s, "switch expression must be a table application")
-        entry, table_json = self.tables.apply_for_switch(table, scope, s)
         setup = self._key_setup(table, scope, s)
+        entry, table_json = self.tables.apply_for_switch(table, scope, s)
         next_tables: dict[str, Any] = table_json["next_tables"]
         exits: list[Setter] = []
         pending: list[str] = []
@@ -415,10 +417,6 @@ class ControlLowering:
         if chain.entry is None:
             return setup
         return setup.then(Fragment(chain.entry, exits + pending))
-
-    def _with_key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node,
-                        applied: Fragment) -> Fragment:
-        return self._key_setup(table, scope, node).then(applied)
 
     def _key_setup(self, table: ast.TableDecl, scope: Scope, node: ast.Node) -> Fragment:
         """The synthesized table computing ``table``'s non-field keys (or nothing)."""

@@ -64,3 +64,32 @@ def test_tables_and_conditionals_are_listed_in_cfg_order_with_ids_to_match() -> 
         ("node_2", 0), ("node_3", 1), ("node_5", 2), ("node_7", 3)]
     assert [c["id"] for c in egress["conditionals"]] == [4]
     assert [t["id"] for t in egress["tables"]] == [4]
+
+
+KEYED = """#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<32> a; bit<32> index; }
+struct headers_t { h_t[2] h; }
+struct meta_t { }
+parser P(packet_in pkt, out headers_t hdr, inout meta_t meta, inout standard_metadata_t std) {
+    state start { pkt.extract(hdr.h[0]); pkt.extract(hdr.h[1]); transition accept; }
+}
+control V(inout headers_t hdr, inout meta_t meta) { apply { } }
+control I(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t std) {
+    action set_data() { }
+    table t { actions = { set_data; } key = { hdr.h[hdr.h[0].index].a: exact; } }
+    apply { t.apply(); }
+}
+control E(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t std) { apply { } }
+control U(inout headers_t hdr, inout meta_t meta) { apply { } }
+control D(packet_out pkt, in headers_t hdr) { apply { pkt.emit(hdr.h); } }
+V1Switch(P(), V(), I(), E(), U(), D()) main;
+"""
+
+
+def test_key_computation_table_comes_before_its_table() -> None:
+    # p4c's SimplifyKey puts the key assignment before the apply (sample
+    # control-hs-index-test6: a run-time stack index in a key)
+    ingress = compile_source(KEYED, filename="keyed.p4").bmv2_json["pipelines"][0]
+    names = [t["name"] for t in ingress["tables"]]
+    assert names[-1] == "I.t" and ingress["init_table"] == names[0] != "I.t"
