@@ -35,12 +35,9 @@ class LbdProcess:
         return self._process.pid if self._process is not None else None
 
     def start(self, switches: Sequence[str] = (), timeout: float = 30.0) -> None:
-        """Start lbd; returns once its API answers and it has programmed ``switches``.
-
-        lbd's API has no switch status yet, so programming is seen in its log: the agent logs
-        ``<switch>: synchronised`` after its first full resynchronisation."""
+        """Start lbd; returns once its API answers and it has programmed ``switches``."""
         argv = [venv_tool("lbd"), "--config", str(self.config_path)]
-        with open(self.log_path, "wb") as log:
+        with open(self.log_path, "ab") as log:
             log.write(("# " + " ".join(argv) + "\n").encode())
             log.flush()
             self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
@@ -50,23 +47,24 @@ class LbdProcess:
             if self._process.poll() is not None:
                 raise ControllerError(f"lbd exited (see {self.log_path}):\n"
                                       + log_tail(self.log_path))
-            if self.api_socket.exists() and self._synchronised(switches):
-                try:
-                    self.lbctl("service", "list")
-                    return
-                except ControllerError:
-                    pass
+            if self.api_socket.exists() and self.synchronised(switches):
+                return
             time.sleep(0.2)
         self.stop()
         raise ControllerError(f"lbd not up with every switch synchronised after {timeout:.0f}s "
                               f"(see {self.log_path}):\n" + log_tail(self.log_path))
 
-    def _synchronised(self, switches: Sequence[str]) -> bool:
+    def switch_status(self) -> dict[str, dict[str, Any]]:
+        """``lbctl switch list``: name -> {connected, synchronised, status, ...}."""
+        return {switch["name"]: switch for switch in self.lbctl_json("switch", "list")}
+
+    def synchronised(self, switches: Sequence[str]) -> bool:
+        """lbd answers and holds every one of ``switches`` connected and synchronised."""
         try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
+            status = self.switch_status()
+        except ControllerError:
             return False
-        return all(f" {name}: synchronised" in text for name in switches)
+        return all(status.get(name, {}).get("synchronised") is True for name in switches)
 
     def lbctl(self, *args: str, timeout: float = 20.0) -> str:
         argv = [venv_tool("lbctl"), "--socket", str(self.api_socket), *args]
@@ -82,11 +80,12 @@ class LbdProcess:
     def lbctl_json(self, *args: str) -> Any:
         return json.loads(self.lbctl("--json", *args))
 
-    def stop(self, grace: float = 5.0) -> None:
+    def stop(self, grace: float = 5.0, signum: signal.Signals = signal.SIGTERM) -> None:
+        """``signum`` (SIGTERM: lbd shuts down cleanly), then SIGKILL after ``grace``."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signum)
         try:
             process.wait(grace)
         except subprocess.TimeoutExpired:

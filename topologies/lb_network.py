@@ -55,6 +55,7 @@ class NetworkOptions:
     pcap: bool = False
     run_dir: Path | None = None  # default: a new /tmp/p4lb-<tag>
     nginx: bool = True  # False: Python's http.server
+    connection_idle_timeout: float = 30.0  # lbd: an idle pinned connection has ended
 
 
 def free_tcp_ports(count: int) -> list[int]:
@@ -155,12 +156,33 @@ class LbNetwork:
         api_socket = self.run_dir / "lbd.sock"
         config = lbd_config(self.sites, p4info=self.program.p4info_path,
                             bmv2_json=self.program.json_path, api_socket=api_socket,
-                            modes=self.options.modes, scheduler=self.options.scheduler)
+                            modes=self.options.modes, scheduler=self.options.scheduler,
+                            connection_idle_timeout=self.options.connection_idle_timeout)
         config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
         self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
         self.controller.start([site.switch for site in self.sites])
         if self.controller.pid is not None:
             runs.record_pid(self.run_dir, self.controller.pid)
+
+    def restart_controller(self, signum: signal.Signals = signal.SIGTERM,
+                           away: float = 0.0) -> None:
+        """Stop lbd with ``signum`` (SIGKILL: no clean shutdown at all), wait ``away``
+        seconds and start it again with the same config; returns once it has synchronised
+        every switch."""
+        assert self.controller is not None
+        self.controller.stop(signum=signum)
+        time.sleep(away)
+        self.controller.start([site.switch for site in self.sites])
+        if self.controller.pid is not None:
+            runs.record_pid(self.run_dir, self.controller.pid)
+
+    def restart_switch(self, name: str, signum: signal.Signals = signal.SIGTERM) -> None:
+        """Stop switch ``name``'s process with ``signum`` and start a new one on the same
+        interfaces and gRPC port, empty (``--no-p4``): lbd must notice and reprogram it."""
+        switch = self.switch(name)
+        switch.restart(signum)
+        if switch.process is not None and switch.process.pid is not None:
+            runs.record_pid(self.run_dir, switch.process.pid)
 
     def stop(self) -> None:
         """Idempotent; stops in reverse order of start, whatever state start() reached.

@@ -8,6 +8,7 @@ network with ``controller=None``; the P4Runtime controller is started by the top
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,14 @@ class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type informati
             intf.ifconfig("up")
             for end in (intf.link.intf1, intf.link.intf2) if intf.link else (intf,):
                 disable_offloads(end)
+        self.process = SwitchProcess(self.switch_config(), self.log_path)
+        self.process.start()
+
+    def restart(self, signum: signal.Signals = signal.SIGTERM) -> None:
+        """A new switch process in place of the running one (same ports, same gRPC port),
+        started as at first: its tables are empty until the controller reprograms it."""
+        if self.process is not None:
+            self.process.stop(signum=signum)
         self.process = SwitchProcess(self.switch_config(), self.log_path)
         self.process.start()
 

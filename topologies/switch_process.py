@@ -174,15 +174,15 @@ class SwitchProcess:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return result.returncode == 0
 
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds; the process group goes with it."""
+    def stop(self, grace: float = 5.0, signum: signal.Signals = signal.SIGTERM) -> None:
+        """``signum``, then SIGKILL after ``grace`` seconds; the process group goes with it."""
         process = self._process
         if process is None:
             return
         self._process = None
         if process.poll() is None:
             try:
-                os.killpg(process.pid, signal.SIGTERM)
+                os.killpg(process.pid, signum)
             except ProcessLookupError:
                 return
             try:

@@ -14,10 +14,22 @@ from typing import Any
 
 PAGE_RE = re.compile(r"^backend (\S+) ")
 FAILED = "(failed)"
+COMMAND_LINE_CHARS = 3000  # room for the URLs of one curl command (see fetch_many)
 
 
 def fetch_many(client: Any, url: str, count: int, timeout: float = 5.0) -> list[str]:
-    """Backend names that answered ``count`` requests from ``client`` (FAILED for errors)."""
+    """Backend names that answered ``count`` requests from ``client`` (FAILED for errors).
+
+    Commands reach the host's shell through a terminal, whose input lines are cut at 4095
+    characters: the URLs go in batches that keep each command well below that."""
+    batch = max(1, COMMAND_LINE_CHARS // (len(url) + 1))
+    names: list[str] = []
+    while len(names) < count:
+        names += _fetch_batch(client, url, min(batch, count - len(names)), timeout)
+    return names
+
+
+def _fetch_batch(client: Any, url: str, count: int, timeout: float) -> list[str]:
     urls = " ".join([url] * count)
     output = client.cmd(f"curl -s -m {timeout:g} -H 'Connection: close' "
                         f"-w '\\n%{{http_code}}\\n' {urls}")
