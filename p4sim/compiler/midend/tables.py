@@ -10,7 +10,7 @@ from typing import Any
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
 from p4sim.compiler.diagnostics import Diagnostic
-from p4sim.compiler.midend.bmv2_sections import Pipeline, hexstr
+from p4sim.compiler.midend.bmv2_sections import Pipeline, hex_json, hexstr
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.control_plane import (
     CpAction,
@@ -237,11 +237,14 @@ class TableLowering:
     # ------------------------------------------------------------ actions
 
     def lower_action(self, decl: ast.ActionDecl, scope: Scope, for_table: bool,
-                     owner: str, ref: ast.ActionRef | None = None) -> tuple[str, int]:
+                     owner: str, ref: ast.ActionRef | None = None,
+                     constants: list[Json] | None = None) -> tuple[str, int]:
         """The BMv2 action for ``decl`` as used by ``owner`` (a table): like p4c, every
         table (and every direct call) gets its own copy, under the same name.
         Directional parameters are bound to the arguments given in ``ref`` (the
-        table's action list entry); the others become runtime data."""
+        table's action list entry); the others become runtime data, or, for a direct
+        call, the call's ``constants`` (p4c specializes each such copy: no runtime
+        data)."""
         ctx = self.ctx
         top_level = any(d is decl for d in ctx.program.declarations)
         declaring = Scope("") if top_level else scope
@@ -258,6 +261,7 @@ class TableLowering:
         inner = declaring.child()
         bound = _ref_arguments(ref)
         runtime_data: list[Json] = []
+        directionless = 0
         for position, param in enumerate(decl.params):
             if param.direction:
                 argument = bound[position] if position < len(bound) else None
@@ -265,6 +269,11 @@ class TableLowering:
                     raise LoweringError(ref or decl, f"{decl.name}: parameter {param.name} "
                                                      "must be bound in the actions list")
                 inner.bind(param, ctx.expr.location(argument, scope))
+                continue
+            if constants is not None:
+                inner.bind(param, ValueLoc(constants[directionless],
+                                           param.type_ref.type or t.INT_LITERAL))
+                directionless += 1
                 continue
             width = bit_width(param.type_ref.type)
             assert width is not None
@@ -767,9 +776,13 @@ class TableLowering:
         decl = call.callee
         assert isinstance(decl, ast.ActionDecl)
         table_name = self.ctx.sections.fresh_name(f"tbl_{decl.name}")
-        action_name, action_id = self.lower_action(decl, scope, True, table_name)
         data = self._action_data(ast.ActionRef(pos=call.pos, expr=call), decl)
-        return self._hidden_table(table_name, action_name, action_id, data, node)
+        widths = [bit_width(p.type_ref.type) or 32 for p in decl.params if not p.direction]
+        constants = [hex_json(int(value, 16), width) for value, width in zip(data, widths,
+                                                                              strict=True)]
+        action_name, action_id = self.lower_action(decl, scope, True, table_name,
+                                                   constants=constants)
+        return self._hidden_table(table_name, action_name, action_id, [], node)
 
     def _hidden_table(self, table_name: str, action_name: str, action_id: int,
                       data: list[str], node: ast.Node) -> tuple[str, list[Any]]:
