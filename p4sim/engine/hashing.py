@@ -122,9 +122,6 @@ _STATELESS: dict[str, HashFn] = {
     "xor32": _make_xor(4),
 }
 
-ALGORITHMS = frozenset(_STATELESS) | {"round_robin", "round_robin_consistent"}
-
-
 def make_hash(algorithm: str) -> HashFn | None:
     """A fresh hash function instance for ``algorithm``, or None if BMv2 has no such hash."""
     if algorithm == "round_robin":

@@ -119,9 +119,6 @@ class Table:
         """Where a miss goes when there is no default entry (BMv2's base_default_next)."""
         self._free_handles: list[int] = []
         self._next_handle = 0
-        total = sum(k.width for k in key_fields)
-        self.key_width = total
-        self.full_mask = (1 << total) - 1
         lpm = [k for k in key_fields if k.match_type == "lpm"]
         self.lpm_field = lpm[0] if lpm else None
 

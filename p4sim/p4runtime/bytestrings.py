@@ -23,8 +23,3 @@ def decode(data: bytes, bitwidth: int, what: str) -> int:
 def encode(value: int) -> bytes:
     """Canonical P4Runtime bytestring of a non-negative int."""
     return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
-
-
-def encode_width(value: int, bitwidth: int) -> bytes:
-    """Fixed-width big-endian encoding (as packet headers carry it)."""
-    return value.to_bytes((bitwidth + 7) // 8, "big")

@@ -10,19 +10,6 @@ from dataclasses import dataclass, field
 
 from finsy.proto import p4i
 
-# google/p4 P4Ids prefixes (most significant byte of every id).
-ACTION_PREFIX = 0x01
-TABLE_PREFIX = 0x02
-VALUE_SET_PREFIX = 0x03
-CONTROLLER_HEADER_PREFIX = 0x04
-ACTION_PROFILE_PREFIX = 0x11
-COUNTER_PREFIX = 0x12
-DIRECT_COUNTER_PREFIX = 0x13
-METER_PREFIX = 0x14
-DIRECT_METER_PREFIX = 0x15
-REGISTER_PREFIX = 0x16
-DIGEST_PREFIX = 0x17
-
 EXACT = p4i.MatchField.EXACT
 LPM = p4i.MatchField.LPM
 TERNARY = p4i.MatchField.TERNARY
