@@ -14,7 +14,7 @@ from finsy.proto import p4r
 from p4sim.engine import ActionCall, Engine, GroupRef
 from p4sim.p4runtime.actions import decode_action, encode_action
 from p4sim.p4runtime.errors import (
-    already_exists,
+    check_update_target,
     engine_errors,
     invalid_argument,
     not_found,
@@ -55,10 +55,11 @@ class ActionProfiles:
     def write_member(self, update_type: int, member: p4r.ActionProfileMember) -> None:
         spec = self.profile(member.action_profile_id)
         members = self._members[spec.id]
-        exists = member.member_id in members
+        check_update_target(
+            update_type, member.member_id in members,
+            duplicate=f"Member {member.member_id} already exists in '{spec.name}'",
+            missing=f"Member {member.member_id} not found in '{spec.name}'")
         if update_type == p4r.Update.DELETE:
-            if not exists:
-                raise not_found(f"Member {member.member_id} not found in '{spec.name}'")
             if any(member.member_id in (m for m, _ in g)
                    for g in self._groups[spec.id].values()):
                 raise invalid_argument(
@@ -67,12 +68,6 @@ class ActionProfiles:
                 self._engine.act_prof_delete_member(spec.name, member.member_id)
             del members[member.member_id]
             return
-        if update_type == p4r.Update.INSERT and exists:
-            raise already_exists(f"Member {member.member_id} already exists in '{spec.name}'")
-        if update_type == p4r.Update.MODIFY and not exists:
-            raise not_found(f"Member {member.member_id} not found in '{spec.name}'")
-        if update_type not in (p4r.Update.INSERT, p4r.Update.MODIFY):
-            raise invalid_argument("Update type must be INSERT, MODIFY or DELETE")
         if update_type == p4r.Update.INSERT and 0 < spec.size <= len(members):
             raise resource_exhausted(f"Action profile '{spec.name}' is full")
         call = decode_action(self._index, member.action, self._allowed_actions(spec),
@@ -99,20 +94,15 @@ class ActionProfiles:
         if not spec.with_selector:
             raise invalid_argument(f"Action profile '{spec.name}' has no selector: no groups")
         groups = self._groups[spec.id]
-        exists = group.group_id in groups
+        check_update_target(
+            update_type, group.group_id in groups,
+            duplicate=f"Group {group.group_id} already exists in '{spec.name}'",
+            missing=f"Group {group.group_id} not found in '{spec.name}'")
         if update_type == p4r.Update.DELETE:
-            if not exists:
-                raise not_found(f"Group {group.group_id} not found in '{spec.name}'")
             with engine_errors(f"deleting group {group.group_id}"):
                 self._engine.act_prof_delete_group(spec.name, group.group_id)
             del groups[group.group_id]
             return
-        if update_type == p4r.Update.INSERT and exists:
-            raise already_exists(f"Group {group.group_id} already exists in '{spec.name}'")
-        if update_type == p4r.Update.MODIFY and not exists:
-            raise not_found(f"Group {group.group_id} not found in '{spec.name}'")
-        if update_type not in (p4r.Update.INSERT, p4r.Update.MODIFY):
-            raise invalid_argument("Update type must be INSERT, MODIFY or DELETE")
         if spec.max_group_size and group.max_size > spec.max_group_size:
             raise invalid_argument(
                 f"Group max_size {group.max_size} exceeds the max_group_size "

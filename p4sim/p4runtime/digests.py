@@ -17,7 +17,7 @@ from finsy.proto import p4d, p4r
 
 from p4sim.engine import DigestSample
 from p4sim.p4runtime import bytestrings
-from p4sim.p4runtime.errors import already_exists, invalid_argument, not_found
+from p4sim.p4runtime.errors import check_update_target, invalid_argument
 from p4sim.p4runtime.p4info_index import P4InfoIndex
 
 DEFAULT_MAX_LIST_SIZE = 1024
@@ -54,21 +54,15 @@ class DigestManager:
         if name not in self._learn_lists:
             # simple_switch_grpc finds the learn list by the P4Info digest name, too.
             raise invalid_argument(f"The BMv2 JSON has no learn list named '{name}'")
-        configured = entry.digest_id in self._digests
+        check_update_target(update_type, entry.digest_id in self._digests,
+                            duplicate=f"Digest {entry.digest_id} is already configured",
+                            missing=f"Digest {entry.digest_id} is not configured")
         if update_type == p4r.Update.INSERT:
-            if configured:
-                raise already_exists(f"Digest {entry.digest_id} is already configured")
             self._digests[entry.digest_id] = _Digest(_checked(entry))
         elif update_type == p4r.Update.MODIFY:
-            if not configured:
-                raise not_found(f"Digest {entry.digest_id} is not configured")
             self._digests[entry.digest_id].config = _checked(entry)
-        elif update_type == p4r.Update.DELETE:
-            if not configured:
-                raise not_found(f"Digest {entry.digest_id} is not configured")
-            del self._digests[entry.digest_id]
         else:
-            raise invalid_argument("Update type must be INSERT, MODIFY or DELETE")
+            del self._digests[entry.digest_id]
 
     def read(self, digest_id: int) -> list[p4r.DigestEntry]:
         if digest_id and digest_id not in self._index.digests:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import grpc
+from finsy.proto import p4r
 
 from p4sim.engine import AlreadyExistsError, EngineError, InvalidEntryError, NotFoundError
 
@@ -50,6 +51,19 @@ def failed_precondition(message: str) -> P4RuntimeError:
 
 def resource_exhausted(message: str) -> P4RuntimeError:
     return P4RuntimeError(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+
+
+def check_update_target(update_type: int, exists: bool, *, duplicate: str, missing: str) -> None:
+    """Refuse an INSERT of what exists (``duplicate``), a MODIFY or DELETE of what does not
+    (``missing``) and any other update type, with the codes the P4Runtime spec prescribes."""
+    if update_type == p4r.Update.INSERT:
+        if exists:
+            raise already_exists(duplicate)
+    elif update_type in (p4r.Update.MODIFY, p4r.Update.DELETE):
+        if not exists:
+            raise not_found(missing)
+    else:
+        raise invalid_argument("Update type must be INSERT, MODIFY or DELETE")
 
 
 @contextmanager

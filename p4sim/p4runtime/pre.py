@@ -11,10 +11,9 @@ from p4sim.engine import Engine
 from p4sim.p4runtime import bytestrings
 from p4sim.p4runtime.errors import (
     P4RuntimeError,
-    already_exists,
+    check_update_target,
     engine_errors,
     invalid_argument,
-    not_found,
     unimplemented,
 )
 
@@ -41,17 +40,6 @@ def _replicas(replicas: Sequence[p4r.Replica]) -> list[tuple[int, int]]:
     return decoded
 
 
-def _check_update(update_type: int, exists: bool, what: str) -> None:
-    if update_type == p4r.Update.INSERT:
-        if exists:
-            raise already_exists(f"{what} already exists")
-    elif update_type in (p4r.Update.MODIFY, p4r.Update.DELETE):
-        if not exists:
-            raise not_found(f"{what} does not exist")
-    else:
-        raise invalid_argument("Update type must be INSERT, MODIFY or DELETE")
-
-
 class PacketReplication:
     """PRE writes and reads; the caller holds the device lock."""
 
@@ -73,7 +61,8 @@ class PacketReplication:
         if group.multicast_group_id >= FIRST_RESERVED_GROUP_ID:
             raise P4RuntimeError(grpc.StatusCode.OUT_OF_RANGE, "Group id value is too high")
         what = f"Multicast group {group.multicast_group_id}"
-        _check_update(update_type, group.multicast_group_id in self._engine.mc_groups(), what)
+        check_update_target(update_type, group.multicast_group_id in self._engine.mc_groups(),
+                            duplicate=f"{what} already exists", missing=f"{what} does not exist")
         with engine_errors(what):
             if update_type == p4r.Update.DELETE:
                 self._engine.mc_group_delete(group.multicast_group_id)
@@ -84,7 +73,8 @@ class PacketReplication:
         if not 0 < session.session_id < MAX_CLONE_SESSION_ID:
             raise invalid_argument("Clone session id out-of-range")
         what = f"Clone session {session.session_id}"
-        _check_update(update_type, session.session_id in self._engine.clone_sessions(), what)
+        check_update_target(update_type, session.session_id in self._engine.clone_sessions(),
+                            duplicate=f"{what} already exists", missing=f"{what} does not exist")
         if update_type != p4r.Update.DELETE:
             # simple_switch_grpc's limits: PI refuses a class of service, and BMv2's clone
             # implementation refuses truncation (pi_clone_imp.cpp), which PI reports as a
