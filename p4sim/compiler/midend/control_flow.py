@@ -87,6 +87,16 @@ def _hit_as_if(target: ast.Expression, value: ast.Expression, node: ast.Node) ->
     return ast.IfStatement(pos=node.pos, cond=value, then=assign(True), otherwise=assign(False))
 
 
+def _referenced_declarations(node: ast.Node) -> set[int]:
+    """Ids of the declarations named by path expressions below ``node``."""
+    return {id(n.decl) for n in ast.walk(node)
+            if isinstance(n, ast.PathExpression) and n.decl is not None}
+
+
+def _has_calls(node: ast.Node) -> bool:
+    return any(isinstance(n, ast.MethodCall) for n in ast.walk(node))
+
+
 def _contains_table_apply(node: ast.Node) -> bool:
     return any(isinstance(n, ast.MethodCall) and n.call_kind in (
         ast.CallKind.TABLE_APPLY, ast.CallKind.CONTROL_APPLY) for n in ast.walk(node))
@@ -106,7 +116,11 @@ class ControlLowering:
     def instantiate(self, control: ast.ControlDecl, scope: Scope) -> Fragment:
         """Declare the control's locals in ``scope`` and lower its apply block."""
         initializers: list[ast.Node] = []
+        referenced = _referenced_declarations(control)
         for local in control.locals:
+            if isinstance(local, ast.VariableDecl) and id(local) not in referenced and (
+                    local.init is None or not _has_calls(local.init)):
+                continue  # p4c's mid end drops a local that nothing reads or writes
             if isinstance(local, ast.VariableDecl):
                 assert local.type_ref.type is not None
                 scope.bind(local, self.ctx.storage.variable(local.name, local.type_ref.type))

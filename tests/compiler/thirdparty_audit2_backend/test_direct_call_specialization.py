@@ -56,3 +56,18 @@ def test_specialized_copies_count_the_right_index() -> None:
     engine.process(0, bytes([5]))
     engine.process(0, bytes([5]))
     assert [engine.counter_read("I.ctr", i)[1] for i in range(4)] == [1, 0, 2, 0]
+
+
+UNUSED_LOCAL = PROGRAM.replace("    counter(4, CounterType.packets) ctr;",
+                               "    counter(4, CounterType.packets) ctr;\n"
+                               "    bit<32> reg_one = 0;\n    bit<8> never;")
+
+
+def test_locals_nothing_uses_are_dropped() -> None:
+    # the same p4c 2.23 output has no trace of `bit<32> reg_one = 0;` (never used):
+    # no scalar, no initialising action or hidden table
+    bmv2 = compile_source(UNUSED_LOCAL, filename="direct.p4").bmv2_json
+    scalars = next(t for t in bmv2["header_types"] if t["name"] == "scalars_0")
+    assert not any(f[0] in ("reg_one", "never") for f in scalars["fields"])
+    baseline = compile_source(PROGRAM, filename="direct.p4").bmv2_json
+    assert len(bmv2["pipelines"][0]["tables"]) == len(baseline["pipelines"][0]["tables"])
