@@ -602,17 +602,15 @@ class Checker:
         self.declare_params(decl.params, inner)
         self.block(decl.body, inner, _Context(in_action=True))
 
-    def parser(self, decl: ast.ParserDecl, scope: Scope) -> None:
-        with self.within("parser"):
-            self._parser(decl, scope)
-
-    def _parser(self, decl: ast.ParserDecl, scope: Scope) -> None:
+    def block_declaration(self, decl: ast.ParserDecl | ast.ControlDecl, scope: Scope,
+                          block_type: type[t.ParserType] | type[t.ControlType]) -> Scope:
+        """Type a parser's or control's parameters and locals; the scope of its body."""
         inner = Scope(self.generic_scope(scope, decl.type_params))
         params = self.params(decl.params, inner)
         self.params(decl.constructor_params, inner)
         self.constructor_params.update(id(p) for p in decl.constructor_params)
-        decl.type = t.ParserType(decl.name, params, tuple(p.name for p in decl.type_params),
-                                 (), decl)
+        decl.type = block_type(decl.name, params, tuple(p.name for p in decl.type_params),
+                               (), decl)
         self.declare_params(decl.params, inner)
         self.declare_params(decl.constructor_params, inner)
         inner = Scope(inner)  # locals may shadow parameters
@@ -621,6 +619,14 @@ class Checker:
                 self.declaration(local, inner)
             except _Abort:
                 pass
+        return inner
+
+    def parser(self, decl: ast.ParserDecl, scope: Scope) -> None:
+        with self.within("parser"):
+            self._parser(decl, scope)
+
+    def _parser(self, decl: ast.ParserDecl, scope: Scope) -> None:
+        inner = self.block_declaration(decl, scope, t.ParserType)
         states = Scope()
         states.declare("accept", ACCEPT_STATE)
         states.declare("reject", REJECT_STATE)
@@ -762,20 +768,7 @@ class Checker:
             self._control(decl, scope)
 
     def _control(self, decl: ast.ControlDecl, scope: Scope) -> None:
-        inner = Scope(self.generic_scope(scope, decl.type_params))
-        params = self.params(decl.params, inner)
-        self.params(decl.constructor_params, inner)
-        self.constructor_params.update(id(p) for p in decl.constructor_params)
-        decl.type = t.ControlType(decl.name, params, tuple(p.name for p in decl.type_params),
-                                  (), decl)
-        self.declare_params(decl.params, inner)
-        self.declare_params(decl.constructor_params, inner)
-        inner = Scope(inner)  # locals may shadow parameters
-        for local in decl.locals:
-            try:
-                self.declaration(local, inner)
-            except _Abort:
-                pass
+        inner = self.block_declaration(decl, scope, t.ControlType)
         self.block(decl.body, inner, _Context())
 
     def instantiation(self, decl: ast.InstantiationDecl, scope: Scope) -> None:
