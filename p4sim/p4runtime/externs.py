@@ -96,15 +96,11 @@ class Externs:
     # --- direct counters and meters ------------------------------------------------------
 
     def write_direct_counter(self, update_type: int, entry: p4r.DirectCounterEntry) -> None:
-        if not entry.HasField("table_entry"):
-            raise invalid_argument("Missing table_entry field in DirectCounterEntry")
-        table, handle = self._tables.locate(entry.table_entry)
-        if not table.direct_counter_id:
-            raise invalid_argument(f"Table '{table.name}' has no direct counter")
+        table_name, handle = self._direct_write_target(entry, "direct_counter_id")
         data = _counter_update(update_type, entry.data)
-        with engine_errors(f"writing direct counter of '{table.name}'"):
+        with engine_errors(f"writing direct counter of '{table_name}'"):
             self._engine.direct_counter_write(
-                table.name, handle, data.byte_count, data.packet_count)
+                table_name, handle, data.byte_count, data.packet_count)
 
     def read_direct_counters(self, request: p4r.DirectCounterEntry) -> list[p4r.DirectCounterEntry]:
         found: list[p4r.DirectCounterEntry] = []
@@ -119,14 +115,10 @@ class Externs:
         return found
 
     def write_direct_meter(self, update_type: int, entry: p4r.DirectMeterEntry) -> None:
-        if not entry.HasField("table_entry"):
-            raise invalid_argument("Missing table_entry field in DirectMeterEntry")
-        table, handle = self._tables.locate(entry.table_entry)
-        if not table.direct_meter_id:
-            raise invalid_argument(f"Table '{table.name}' has no direct meter")
+        table_name, handle = self._direct_write_target(entry, "direct_meter_id")
         rates = _meter_update(update_type, entry.config)
-        with engine_errors(f"writing direct meter of '{table.name}'"):
-            self._engine.direct_meter_set(table.name, handle, rates)
+        with engine_errors(f"writing direct meter of '{table_name}'"):
+            self._engine.direct_meter_set(table_name, handle, rates)
 
     def read_direct_meters(self, request: p4r.DirectMeterEntry) -> list[p4r.DirectMeterEntry]:
         found: list[p4r.DirectMeterEntry] = []
@@ -140,6 +132,16 @@ class Externs:
             found.append(message)
         return found
 
+    def _direct_write_target(self, entry: p4r.DirectCounterEntry | p4r.DirectMeterEntry,
+                             resource: str) -> tuple[str, int]:
+        """(table name, handle) of the entry a direct counter or meter write designates."""
+        if not entry.HasField("table_entry"):
+            raise invalid_argument(f"Missing table_entry field in {entry.DESCRIPTOR.name}")
+        table, handle = self._tables.locate(entry.table_entry)
+        if not getattr(table, resource):
+            raise invalid_argument(f"Table '{table.name}' has no direct {_direct_kind(resource)}")
+        return table.name, handle
+
     def _direct_targets(
         self, request: p4r.TableEntry, resource: str
     ) -> Iterator[tuple[p4r.TableEntry, str, int]]:
@@ -149,8 +151,8 @@ class Externs:
         else:
             tables = [self._tables.table(request.table_id)]
             if not getattr(tables[0], resource):
-                kind = "counter" if resource == "direct_counter_id" else "meter"
-                raise invalid_argument(f"Table '{tables[0].name}' has no direct {kind}")
+                raise invalid_argument(
+                    f"Table '{tables[0].name}' has no direct {_direct_kind(resource)}")
         for table in tables:
             if request.match or request.is_default_action:
                 _, handle = self._tables.locate(request)
@@ -209,3 +211,8 @@ def _read_cells(
         with engine_errors(f"reading {kind} '{spec.name}'"):
             found.extend(fill(spec, i) for i in indexes)
     return found
+
+
+def _direct_kind(resource: str) -> str:
+    """"counter" or "meter": which direct resource a TableSpec attribute name stands for."""
+    return "counter" if resource == "direct_counter_id" else "meter"
