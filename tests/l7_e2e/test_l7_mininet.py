@@ -356,7 +356,8 @@ def test_syn_flood_is_metered_and_everything_else_keeps_working(
                   for _ in range(3)]
         nat = curl(l7net, f"http://{l7net.vip('web-nat')}/")
         listed = l7net.lbd.lbctl("service", "list")
-        flood_out, _ = flood.communicate(timeout=120)
+        flood.wait(120)
+        flood_out = flood.stdout.read()  # not communicate(): readline() buffered part of it
     finally:
         if flood.poll() is None:
             flood.kill()
