@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import grpc
 from finsy.proto import p4r
+from google.protobuf.message import Message
 
 from p4sim.engine import Engine, EngineError, ProcessResult
 from p4sim.p4runtime.arbitration import Arbitrator
@@ -205,40 +206,34 @@ class Device:
 
     def _read_one(self, pipeline: Pipeline, entity: p4r.Entity) -> list[p4r.Entity]:
         kind = entity.WhichOneof("entity")
+        found: Iterable[Message]
         if kind == "table_entry":
-            return [p4r.Entity(table_entry=e) for e in pipeline.tables.read(entity.table_entry)]
-        if kind == "action_profile_member":
-            members = pipeline.profiles.read_members(
-                entity.action_profile_member.action_profile_id)
-            return [p4r.Entity(action_profile_member=m) for m in members]
-        if kind == "action_profile_group":
-            groups = pipeline.profiles.read_groups(entity.action_profile_group.action_profile_id)
-            return [p4r.Entity(action_profile_group=g) for g in groups]
-        if kind == "counter_entry":
-            return [p4r.Entity(counter_entry=c)
-                    for c in pipeline.externs.read_counters(entity.counter_entry)]
-        if kind == "direct_counter_entry":
-            return [p4r.Entity(direct_counter_entry=c)
-                    for c in pipeline.externs.read_direct_counters(entity.direct_counter_entry)]
-        if kind == "meter_entry":
-            return [p4r.Entity(meter_entry=m)
-                    for m in pipeline.externs.read_meters(entity.meter_entry)]
-        if kind == "direct_meter_entry":
-            return [p4r.Entity(direct_meter_entry=m)
-                    for m in pipeline.externs.read_direct_meters(entity.direct_meter_entry)]
-        if kind == "register_entry":
-            return [p4r.Entity(register_entry=r)
-                    for r in pipeline.externs.read_registers(entity.register_entry)]
-        if kind == "packet_replication_engine_entry":
+            found = pipeline.tables.read(entity.table_entry)
+        elif kind == "action_profile_member":
+            found = pipeline.profiles.read_members(entity.action_profile_member.action_profile_id)
+        elif kind == "action_profile_group":
+            found = pipeline.profiles.read_groups(entity.action_profile_group.action_profile_id)
+        elif kind == "counter_entry":
+            found = pipeline.externs.read_counters(entity.counter_entry)
+        elif kind == "direct_counter_entry":
+            found = pipeline.externs.read_direct_counters(entity.direct_counter_entry)
+        elif kind == "meter_entry":
+            found = pipeline.externs.read_meters(entity.meter_entry)
+        elif kind == "direct_meter_entry":
+            found = pipeline.externs.read_direct_meters(entity.direct_meter_entry)
+        elif kind == "register_entry":
+            found = pipeline.externs.read_registers(entity.register_entry)
+        elif kind == "packet_replication_engine_entry":
             return pipeline.replication.read(entity.packet_replication_engine_entry)
-        if kind == "digest_entry":
-            return [p4r.Entity(digest_entry=d)
-                    for d in pipeline.digests.read(entity.digest_entry.digest_id)]
-        if kind == "value_set_entry":
+        elif kind == "digest_entry":
+            found = pipeline.digests.read(entity.digest_entry.digest_id)
+        elif kind == "value_set_entry":
             raise unimplemented("ValueSet reads are not supported yet")
-        if kind == "extern_entry":
+        elif kind == "extern_entry":
             raise unimplemented("ExternEntry reads are not supported")
-        raise invalid_argument("Read request with an empty entity")
+        else:
+            raise invalid_argument("Read request with an empty entity")
+        return [p4r.Entity(**{kind: message}) for message in found]
 
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
