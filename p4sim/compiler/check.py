@@ -502,8 +502,8 @@ class Checker:
     def compile_time_known(self, e: ast.Expression) -> bool:
         """A constant, or made of constructor parameters and directionless parameters.
 
-        p4c requires such arguments for directionless parameters of calls (an action called
-        directly gets its action data from the caller).  Directionless parameters of the
+        p4c requires such arguments for the directionless parameters of extern calls
+        (TypeUnification::unifyCall); actions are exempt.  Directionless parameters of the
         enclosing action are accepted too (the lenient reading where p4c's rule is unclear).
         """
         if e.const_value is not None or isinstance(e.type, t.StringType):
@@ -1923,7 +1923,9 @@ class Checker:
             self.require_lvalue(value, "Read-only value used for out/inout parameter "
                                        f"'{param.name}'")
         elif param.direction == "" and isinstance(node, ast.MethodCall) and \
-                not self.compile_time_known(value):
+                node.call_kind != ast.CallKind.ACTION and not self.compile_time_known(value):
+            # An action called explicitly takes any value for its directionless parameters:
+            # they behave like `in` parameters (P4_16 spec, "Invoking actions").
             raise self.fail(value, f"{_text(value)}: argument used for directionless parameter "
                                    f"'{param.name}' must be a compile-time constant")
         if isinstance(ptype, t.TypeVar):

@@ -77,9 +77,6 @@ REJECTED = [
                  id="literal-width-beyond-p4c-limit"),
     pytest.param("", "", "meta.z = (bit<8>)(1 << 99999999999);", "1 <<", 0,
                  "1 << 99999999999: shift amount too large", id="huge-literal-shift"),
-    pytest.param("", "action set_z(bit<8> v) { meta.z = v; }", "set_z(hdr.ipv4.ttl);",
-                 "hdr.ipv4.ttl", 0, "hdr.ipv4.ttl: argument used for directionless parameter "
-                 "'v' must be a compile-time constant", id="direct-action-call-runtime-data"),
     pytest.param("", "action touch(inout bit<8> v) { v = v + 1; }", "touch(_);", "_)", 0,
                  "_: don't care argument is only allowed for out parameters",
                  id="dont-care-for-inout"),
@@ -205,13 +202,13 @@ def test_select_on_a_nested_list_with_per_element_keysets(
     check_ok(source)
 
 
-def test_direct_action_calls_with_constants_and_action_data_are_accepted(
+def test_direct_action_calls_with_constants_and_run_time_values_are_accepted(
         program: Callable[..., str], check_ok: Callable[[str], ast.Program]) -> None:
     source = program("const bit<8> SEVEN = 7;",
                      "action set_z(bit<8> v) { meta.z = v; }\n"
                      "action forward(bit<8> w) { set_z(w); }\n"
                      "table t { key = { meta.x: exact; } actions = { forward; } }",
-                     "set_z(3); set_z(SEVEN + 1); t.apply();")
+                     "set_z(3); set_z(SEVEN + 1); set_z(hdr.ipv4.ttl); t.apply();")
     check_ok(source)
 
 

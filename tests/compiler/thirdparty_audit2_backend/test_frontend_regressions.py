@@ -1,11 +1,9 @@
 """Front-end regressions found while re-compiling round-1 programs (requests in
-docs/dev/requests-frontend.md, "round-2 backend auditor").  Marked xfail(strict) until the
-front end is fixed; the back end handles the programs once they are accepted.
+docs/dev/requests-frontend.md, "round-2 backend auditor"): programs the front end once
+refused although p4c accepts them.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from p4sim.compiler import compile_source
 from p4sim.engine import Engine
@@ -40,10 +38,6 @@ V1Switch(P(), V(), I(), E(), U(), D()) main;
 """
 
 
-@pytest.mark.xfail(strict=True, reason="front end (d1e2b56) requires compile-time "
-                                       "arguments for directionless parameters in "
-                                       "action-to-action calls; p4c accepts the tutorials' "
-                                       "calc solution")
 def test_action_calling_an_action_with_run_time_values() -> None:
     engine = Engine(compile_source(PROGRAM, filename="calc.p4").bmv2_json)
     packet = (3).to_bytes(4, "big") + (4).to_bytes(4, "big") + bytes(4)
