@@ -40,7 +40,7 @@ extern packet_out {
 extern void verify(in bool check, in error toSignal);
 
 /* The action that does nothing, the usual default of tables. */
-@noWarn("unused")
+@corelib @noWarn("unused")
 action NoAction() {}
 
 /* Match kinds every target must support. */
