@@ -395,6 +395,24 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
         raise ConfigError(f"{what}: 'input' must be an array")
     body = ["acc = 0", "nb = 0"]
     with_payload = False
+    run_valid_slot: int | None = None
+    run: list[tuple[int, int]] = []
+    """Consecutive fixed-width fields of one header, (slot, width): tested valid once."""
+
+    def flush_run() -> None:
+        if run:
+            total = sum(width for _, width in run)
+            shift = total
+            terms = []
+            for slot, width in run:
+                shift -= width
+                masked = f"(f[{slot}] & {hex((1 << width) - 1)})"
+                terms.append(f"({masked} << {shift})" if shift else masked)
+            body.append(f"if f[{run_valid_slot}]:")
+            body.append(f"    acc = (acc << {total}) | {' | '.join(terms)}")
+            body.append(f"    nb += {total}")
+            run.clear()
+
     for item in inputs:
         if not isinstance(item, dict):
             raise ConfigError(f"{what}: bad input {item!r}")
@@ -404,21 +422,25 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
             if not isinstance(value, list) or len(value) != 2:
                 raise ConfigError(f"{what}: bad field input {value!r}")
             hdr, idx = layout.resolve_field(str(value[0]), str(value[1]))
-            if idx < 0:
+            fd = hdr.type.fields[idx] if idx >= 0 else None
+            if fd is not None and not fd.varbit:
+                if run_valid_slot != hdr.base:
+                    flush_run()
+                    run_valid_slot = hdr.base
+                run.append((hdr.base + 1 + idx, fd.width))
+                continue
+            flush_run()
+            if fd is None:
                 body.append(f"acc = (acc << 1) | f[{hdr.base}]")
                 body.append("nb += 1")
-                continue
-            fd = hdr.type.fields[idx]
-            slot = hdr.base + 1 + idx
-            body.append(f"if f[{hdr.base}]:")
-            if fd.varbit:
-                body.append(f"    acc = (acc << f[{hdr.varbit_width_slot}]) | f[{slot}]")
-                body.append(f"    nb += f[{hdr.varbit_width_slot}]")
             else:
-                body.append(f"    acc = (acc << {fd.width}) | (f[{slot}] & "
-                            f"{hex((1 << fd.width) - 1)})")
-                body.append(f"    nb += {fd.width}")
-        elif kind == "hexstr":
+                body.append(f"if f[{hdr.base}]:")
+                body.append(f"    acc = (acc << f[{hdr.varbit_width_slot}]) | "
+                            f"f[{hdr.base + 1 + idx}]")
+                body.append(f"    nb += f[{hdr.varbit_width_slot}]")
+            continue
+        flush_run()
+        if kind == "hexstr":
             width = item.get("bitwidth")
             if not isinstance(width, int) or width <= 0:
                 raise ConfigError(f"{what}: hexstr input needs a positive 'bitwidth'")
@@ -435,6 +457,7 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
             with_payload = True
         else:
             raise ConfigError(f"{what}: unsupported input type {kind!r}")
+    flush_run()
     body.append("pad = -nb % 8")
     body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
     h = cg.const(hash_fn, "H")
