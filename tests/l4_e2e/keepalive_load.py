@@ -1,6 +1,6 @@
 """A bounded HTTP load over persistent connections, run inside a Mininet client host.
 
-    python keepalive_load.py URL --connections N --interval S --max-duration S
+    python keepalive_load.py URL --connections N --interval S --timeout S --max-duration S
 
 Opens N keep-alive connections (HTTP/1.1) one after another, each answered once, then prints
 one JSON line ``{"ready": [...]}`` (per connection: local port and the backend that
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 PAGE_RE = re.compile(r"^backend (\S+) ")
-REQUEST_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -33,6 +32,7 @@ class PersistentConnection:
     host: str
     port: int
     path: str
+    timeout: float
     connection: http.client.HTTPConnection = field(init=False)
     local_port: int = 0
     backends: list[str] = field(default_factory=list)
@@ -41,7 +41,7 @@ class PersistentConnection:
 
     def open(self) -> None:
         self.connection = http.client.HTTPConnection(self.host, self.port,
-                                                     timeout=REQUEST_TIMEOUT_S)
+                                                     timeout=self.timeout)
         self.connection.auto_open = 0  # a closed connection fails instead of reconnecting
         self.connection.connect()
         assert self.connection.sock is not None
@@ -76,10 +76,11 @@ def stop_on_input(stop: threading.Event) -> None:
     stop.set()
 
 
-def run(url: str, count: int, interval: float, max_duration: float) -> None:
+def run(url: str, count: int, interval: float, timeout: float,
+        max_duration: float) -> None:
     parts = urlsplit(url)
     host, port, path = parts.hostname or "", parts.port or 80, parts.path or "/"
-    connections = [PersistentConnection(host, port, path) for _ in range(count)]
+    connections = [PersistentConnection(host, port, path, timeout) for _ in range(count)]
     for connection in connections:
         try:
             connection.open()
@@ -112,9 +113,11 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--connections", type=int, default=6)
     parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument("--timeout", type=float, default=5.0,
+                        help="seconds a request may take (socket timeout)")
     parser.add_argument("--max-duration", type=float, default=60.0)
     args = parser.parse_args()
-    run(args.url, args.connections, args.interval, args.max_duration)
+    run(args.url, args.connections, args.interval, args.timeout, args.max_duration)
 
 
 if __name__ == "__main__":

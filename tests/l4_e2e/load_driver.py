@@ -30,9 +30,10 @@ class KeepaliveLoad:
     ``load.finish()``; leaving kills the program if it is still running."""
 
     def __init__(self, host: Any, url: str, connections: int, interval: float = 0.1,
-                 max_duration: float = 60.0) -> None:
+                 request_timeout: float = 5.0, max_duration: float = 60.0) -> None:
         self.argv = [sys.executable, str(SCRIPT), url, "--connections", str(connections),
-                     "--interval", str(interval), "--max-duration", str(max_duration)]
+                     "--interval", str(interval), "--timeout", str(request_timeout),
+                     "--max-duration", str(max_duration)]
         self.host = host
         self.process: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -79,8 +80,11 @@ class KeepaliveLoad:
     def finish(self, timeout: float = 30.0) -> list[ConnectionReport]:
         """Stop the requests, close the connections, return the final reports."""
         assert self.process is not None and self.process.stdin is not None
-        self.process.stdin.write("stop\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write("stop\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it has ended already: every connection failed, or its time was up
         reports = self._report("done", timeout)
         self.process.wait(timeout)
         return reports
