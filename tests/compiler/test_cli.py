@@ -23,6 +23,8 @@ def test_writes_json_and_p4info_in_every_format(tmp_path: Path) -> None:
     assert code == 0
     document = json.loads(out.read_text())
     assert document["pipelines"][0]["tables"][0]["name"] == "MyIngress.ipv4_lpm"
+    assert text.read_text().startswith(
+        "# proto-file: p4/config/v1/p4info.proto\n# proto-message: p4.config.v1.P4Info\n\n")
     from_text = text_format.Parse(text.read_text(), p4i.P4Info())
     from_binary = p4i.P4Info.FromString(binary.read_bytes())
     from_json = json_format.Parse(as_json.read_text(), p4i.P4Info())

@@ -12,6 +12,8 @@ from google.protobuf import json_format, text_format
 from google.protobuf.message import Message
 
 TEXT_SUFFIXES = (".txt", ".txtpb")
+# What current p4c writes at the top of a text P4Info (a txtpb schema header: comments).
+TEXT_HEADER = "# proto-file: p4/config/v1/p4info.proto\n# proto-message: p4.config.v1.P4Info\n\n"
 
 
 class UnknownP4InfoFormat(ValueError):
@@ -22,7 +24,7 @@ def serialize_p4info(message: Message, path: str) -> bytes:
     """The bytes of ``message`` in the format implied by ``path``'s suffix."""
     suffix = Path(path).suffix
     if suffix in TEXT_SUFFIXES:
-        return text_format.MessageToString(message).encode()
+        return (TEXT_HEADER + text_format.MessageToString(message)).encode()
     if suffix == ".bin":
         return message.SerializeToString()
     if suffix == ".json":
