@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 from finsy.proto import p4r
-from p4rt_testlib import Client, Server, code_of, insert, lpm_entry, u128
+from p4rt_testlib import Client, Server, Stream, code_of, insert, lpm_entry, u128
 
 from p4sim.p4runtime.arbitration import Arbitrator
 from p4sim.p4runtime.errors import P4RuntimeError
@@ -18,14 +18,19 @@ def status_of(response: object) -> tuple[int, int]:
     return update.status.code, (update.election_id.high << 64) | update.election_id.low
 
 
+def join(client: Client, election_id: int) -> tuple[Stream, tuple[int, int]]:
+    """Open a stream, send an arbitration update; the stream and the (code, primary) answer."""
+    stream = client.stream()
+    stream.arbitrate(election_id)
+    return stream, status_of(stream.next())
+
+
 def test_primary_then_backup_then_takeover(server: Server) -> None:
     with Client(server.address) as first, Client(server.address) as second:
-        stream1 = first.stream()
-        stream1.arbitrate(10)
-        assert status_of(stream1.next()) == (OK, 10)
-        stream2 = second.stream()
-        stream2.arbitrate(5)
-        assert status_of(stream2.next()) == (ALREADY_EXISTS, 10)
+        stream1, answer = join(first, 10)
+        assert answer == (OK, 10)
+        stream2, answer = join(second, 5)
+        assert answer == (ALREADY_EXISTS, 10)
         # A higher election id takes over: everyone is told.
         stream2.arbitrate(20)
         assert status_of(stream2.next()) == (OK, 20)
@@ -34,12 +39,8 @@ def test_primary_then_backup_then_takeover(server: Server) -> None:
 
 def test_primary_leaving_leaves_backups_without_primary(server: Server) -> None:
     with Client(server.address) as first, Client(server.address) as second:
-        stream1 = first.stream()
-        stream1.arbitrate(10)
-        status_of(stream1.next())
-        stream2 = second.stream()
-        stream2.arbitrate(5)
-        status_of(stream2.next())
+        stream1, _ = join(first, 10)
+        stream2, _ = join(second, 5)
         stream1.close()
         assert status_of(stream2.next()) == (NOT_FOUND, 10)
         stream2.arbitrate(10)
@@ -48,9 +49,7 @@ def test_primary_leaving_leaves_backups_without_primary(server: Server) -> None:
 
 def test_duplicate_election_id_ends_the_stream(server: Server) -> None:
     with Client(server.address) as first, Client(server.address) as second:
-        stream1 = first.stream()
-        stream1.arbitrate(7)
-        status_of(stream1.next())
+        join(first, 7)
         stream2 = second.stream()
         stream2.arbitrate(7)
         error = stream2.next()
@@ -71,9 +70,7 @@ def test_only_the_primary_may_write(server: Server) -> None:
     with Client(server.address) as primary, Client(server.address) as backup:
         primary.become_primary(2)
         primary.set_pipeline()
-        stream = backup.stream()
-        stream.arbitrate(1)
-        status_of(stream.next())
+        join(backup, 1)
         backup.election_id = 1
         entry = lpm_entry(b"\x0a\x00\x00\x00", 8)
         assert code_of(lambda: backup.write(insert(table_entry=entry))) == (
