@@ -78,3 +78,19 @@ def check_errors() -> Callable[[str], list[str]]:
             frontend_source(source, PROGRAM_FILE)
         return str(info.value).splitlines()
     return run
+
+
+@pytest.fixture
+def expect_first_error(check_errors: Callable[[str], list[str]]) -> Callable[..., None]:
+    """Assert that the program built from (decls, locals_, body) fails first at ``marker``
+    (plus ``offset`` columns) with ``message``; a None message accepts any message there."""
+    def run(decls: str, locals_: str, body: str, marker: str, offset: int,
+            message: str | None) -> None:
+        source = v1model_program(decls=decls, locals_=locals_, body=body)
+        first = check_errors(source)[0]
+        prefix = f"{position(source, marker, offset)}: error: "
+        if message is None:
+            assert first.startswith(prefix)
+        else:
+            assert first == prefix + message
+    return run

@@ -4,6 +4,9 @@ from collections.abc import Callable
 
 import pytest
 
+SWITCH_TABLE = ("action a() { } action b() { }\n"
+                "table t { key = { meta.x: exact; } actions = { a; b; } }")
+
 # (decls, locals, body, marker, column offset in the marker, message)
 CASES = [
     pytest.param("", "", "meta.x = undefined_name;", "undefined_name", 0,
@@ -90,19 +93,23 @@ CASES = [
                  "a: Parameter x must be bound", id="action-list-leaves-directional-parameter"),
     pytest.param("", "", "hdr.ethernet.setValid(1);", "hdr.ethernet.setValid", 0,
                  "hdr.ethernet.setValid: expected 0 arguments, got 1", id="builtin-args"),
+    pytest.param("", SWITCH_TABLE, "switch (t.apply().action_run) { default: { } b: { } }",
+                 "switch", 0, "switch label b follows 'default' label, which is not allowed.",
+                 id="switch-label-after-default"),
+    pytest.param("", SWITCH_TABLE, "switch (t.apply().action_run) { a: { } a: { } }",
+                 "a: { } }", 0, "a: 'switch' label duplicates a", id="switch-label-duplicate"),
+    pytest.param("", SWITCH_TABLE, "switch (t.apply().action_run) { a: { } c: { } }", "c: {",
+                 0, "c: not an action of table t", id="switch-label-not-an-action"),
+    pytest.param("", "action a() { }\ntable t { actions = { a; } const entries = { 1: a(); } }",
+                 "", "table t", 6, "Entries cannot be specified for a table with no key t",
+                 id="entries-without-key"),
 ]
 
 
 @pytest.mark.parametrize(("decls", "locals_", "body", "marker", "offset", "message"), CASES)
-def test_rejected(check_errors: Callable[[str], list[str]], program: Callable[..., str],
-                  where: Callable[..., str], decls: str, locals_: str, body: str, marker: str,
-                  offset: int, message: str | None) -> None:
-    source = program(decls=decls, locals_=locals_, body=body)
-    errors = check_errors(source)
-    if message is None:
-        assert errors[0].startswith(where(source, marker, offset) + ": error: ")
-    else:
-        assert errors[0] == f"{where(source, marker, offset)}: error: {message}"
+def test_rejected(expect_first_error: Callable[..., None], decls: str, locals_: str, body: str,
+                  marker: str, offset: int, message: str | None) -> None:
+    expect_first_error(decls, locals_, body, marker, offset, message)
 
 
 def test_parser_errors(check_errors: Callable[[str], list[str]],
@@ -152,28 +159,6 @@ def test_field_list_takes_named_constants(check_ok: Callable[[str], object],
                                           program: Callable[..., str]) -> None:
     check_ok(program(decls="const bit<8> KEEP = 2;\nstruct kept_t { @field_list(KEEP, 1 + 2) "
                            "bit<8> f; }"))
-
-
-SWITCH_TABLE = ("action a() { } action b() { }\n"
-                "table t { key = { meta.x: exact; } actions = { a; b; } }")
-
-
-@pytest.mark.parametrize(("locals_", "body", "marker", "offset", "message"), [
-    (SWITCH_TABLE, "switch (t.apply().action_run) { default: { } b: { } }", "switch", 0,
-     "switch label b follows 'default' label, which is not allowed."),
-    (SWITCH_TABLE, "switch (t.apply().action_run) { a: { } a: { } }", "a: { } }", 0,
-     "a: 'switch' label duplicates a"),
-    (SWITCH_TABLE, "switch (t.apply().action_run) { a: { } c: { } }", "c: {", 0,
-     "c: not an action of table t"),
-    ("action a() { }\ntable t { actions = { a; } const entries = { 1: a(); } }", "", "table t", 6,
-     "Entries cannot be specified for a table with no key t"),
-])
-def test_switch_and_table_rules(check_errors: Callable[[str], list[str]],
-                                program: Callable[..., str], where: Callable[..., str],
-                                locals_: str, body: str, marker: str, offset: int,
-                                message: str) -> None:
-    source = program(locals_=locals_, body=body)
-    assert check_errors(source)[0] == f"{where(source, marker, offset)}: error: {message}"
 
 
 def test_accept_state_cannot_be_implemented(check_errors: Callable[[str], list[str]],

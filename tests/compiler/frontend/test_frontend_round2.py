@@ -128,12 +128,9 @@ REJECTED = [
 
 
 @pytest.mark.parametrize(("decls", "locals_", "body", "marker", "offset", "message"), REJECTED)
-def test_rejected_as_p4c_does(program: Callable[..., str], check_errors: Callable[[str], list[str]],
-                              where: Callable[..., str], decls: str, locals_: str, body: str,
-                              marker: str, offset: int, message: str) -> None:
-    source = program(decls, locals_, body)
-    errors = check_errors(source)
-    assert errors[0] == f"{where(source, marker, offset)}: error: {message}"
+def test_rejected_as_p4c_does(expect_first_error: Callable[..., None], decls: str, locals_: str,
+                              body: str, marker: str, offset: int, message: str) -> None:
+    expect_first_error(decls, locals_, body, marker, offset, message)
 
 
 def test_compound_assignments_desugar_to_binary_operations(
