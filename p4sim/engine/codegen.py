@@ -561,18 +561,12 @@ class CodeGen:
             # out of range: BMv2 updates neither the meter nor the destination
             need(3)
             meter = self._named(params[0], self.res.meters, "meter array", where)
-            slot, fdef = self.field_slot(params[2], where)
-            emit(f"_i = {self.rv(params[1], where)}")
-            emit(f"if 0 <= _i < {meter}.size:")
-            emit("    " + self.store(slot, fdef, f"{meter}.execute(_i, p.ingress_length)",
-                                     where))
+            self._store_if_in_range(emit, meter, params[1], params[2],
+                                    f"{meter}.execute(_i, p.ingress_length)", where)
         elif op == "register_read":
             need(3)
             reg = self._named(params[1], self.res.registers, "register array", where)
-            slot, fdef = self.field_slot(params[0], where)
-            emit(f"_i = {self.rv(params[2], where)}")
-            emit(f"if 0 <= _i < {reg}.size:")
-            emit("    " + self.store(slot, fdef, f"{reg}.cells[_i]", where))
+            self._store_if_in_range(emit, reg, params[2], params[0], f"{reg}.cells[_i]", where)
         elif op == "register_write":
             need(3)
             reg = self._named(params[0], self.res.registers, "register array", where)
@@ -702,6 +696,15 @@ class CodeGen:
                 emit(f"f[{next_slot}] = min(f[{next_slot}] + {count}, {size})")
             else:
                 emit(f"f[{next_slot}] = max(f[{next_slot}] - {count}, 0)")
+
+    def _store_if_in_range(self, emit: Emit, array: str, index: Any, dst: Any, value: str,
+                           what: str) -> None:
+        """``dst = value`` (an expression of ``_i``) when ``index`` is inside ``array``: an
+        out-of-range index leaves both the array and the destination untouched, as BMv2."""
+        slot, fdef = self.field_slot(dst, what)
+        emit(f"_i = {self.rv(index, what)}")
+        emit(f"if 0 <= _i < {array}.size:")
+        emit("    " + self.store(slot, fdef, value, what))
 
     def _named(self, tv: Any, table: dict[str, str], kind: str, what: str) -> str:
         name = tv.get("value") if isinstance(tv, dict) else None
