@@ -110,6 +110,14 @@ class Engine:
         for slot in self.program.field_lists.get(field_list_id, ()):
             dst[slot] = src[slot]
 
+    def _mark_copy(self, copy: Packet, src: list[int], field_list_id: int,
+                   instance_type: int) -> None:
+        """A PRE copy (clone, resubmit, recirculate) starts with fresh metadata except the
+        preserved field list, and says what kind of instance it is."""
+        self._reset_metadata(copy.f)
+        self._copy_field_list(copy.f, src, field_list_id)
+        copy.f[self._std.instance_type] = instance_type  # type: ignore[index]
+
     def process(self, ingress_port: int, data: bytes) -> ProcessResult:
         """Run one packet through parser, ingress, PRE, egress and deparser."""
         result = ProcessResult()
@@ -168,10 +176,8 @@ class Engine:
                 # the parser may branch on the ingress port: BMv2 restores it for the re-parse
                 copy.f[std.ingress_port] = f[std.ingress_port]  # type: ignore[index]
                 prog.parse(copy)
-                self._reset_metadata(copy.f)
-                self._copy_field_list(copy.f, f, p.clone_field_list)
-                copy.f[std.instance_type] = INGRESS_CLONE  # type: ignore[index]
-                self._replicate(copy, self.pre.session_copies[p.clone_session & 0x7FFF],
+                self._mark_copy(copy, f, p.clone_field_list, INGRESS_CLONE)
+                self._multicast(copy, self.pre.session_copies[p.clone_session & 0x7FFF],
                                 egress_q, session.packet_length_bytes)
             p.clone_session = 0
 
@@ -183,9 +189,7 @@ class Engine:
 
         if p.resubmit_field_list:
             copy = Packet(self._template.copy(), p.data)
-            self._reset_metadata(copy.f)
-            self._copy_field_list(copy.f, f, p.resubmit_field_list)
-            copy.f[std.instance_type] = RESUBMIT  # type: ignore[index]
+            self._mark_copy(copy, f, p.resubmit_field_list, RESUBMIT)
             copy.length_reg = ingress_length
             copy.ingress_length = p.ingress_length
             copy.f[std.packet_length] = ingress_length  # type: ignore[index]
@@ -219,21 +223,12 @@ class Engine:
                    egress_q: deque[Packet], truncate_to: int) -> None:
         std = self._std
         for port, rid in replicas:
-            copy = Packet(p.f.copy(), p.data)
-            copy.off = p.off
-            copy.payload = p.payload
-            copy.ingress_length = p.ingress_length
-            copy.length_reg = p.length_reg
+            copy = _parsed_copy(p)
             # a copy is a new BMv2 packet: only a clone session's length truncates it
             copy.truncate_length = truncate_to or None
             if std.egress_rid is not None:
                 copy.f[std.egress_rid] = rid
             self._enqueue(copy, port, egress_q)
-
-    def _replicate(self, copy: Packet, replicas: Sequence[tuple[int, int]],
-                   egress_q: deque[Packet], truncate_to: int) -> None:
-        """Send a clone to every replica of its session (each with its instance as rid)."""
-        self._multicast(copy, replicas, egress_q, truncate_to)
 
     def _egress(self, p: Packet, egress_q: deque[Packet], ingress_q: deque[Packet],
                 result: ProcessResult) -> None:
@@ -257,15 +252,9 @@ class Engine:
         if p.clone_session:
             session = self.pre.sessions.get(p.clone_session & 0x7FFF)
             if session is not None:
-                copy = Packet(f.copy(), p.data)
-                copy.off = p.off
-                copy.payload = p.payload
-                copy.ingress_length = p.ingress_length
-                copy.length_reg = p.length_reg
-                self._reset_metadata(copy.f)
-                self._copy_field_list(copy.f, f, p.clone_field_list)
-                copy.f[std.instance_type] = EGRESS_CLONE  # type: ignore[index]
-                self._replicate(copy, self.pre.session_copies[p.clone_session & 0x7FFF],
+                copy = _parsed_copy(p)
+                self._mark_copy(copy, f, p.clone_field_list, EGRESS_CLONE)
+                self._multicast(copy, self.pre.session_copies[p.clone_session & 0x7FFF],
                                 egress_q, session.packet_length_bytes)
             p.clone_session = 0
 
@@ -280,9 +269,7 @@ class Engine:
 
         if p.recirculate_field_list:
             copy = Packet(self._template.copy(), out)
-            self._reset_metadata(copy.f)
-            self._copy_field_list(copy.f, f, p.recirculate_field_list)
-            copy.f[std.instance_type] = RECIRC  # type: ignore[index]
+            self._mark_copy(copy, f, p.recirculate_field_list, RECIRC)
             copy.f[std.packet_length] = len(out)  # type: ignore[index]
             ingress_q.appendleft(copy)
             return
@@ -542,3 +529,13 @@ class Engine:
             padded.add(out)
         vset.clear()
         vset.update(padded)
+
+
+def _parsed_copy(p: Packet) -> Packet:
+    """A new packet instance with ``p``'s fields, parse position and length registers."""
+    copy = Packet(p.f.copy(), p.data)
+    copy.off = p.off
+    copy.payload = p.payload
+    copy.ingress_length = p.ingress_length
+    copy.length_reg = p.length_reg
+    return copy
