@@ -8,6 +8,7 @@ and a (key, priority) -> handle index for the controller's lookups.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from finsy.proto import p4r
@@ -94,19 +95,10 @@ class Tables:
             raise already_exists(f"Entry already exists in table '{table.name}'")
         if 0 < table.size <= len(self._handles[table.id]):
             raise resource_exhausted(f"Table '{table.name}' is full ({table.size} entries)")
-        if not entry.HasField("action"):
-            raise invalid_argument(f"Missing action for an entry of table '{table.name}'")
-        timeout_ms = self._timeout_ms(table, entry.idle_timeout_ns)
-        counter, meter = self._direct_configs(table, entry)
-        ref, one_shot = self._decode_table_action(table, entry.action, default=False)
-        try:
-            with engine_errors(f"adding entry to '{table.name}'"):
-                handle = self._engine.table_add(
-                    table.name, key[0], ref, priority=key[1], timeout_ms=timeout_ms)
-        except Exception:
-            if one_shot is not None:
-                self._profiles.delete_one_shot(table.implementation_id, one_shot)
-            raise
+        timeout_ms, counter, meter, ref, one_shot = self._decode_entry(table, entry)
+        with self._engine_call(table, one_shot, f"adding entry to '{table.name}'"):
+            handle = self._engine.table_add(
+                table.name, key[0], ref, priority=key[1], timeout_ms=timeout_ms)
         self._handles[table.id][key] = handle
         self._states[table.id][handle] = _EntryState(
             key, entry.controller_metadata, entry.metadata, entry.idle_timeout_ns, one_shot)
@@ -114,20 +106,11 @@ class Tables:
 
     def _modify(self, table: TableSpec, handle: int, entry: p4r.TableEntry) -> None:
         state = self._states[table.id][handle]
-        if not entry.HasField("action"):
-            raise invalid_argument(f"Missing action for an entry of table '{table.name}'")
-        timeout_ms = self._timeout_ms(table, entry.idle_timeout_ns)
-        counter, meter = self._direct_configs(table, entry)
-        ref, one_shot = self._decode_table_action(table, entry.action, default=False)
-        try:
-            with engine_errors(f"modifying entry of '{table.name}'"):
-                self._engine.table_modify(table.name, handle, ref)
-                if timeout_ms is not None:
-                    self._engine.table_set_timeout(table.name, handle, timeout_ms)
-        except Exception:
-            if one_shot is not None:
-                self._profiles.delete_one_shot(table.implementation_id, one_shot)
-            raise
+        timeout_ms, counter, meter, ref, one_shot = self._decode_entry(table, entry)
+        with self._engine_call(table, one_shot, f"modifying entry of '{table.name}'"):
+            self._engine.table_modify(table.name, handle, ref)
+            if timeout_ms is not None:
+                self._engine.table_set_timeout(table.name, handle, timeout_ms)
         if state.one_shot is not None:
             self._profiles.delete_one_shot(table.implementation_id, state.one_shot)
         state.one_shot = one_shot
@@ -136,6 +119,31 @@ class Tables:
         if table.supports_idle_timeout:
             state.idle_timeout_ns = entry.idle_timeout_ns
         self._apply_direct(table, handle, counter, meter)
+
+    def _decode_entry(self, table: TableSpec, entry: p4r.TableEntry) -> tuple[
+        int | None, p4r.CounterData | None, list[tuple[float, int]] | None | bool,
+        ActionRef, GroupRef | None,
+    ]:
+        """(timeout ms, direct counter, direct meter, action, one-shot group) of an entry to
+        insert or modify; the one-shot group, if any, is already created."""
+        if not entry.HasField("action"):
+            raise invalid_argument(f"Missing action for an entry of table '{table.name}'")
+        timeout_ms = self._timeout_ms(table, entry.idle_timeout_ns)
+        counter, meter = self._direct_configs(table, entry)
+        ref, one_shot = self._decode_table_action(table, entry.action, default=False)
+        return timeout_ms, counter, meter, ref, one_shot
+
+    @contextmanager
+    def _engine_call(self, table: TableSpec, one_shot: GroupRef | None,
+                     what: str) -> Iterator[None]:
+        """engine_errors(what); a one-shot group made for a call that fails is deleted."""
+        try:
+            with engine_errors(what):
+                yield
+        except Exception:
+            if one_shot is not None:
+                self._profiles.delete_one_shot(table.implementation_id, one_shot)
+            raise
 
     def _delete(self, table: TableSpec, handle: int) -> None:
         with engine_errors(f"deleting entry of '{table.name}'"):
