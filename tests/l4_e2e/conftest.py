@@ -1,30 +1,21 @@
-"""Fixtures of the L4 end-to-end tests: root check, and one load-balancer network per test.
-
-Each network is one switch (embedded p4sim running p4src/lb.p4), two clients, three nginx
-backends and lbd, with a short connection idle timeout so that ended connections leave the
-switch within seconds.  Leaving the fixture always stops every process and removes every
-interface (LbNetwork's own cleanup).
-"""
+"""Fixtures of the L4 end-to-end tests: root check, and networks (l4_network.py) that are
+always stopped, with every process and interface, when the test ends."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 if str(Path(__file__).parent) not in sys.path:  # the helper modules beside the tests
     sys.path.insert(0, str(Path(__file__).parent))
 
-from topologies.addressing import SitePlan, site_plan  # noqa: E402
+from l4_network import IDLE_TIMEOUT_S, NetworkFactory, plan  # noqa: E402
+
 from topologies.lb_network import LbNetwork, NetworkOptions, free_tcp_ports  # noqa: E402
-
-IDLE_TIMEOUT_S = 2.0
-
-NetworkFactory = Callable[..., LbNetwork]
 
 
 @pytest.fixture
@@ -35,7 +26,7 @@ def as_root() -> None:
 
 @pytest.fixture
 def lb_network(as_root: None, tmp_path: Path) -> Iterator[NetworkFactory]:
-    """``lb_network(modes=..., scheduler=...)`` starts a network, torn down after the test."""
+    """``lb_network(modes=..., scheduler=...)`` starts a network, stopped after the test."""
     started: list[LbNetwork] = []
 
     def start(modes: tuple[str, ...] = ("nat",), scheduler: str = "rr") -> LbNetwork:
@@ -53,7 +44,3 @@ def lb_network(as_root: None, tmp_path: Path) -> Iterator[NetworkFactory]:
     finally:
         for network in started:
             network.__exit__(None, None, None)
-
-
-def plan(grpc_port: int) -> SitePlan:
-    return site_plan(0, clients=2, backends=3, grpc_port=grpc_port)

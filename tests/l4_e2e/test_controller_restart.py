@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IDLE_TIMEOUT_S, NetworkFactory
+from l4_network import IDLE_TIMEOUT_S, NetworkFactory
 from lb_checks import connection_entries, lbd, lbd_log, switch_entries, wait_until
 from load_driver import KeepaliveLoad, failures
 

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import IDLE_TIMEOUT_S, NetworkFactory
+from l4_network import IDLE_TIMEOUT_S, NetworkFactory
 from lb_checks import (
     BACKEND_TABLES,
     backend_entries,

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IDLE_TIMEOUT_S, NetworkFactory
+from l4_network import IDLE_TIMEOUT_S, NetworkFactory
 from lb_checks import (
     connection_entries,
     lbd,

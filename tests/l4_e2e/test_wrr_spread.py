@@ -9,7 +9,7 @@ may fail.
 from __future__ import annotations
 
 import pytest
-from conftest import NetworkFactory
+from l4_network import NetworkFactory
 
 from topologies.lbd_config import service_name
 from topologies.traffic import FAILED, spread
