@@ -322,7 +322,7 @@ class ExpressionLowering:
         if e.op in ("&", "|", "^", ">>"):
             return op(e.op, left, right)
         if e.op in ("/", "%"):
-            return op(e.op, left, right)
+            return self._power_of_two_division(e, left, right, width)
         if e.op in ("|+|", "|-|"):
             if width is None:
                 raise LoweringError(e, "saturating arithmetic needs a fixed-width type")
@@ -335,6 +335,20 @@ class ExpressionLowering:
             return mask_to(op("|", op("<<", left, hex_json(right_width, None)),
                               mask_to(right, right_width)), width)
         raise LoweringError(e, f"operator '{e.op}' is not supported on this target")
+
+    def _power_of_two_division(self, e: ast.BinaryOp, left: Json, right: Json,
+                               width: int | None) -> Json:
+        """`x / 2^k` as `x >> k` and `x % 2^k` as `x & (2^k - 1)`, as p4c's StrengthReduction
+        rewrites them (the front end refuses any other run-time division)."""
+        divisor = self.const_int(e.right)
+        if divisor is None or divisor <= 0 or divisor & (divisor - 1):
+            return op(e.op, left, right)
+        exponent = divisor.bit_length() - 1
+        if e.op == "/":
+            return left if exponent == 0 else op(">>", left, hex_json(exponent, None))
+        if exponent == 0:
+            return hex_json(0, width)
+        return op("&", left, hex_json(divisor - 1, width))
 
     def _unary(self, e: ast.UnaryOp, scope: Scope) -> Json:
         if e.op == "!":

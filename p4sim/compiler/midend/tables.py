@@ -35,7 +35,6 @@ from p4sim.compiler.midend.statements import BodyLowering
 
 Json = Any
 
-STANDARD_MATCH_KINDS = {"exact", "lpm", "ternary", "range", "optional"}
 DEFAULT_TABLE_SIZE = 1024
 
 
@@ -440,12 +439,13 @@ class TableLowering:
             if kind == "selector":
                 selector_inputs.append({"type": "field", "value": target})
                 continue
+            # BMv2's loader knows no "optional" match type (P4Objects.cpp
+            # match_name_to_match_type): p4c writes optional keys as ternary ones
             json_kind = "ternary" if kind == "optional" else kind
             keys.append(_Key({"match_type": json_kind, "name": name, "target": target,
                               "mask": mask}, width, kind))
-            cp_kind = kind if kind in STANDARD_MATCH_KINDS else kind
             cp_fields.append(CpMatchField(name, translated_width(element.expr.type, width),
-                                          cp_kind, explicit_id(element),
+                                          kind, explicit_id(element),
                                           p4info_annotations(element.annotations),
                                           named_type(element.expr.type), _doc(element)))
         return keys, selector_inputs, cp_fields
