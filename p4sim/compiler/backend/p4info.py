@@ -294,6 +294,14 @@ class _Builder:
             spec.bool.SetInParent()
         elif isinstance(ty, t.ErrorType):
             spec.error.SetInParent()
+            if not self.info.type_info.HasField("error"):
+                self.info.type_info.error.members.extend(self.model.error_names)
+        elif isinstance(ty, t.EnumType):  # a serializable enum was handled above
+            spec.enum.name = ty.name
+            if ty.name not in self.info.type_info.enums:
+                enum = self.info.type_info.enums[ty.name]
+                for member_name in ty.members:
+                    enum.members.add().name = member_name
         elif isinstance(ty, t.HeaderType):
             spec.header.name = ty.name
             if ty.name not in self.info.type_info.headers:

@@ -177,6 +177,7 @@ class ControlPlaneModel:
     value_sets: list[CpValueSet] = field(default_factory=list)
     pkg_annotations: list[str] = field(default_factory=list)
     pkg_info: dict[str, str] = field(default_factory=dict)
+    error_names: list[str] = field(default_factory=list)  # P4Info type_info.error
 
     def add_action(self, action: CpAction) -> None:
         if all(a.name != action.name for a in self.actions):

@@ -113,6 +113,7 @@ class _Lowering:
                         # right-to-left assignment evaluation makes 0-based
                         codes.errors[member.name] = len(codes.errors)
                         sections.errors.append((member.name, codes.errors[member.name]))
+                        self.ctx.cp.error_names.append(member.name)
             elif isinstance(decl, ast.EnumDecl) and decl.underlying is None and \
                     not _from_architecture(decl):
                 values = {m.name: index for index, m in enumerate(decl.members)}
@@ -266,7 +267,7 @@ class _Lowering:
             if isinstance(rt, t.HeaderType):
                 loc.fields[name] = storage.header_instance(name, rt)
             elif isinstance(rt, t.StackType):
-                loc.fields[name] = storage.stack(name, rt)
+                loc.fields[name] = storage.stack(name, rt, getattr(ty, "decl", None))
             elif isinstance(rt, t.HeaderUnionType):
                 loc.fields[name] = storage.union(name, rt)
             else:
@@ -307,7 +308,7 @@ class _Lowering:
                 sections.add_header(header_name, type_name, metadata=False)
                 field_loc = HeaderLoc(header_name, rt)
             elif isinstance(rt, t.StackType):
-                field_loc = self.ctx.storage.stack(name, rt)
+                field_loc = self.ctx.storage.stack(name, rt, getattr(ty, "decl", None))
             elif isinstance(rt, t.HeaderUnionType) and as_headers:
                 field_loc = self.ctx.storage.union(name, rt)
             elif isinstance(rt, t.HeaderUnionType):
