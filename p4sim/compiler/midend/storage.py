@@ -7,6 +7,7 @@ metadata) or a header stack, mirroring p4c's BMv2 backend.
 
 from __future__ import annotations
 
+from p4sim.compiler import ast
 from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections
 from p4sim.compiler.midend.errors import LoweringError
@@ -21,6 +22,10 @@ from p4sim.compiler.midend.locations import (
 )
 
 SCALARS = "scalars"
+# BMv2 gets one header instance per stack element (and p4c lists each in the deparser);
+# no packet carries more than 2^16 headers of at least a byte, so a larger stack can
+# only be a mistake, and allocating it would take unbounded time and memory.
+MAX_STACK_SIZE = 1 << 16
 
 
 def tuple_as_struct(ty: t.P4Type) -> t.P4Type:
@@ -85,7 +90,11 @@ class Storage:
         self.sections.add_header(name, type_name, metadata=False)
         return HeaderLoc(name, ty)
 
-    def stack(self, base: str, ty: t.StackType) -> StackLoc:
+    def stack(self, base: str, ty: t.StackType, where: ast.Node | None = None) -> StackLoc:
+        if ty.size > MAX_STACK_SIZE:
+            raise LoweringError(where, f"{base}: a stack of {ty.size} elements is too large "
+                                       f"for this target (at most {MAX_STACK_SIZE}: BMv2 "
+                                       "needs one header instance per element)")
         element = repr_type(ty.element)
         if isinstance(element, t.HeaderUnionType):
             return self._union_stack(base, ty, element)
