@@ -88,6 +88,10 @@ class Table:
         self.name = name
         self.id = id_
         self.kind = kind  # "exact" | "lpm" | "ternary" | "keyless"
+        self.lookup: Callable[[int], Entry | None] = {
+            "exact": self._lookup_exact, "lpm": self._lookup_lpm,
+            "ternary": self._lookup_ternary}.get(kind, self._lookup_keyless)
+        """The entry a key hits, by the table's match kind (chosen once, not per packet)."""
         self.key_fields = key_fields
         self.key_fn = key_fn
         self.actions = actions
@@ -387,23 +391,26 @@ class Table:
 
     # --- data path --------------------------------------------------------------------
 
-    def lookup(self, k: int) -> Entry | None:
-        kind = self.kind
-        if kind == "exact":
-            return self.exact.get(k)
-        if kind == "lpm":
-            for _, mask, level in self.lpm_levels:
-                entry = level.get(k & mask)
-                if entry is not None:
+    def _lookup_exact(self, k: int) -> Entry | None:
+        return self.exact.get(k)
+
+    def _lookup_lpm(self, k: int) -> Entry | None:
+        for _, mask, level in self.lpm_levels:
+            entry = level.get(k & mask)
+            if entry is not None:
+                return entry
+        return None
+
+    def _lookup_ternary(self, k: int) -> Entry | None:
+        for entry in self.ternary:
+            if (k & entry.mask) == entry.value:
+                ranges = entry.ranges
+                if ranges is None or all(lo <= (k >> s) & m <= hi for s, m, lo, hi in ranges):
                     return entry
-            return None
-        if kind == "ternary":
-            for entry in self.ternary:
-                if (k & entry.mask) == entry.value:
-                    ranges = entry.ranges
-                    if ranges is None or all(lo <= (k >> s) & m <= hi for s, m, lo, hi in ranges):
-                        return entry
-            return None
+        return None
+
+    @staticmethod
+    def _lookup_keyless(k: int) -> Entry | None:
         return None
 
     def apply(self, p: Packet, f: list[int]) -> NodeFn | None:
