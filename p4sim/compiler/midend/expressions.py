@@ -15,6 +15,7 @@ from p4sim.compiler import ast
 from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import hex_json
 from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.header_flattening import flat_fields
 from p4sim.compiler.midend.locations import (
     DynamicHeaderLoc,
     ExternLoc,
@@ -156,19 +157,10 @@ class ExpressionLowering:
         raise LoweringError(e, "expression is not an lvalue supported on this target")
 
     def member_location(self, base: Location, e: ast.Member) -> Location:
-        if isinstance(base, DynamicHeaderLoc):
-            names = base.type.field_names()
-            if e.member not in names:
+        if isinstance(base, DynamicHeaderLoc | HeaderLoc):
+            if base.type.field_type(e.member) is None:
                 raise LoweringError(e, f"{base.type.name} has no field {e.member}")
-            field_type = base.type.field_type(e.member)
-            assert field_type is not None
-            return FieldLoc(f"{base.stack}[]", e.member, field_type, base.element,
-                            names.index(e.member))
-        if isinstance(base, HeaderLoc):
-            field_type = base.type.field_type(e.member)
-            if field_type is None:
-                raise LoweringError(e, f"{base.type.name} has no field {e.member}")
-            return FieldLoc(base.name, e.member, field_type)
+            return header_member(base, (e.member, ))
         if isinstance(base, StructLoc):
             if e.member not in base.fields:
                 raise LoweringError(e, f"{base.type.name} has no field {e.member}")
@@ -437,9 +429,9 @@ def _size_of(call: ast.MethodCall) -> int:
     target = repr_type(call.method.expr.type)
     if not isinstance(target, t.StructLikeType):
         raise LoweringError(call, f"{call.builtin} needs a header or struct")
-    fixed = sum(w for _, ft in target.fields
-                if (w := bit_width(ft)) is not None)
-    varbits = sum(rt.max_width for _, ft in target.fields
+    leaves = [leaf.type for leaf in flat_fields(target)]
+    fixed = sum(w for ft in leaves if (w := bit_width(ft)) is not None)
+    varbits = sum(rt.max_width for ft in leaves
                   if isinstance(rt := repr_type(ft), t.VarbitType))
     bits = fixed + (varbits if call.builtin.startswith("max") else 0)
     return bits // 8 if call.builtin.endswith("Bytes") else bits
@@ -457,9 +449,9 @@ def _scalar_pairs(left: Location, right: Location, node: ast.Node) -> list[tuple
     if isinstance(left, HeaderLoc) and isinstance(right, HeaderLoc):
         pairs = [({"type": "field", "value": [left.name, VALID_FIELD]},
                   {"type": "field", "value": [right.name, VALID_FIELD]})]
-        for name, _ in left.type.fields:
-            pairs.append(({"type": "field", "value": [left.name, name]},
-                          {"type": "field", "value": [right.name, name]}))
+        for leaf in flat_fields(left.type):
+            pairs.append(({"type": "field", "value": [left.name, leaf.name]},
+                          {"type": "field", "value": [right.name, leaf.name]}))
         return pairs
     if isinstance(left, StructLoc) and isinstance(right, StructLoc):
         pairs = []
@@ -469,3 +461,28 @@ def _scalar_pairs(left: Location, right: Location, node: ast.Node) -> list[tuple
     if isinstance(left, ExternLoc) or isinstance(right, ExternLoc):
         raise LoweringError(node, "extern instances cannot be compared")
     raise LoweringError(node, "comparison of these values is not supported on this target")
+
+
+def header_member(base: DynamicHeaderLoc | HeaderLoc, path: tuple[str, ...]) -> Location:
+    """The field at ``path`` below a header; a struct inside the header (flattened as
+    p4c's FlattenHeaders does) is a StructLoc of its flattened leaves."""
+    layout = flat_fields(base.type)
+    for index, leaf in enumerate(layout):
+        if leaf.path == path:
+            if isinstance(base, DynamicHeaderLoc):
+                return FieldLoc(f"{base.stack}[]", leaf.name, leaf.type, base.element, index)
+            return FieldLoc(base.name, leaf.name, leaf.type)
+    struct_type = t.strip_newtype(_path_type(base.type, path))
+    assert isinstance(struct_type, t.StructType)
+    return StructLoc(struct_type, {name: header_member(base, path + (name, ))
+                                   for name, _ in struct_type.fields})
+
+
+def _path_type(ty: t.P4Type, path: tuple[str, ...]) -> t.P4Type:
+    for name in path:
+        inner = t.strip_newtype(ty)
+        assert isinstance(inner, t.StructLikeType)
+        found = inner.field_type(name)
+        assert found is not None
+        ty = found
+    return ty

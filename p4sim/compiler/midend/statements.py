@@ -15,7 +15,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend import v1model_externs
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.errors import LoweringError
-from p4sim.compiler.midend.expressions import mask_to, op, repr_type
+from p4sim.compiler.midend.expressions import header_member, mask_to, op, repr_type
 from p4sim.compiler.midend.locations import (
     DynamicHeaderLoc,
     FieldLoc,
@@ -253,9 +253,9 @@ class BodyLowering:
                 return
             if isinstance(rhs, ast.StructExpression | ast.ListExpression):
                 self.emit("add_header", [{"type": "header", "value": dst.name}], node)
-                for (name, ftype), value in zip(dst.type.fields, _initializer(rhs, dst.type),
-                                                strict=True):
-                    self.assign_to(FieldLoc(dst.name, name, ftype), value, scope, node)
+                for (name, _), value in zip(dst.type.fields, _initializer(rhs, dst.type),
+                                            strict=True):
+                    self.assign_to(header_member(dst, (name, )), value, scope, node)
                 return
         if isinstance(dst, StructLoc) and isinstance(rhs, ast.StructExpression |
                                                       ast.ListExpression):

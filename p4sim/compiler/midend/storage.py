@@ -12,6 +12,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Bmv2Sections
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
+from p4sim.compiler.midend.header_flattening import flat_header_type
 from p4sim.compiler.midend.locations import (
     FieldLoc,
     HeaderLoc,
@@ -49,7 +50,8 @@ class Storage:
         fields: list[list[object]] = []
         total = 0
         varbit_max = 0
-        for field_name, field_type in ty.fields:
+        layout = flat_header_type(ty) if isinstance(ty, t.HeaderType) else ty
+        for field_name, field_type in layout.fields:
             rt = repr_type(field_type)
             if isinstance(rt, t.VarbitType):
                 fields.append([field_name, "*"])

@@ -16,6 +16,7 @@ from p4sim.compiler.midend.context import source_info
 from p4sim.compiler.midend.control_plane import CpDigest
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
+from p4sim.compiler.midend.header_flattening import flat_fields
 from p4sim.compiler.midend.locations import (
     ExternLoc,
     FieldLoc,
@@ -71,7 +72,8 @@ def flatten_fields(loc: Location, node: ast.Node) -> list[Json]:
     if isinstance(loc, FieldLoc):
         return [loc.json()]
     if isinstance(loc, HeaderLoc):
-        return [{"type": "field", "value": [loc.name, name]} for name, _ in loc.type.fields]
+        return [{"type": "field", "value": [loc.name, leaf.name]}
+                for leaf in flat_fields(loc.type)]
     if isinstance(loc, StructLoc):
         result: list[Json] = []
         for sub in loc.fields.values():
