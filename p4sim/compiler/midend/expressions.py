@@ -408,16 +408,8 @@ class ExpressionLowering:
         return op("d2b", None, self.value(e, scope))
 
     def _aggregate_equality(self, e: ast.BinaryOp, scope: Scope) -> Json:
-        left = self.location(e.left, scope)
-        right = self.location(e.right, scope)
-        pairs = list(_scalar_pairs(left, right, e))
-        result: Json = {"type": "bool", "value": True}
-        for index, (a, b) in enumerate(pairs):
-            term = op("==", a, b)
-            result = term if index == 0 else op("and", result, term)
-        if e.op == "!=":
-            return op("not", None, result)
-        return result
+        result = _equality(self.location(e.left, scope), self.location(e.right, scope), e)
+        return op("not", None, result) if e.op == "!=" else result
 
 
 _SIZE_BUILTINS = ("minSizeInBits", "minSizeInBytes", "maxSizeInBits", "maxSizeInBytes")
@@ -442,25 +434,44 @@ def _is_lookahead(e: ast.Expression) -> bool:
         e.method.member == "lookahead"
 
 
-def _scalar_pairs(left: Location, right: Location, node: ast.Node) -> list[tuple[Json, Json]]:
+def _equality(left: Location, right: Location, node: ast.Node) -> Json:
+    """``left == right`` on aggregates, expanded as p4c's RemoveComplexComparisons does:
+    structs and stacks compare member by member (``&&``), headers as
+    ``!l.isValid() && !r.isValid() || l.isValid() && r.isValid() && l.f == r.f && ...``."""
     if isinstance(left, FieldLoc) and isinstance(right, FieldLoc | ValueLoc):
-        return [(left.json(), right.json() if isinstance(right, FieldLoc)
-                 else right.json_value)]
+        return op("==", left.json(), right.json() if isinstance(right, FieldLoc)
+                  else right.json_value)
     if isinstance(left, HeaderLoc) and isinstance(right, HeaderLoc):
-        pairs = [({"type": "field", "value": [left.name, VALID_FIELD]},
-                  {"type": "field", "value": [right.name, VALID_FIELD]})]
+        left_valid = op("d2b", None, {"type": "field", "value": [left.name, VALID_FIELD]})
+        right_valid = op("d2b", None, {"type": "field", "value": [right.name, VALID_FIELD]})
+        both_invalid = op("and", op("not", None, left_valid), op("not", None, right_valid))
+        same = op("and", left_valid, right_valid)
         for leaf in flat_fields(left.type):
-            pairs.append(({"type": "field", "value": [left.name, leaf.name]},
-                          {"type": "field", "value": [right.name, leaf.name]}))
-        return pairs
+            same = op("and", same, op("==", {"type": "field", "value": [left.name, leaf.name]},
+                                      {"type": "field", "value": [right.name, leaf.name]}))
+        return op("or", both_invalid, same)
+    if isinstance(left, StackLoc) and isinstance(right, StackLoc) and not left.unions \
+            and not right.unions and len(left.element_names) == len(right.element_names):
+        element = repr_type(left.type.element)
+        assert isinstance(element, t.HeaderType)
+        return _conjunction([_equality(HeaderLoc(a, element), HeaderLoc(b, element), node)
+                             for a, b in zip(left.element_names, right.element_names,
+                                             strict=True)])
     if isinstance(left, StructLoc) and isinstance(right, StructLoc):
-        pairs = []
-        for name, sub in left.fields.items():
-            pairs.extend(_scalar_pairs(sub, right.fields[name], node))
-        return pairs
+        return _conjunction([_equality(sub, right.fields[name], node)
+                             for name, sub in left.fields.items()])
     if isinstance(left, ExternLoc) or isinstance(right, ExternLoc):
         raise LoweringError(node, "extern instances cannot be compared")
     raise LoweringError(node, "comparison of these values is not supported on this target")
+
+
+def _conjunction(terms: list[Json]) -> Json:
+    if not terms:
+        return {"type": "bool", "value": True}
+    result = terms[0]
+    for term in terms[1:]:
+        result = op("and", result, term)
+    return result
 
 
 def header_member(base: DynamicHeaderLoc | HeaderLoc, path: tuple[str, ...]) -> Location:
