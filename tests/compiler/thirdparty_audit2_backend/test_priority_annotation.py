@@ -43,3 +43,13 @@ def test_priority_annotation_reaches_bmv2_unchanged() -> None:
     bmv2 = compile_source(PROGRAM, filename="prio.p4").bmv2_json
     table = next(t for t in bmv2["pipelines"][0]["tables"] if t["name"] == "I.t")
     assert [entry["priority"] for entry in table["entries"]] == [3, 2, 1]
+
+
+def test_priority_annotation_after_the_action_counts_too() -> None:
+    """Request B7: p4c's table-entries-priority-bmv2 writes ``key : action(...)
+    @priority(N);``; the annotation belongs to the entry wherever it is written."""
+    trailing = PROGRAM.replace("@priority(3) 0x01 &&& 0xff: to_port(1);",
+                               "0x01 &&& 0xff: to_port(1) @priority(3);")
+    bmv2 = compile_source(trailing, filename="prio.p4").bmv2_json
+    table = next(t for t in bmv2["pipelines"][0]["tables"] if t["name"] == "I.t")
+    assert [entry["priority"] for entry in table["entries"]] == [3, 2, 1]
