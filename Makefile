@@ -25,6 +25,7 @@ bench: setup
 	$(PY) -m bench.switch_pps
 	$(PY) -m bench.lb_modes
 	$(PY) -m bench.l7_splice
+	$(PY) -m bench.l7_profiles
 
 clean:
 	rm -rf .venv .venv-shell .mypy_cache .ruff_cache .pytest_cache build *.egg-info
