@@ -134,7 +134,7 @@ class ContentConfig:
     request_timeout_s: float = 10.0
     max_request_head: int = 8192
     transparent: bool = False  # backends see the client's address instead of the switch's
-    splice_profile: str = "basic"
+    splice_profile: str = "full"
     relay: bool = False  # lbd relays every packet itself instead of splicing in the switch
 
     @property
@@ -455,7 +455,7 @@ def _parse_content(check: Checker, data: dict, path: str,
     relay = data.get("relay", False)
     if not isinstance(relay, bool):
         check.fail(f"{path}.relay", f"{relay!r} is not true or false")
-    profile = check.value(data.get("splice_profile", "basic"), f"{path}.splice_profile",
+    profile = check.value(data.get("splice_profile", "full"), f"{path}.splice_profile",
                           parse_choice(SPLICE_PROFILES))
     if rules is None or timeout is None or head is None or profile is None:
         return None

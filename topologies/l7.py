@@ -59,7 +59,7 @@ class L7Options:
     lard_thresholds: tuple[int, int] = (25, 65)  # (t_low, t_high) of the locality service
     new_connection_limit: dict[str, int] | None = field(
         default_factory=lambda: {"rate": 2000, "burst": 500})  # of the shop service
-    splice_profile: str = "basic"
+    splice_profile: str = "full"
     connection_idle_timeout_s: float = 30.0  # also of splice entries whose close was missed
     run_dir: Path | None = None
 

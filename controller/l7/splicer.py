@@ -78,7 +78,7 @@ class ContentService:
     lard: LardThresholds = LardThresholds()
     request_timeout_s: float = 10.0
     max_request_head: int = 8192
-    splice_profile: str = "basic"  # "full": timestamps, SACK, window scaling when offered
+    splice_profile: str = "full"  # timestamps, SACK, window scaling when offered; "basic": none
     transparent: bool = False  # backends see the client's address, not the splice address
     relay: bool = False  # no splice entries: the splicer relays every segment (relay.py)
 
