@@ -12,12 +12,12 @@ import struct
 from pathlib import Path
 
 from finsy.proto import p4i
-from scapy.all import IP, UDP, Ether, IPv6, Raw  # type: ignore[attr-defined]
+from scapy.all import IP, UDP, Dot1Q, Ether, IPv6, Raw  # type: ignore[attr-defined]
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import TCP
 
 from p4sim.compiler import compile_file
-from p4sim.engine import ActionCall, Engine, Exact, Lpm, Range, Ternary
+from p4sim.engine import ActionCall, Engine, Exact, GroupRef, Lpm, Range, Ternary
 
 PROGRAMS = Path(__file__).parent / "programs"
 
@@ -115,3 +115,70 @@ def test_ecmp_hash_in_action_tunnel_encap_and_tcp_checksum_with_payload() -> Non
     expected = next_hop / outer / routed
     assert result.packets == [(port, bytes(expected))]
     assert engine.counter_read("MyIngress.per_proto", 6) == (14 + len(inner), 1)
+
+
+def _selector_engine() -> tuple[Engine, p4i.P4Info]:
+    engine, info = _engine("selector_acl_cpu_resubmit.p4")
+    engine.act_prof_set_member("lag_selector", 1, ActionCall("ingress.set_port", (3,)))
+    engine.act_prof_set_member("lag_selector", 2, ActionCall("ingress.set_port", (4,)))
+    engine.act_prof_set_group("lag_selector", 10, [(1, 1), (2, 1)])
+    engine.table_add("ingress.ingress.lag", [Lpm(0x0A000000, 8)], GroupRef(10))
+    engine.mc_group_set(1, [(1, 0), (2, 5), (3, 7)])
+    return engine, info
+
+
+def test_selector_acl_names_follow_p4c() -> None:
+    _, info = _selector_engine()
+    names = {t.preamble.name: [m.name for m in t.match_fields] for t in info.tables}
+    # @name("ingress.lag") is relative: prefixed again; @name(".acl") is global.
+    assert names == {"acl": ["hdr.eth.etherType", "ip_proto", "meta.l4_dport"],
+                     "ingress.l2": ["hdr.eth.dst", "hdr.vlan.vid"],
+                     "ingress.ingress.lag": ["hdr.ipv4.dstAddr"]}
+    assert [(p.preamble.name, p.with_selector, p.size) for p in info.action_profiles] == [
+        ("lag_selector", True, 1024)]
+    assert [c.preamble.name for c in info.controller_packet_metadata] == [
+        "packet_in", "packet_out"]
+
+
+def test_selector_member_chosen_by_crc16_of_the_selector_keys() -> None:
+    engine, _ = _selector_engine()
+    for sport, dport in ((1, 2), (5, 6), (7, 1000)):
+        sent = bytes(Ether(dst="00:00:00:00:00:01") / IP(src="10.1.1.1", dst="10.0.0.9") / TCP(
+            sport=sport, dport=dport))
+        index = _crc16_arc(bytes([10, 1, 1, 1]) + struct.pack("!HH", sport, dport)) % 2
+        assert engine.process(1, sent).packets == [((3, 4)[index], sent)]
+
+
+def test_const_ternary_entry_sends_to_cpu_with_packet_in_header() -> None:
+    engine, _ = _selector_engine()
+    sent = bytes(Ether(dst="00:00:00:00:00:01") / IP(src="10.1.1.1", dst="10.0.0.9") / UDP(
+        sport=68, dport=67))
+    # packet_in: ingress_port 1 in 9 bits, 7 bits of padding
+    assert engine.process(1, sent).packets == [(255, bytes.fromhex("0080") + sent)]
+    frame = bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src="00:00:00:00:00:00", type=0x9000)) + b"zz"
+    assert engine.process(255, bytes.fromhex("0100") + frame).packets == [(2, frame)]
+
+
+def test_resubmit_clears_ingress_port_so_multicast_keeps_the_source_port() -> None:
+    """BMv2 resets all metadata on resubmit (only the field list survives), so
+    ``egress_port == ingress_port`` no longer prunes the source port."""
+    engine, _ = _selector_engine()
+    eth = Ether(dst="00:00:00:00:00:01", src="00:00:00:00:00:02")
+    sent = eth / IP(src="10.1.1.1", dst="10.0.0.9") / TCP(sport=1, dport=9999)
+    # diffserv = number of passes; the program updates no checksum
+    unchanged_checksum = IP(bytes(sent[IP])).chksum
+    l3 = IP(src="10.1.1.1", dst="10.0.0.9", tos=1, chksum=unchanged_checksum) / TCP(
+        sport=1, dport=9999)
+    tagged = {rid: bytes(Ether(dst="00:00:00:00:00:01", src="00:00:00:00:00:02") / Dot1Q(
+        vlan=rid) / l3) for rid in (5, 7)}
+    assert engine.process(1, bytes(sent)).packets == [
+        (1, bytes(eth / l3)), (2, tagged[5]), (3, tagged[7])]
+
+
+def test_multicast_prunes_the_source_port_and_tags_by_rid() -> None:
+    engine, _ = _selector_engine()
+    sent = bytes(Ether(dst="00:00:00:00:00:01", src="00:00:00:00:00:02") / Dot1Q(vlan=3)) + b"ab"
+    head = bytes.fromhex("000000000001000000000002")
+    assert engine.process(1, sent).packets == [
+        (2, head + bytes.fromhex("8100000581006162")),
+        (3, head + bytes.fromhex("8100000781006162"))]
