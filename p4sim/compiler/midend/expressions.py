@@ -293,6 +293,8 @@ class ExpressionLowering:
         loc = self.location(call.method.expr, scope)
         if isinstance(loc, HeaderLoc):
             return {"type": "field", "value": [loc.name, VALID_FIELD]}
+        if isinstance(loc, DynamicHeaderLoc):
+            return op("b2d", None, _dynamic_validity(loc))
         raise LoweringError(call, "isValid() as a value is only supported on headers")
 
     def _binary(self, e: ast.BinaryOp, scope: Scope) -> Json:
@@ -399,6 +401,8 @@ class ExpressionLowering:
             loc = self.location(e.method.expr, scope)
             if isinstance(loc, UnionLoc):
                 return op("valid_union", None, {"type": "header_union", "value": loc.name})
+            if isinstance(loc, DynamicHeaderLoc):
+                return _dynamic_validity(loc)
             return op("d2b", None, self._validity_field(e, scope))
         if isinstance(e, ast.Ternary):
             return op("?", self.condition(e.then, scope), self.condition(e.otherwise, scope),
@@ -472,6 +476,12 @@ def _conjunction(terms: list[Json]) -> Json:
     for term in terms[1:]:
         result = op("and", result, term)
     return result
+
+
+def _dynamic_validity(loc: DynamicHeaderLoc) -> Json:
+    """``stack[i].isValid()`` with ``i`` known only at run time: BMv2's ``valid`` operator
+    on the dereferenced element (p4c reaches the same result by expanding the index)."""
+    return op("valid", None, loc.element)
 
 
 def header_member(base: DynamicHeaderLoc | HeaderLoc, path: tuple[str, ...]) -> Location:

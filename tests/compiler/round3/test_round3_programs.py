@@ -182,3 +182,54 @@ def test_multicast_prunes_the_source_port_and_tags_by_rid() -> None:
     assert engine.process(1, sent).packets == [
         (2, head + bytes.fromhex("8100000581006162")),
         (3, head + bytes.fromhex("8100000781006162"))]
+
+
+def _ipv6_engine() -> Engine:
+    engine, _ = _engine("ipv6_tags_recirculate_digest.p4")
+    engine.table_add("MyIngress.routes", [Lpm(0x20010DB8 << 96, 32)],
+                     ActionCall("MyIngress.route", (9,)))
+    engine.clone_session_set(50, [(6, 0)])
+    return engine
+
+
+def _ipv6_udp(hop_limit: int) -> IPv6:
+    return IPv6(src="2001:db8::1", dst="2001:db8::2", hlim=hop_limit) / UDP(sport=5, dport=6)
+
+
+def test_recirculation_and_egress_clone_with_field_lists() -> None:
+    engine = _ipv6_engine()
+    eth = Ether(dst="00:00:00:00:00:01", src="00:00:00:00:00:02")
+    sent = eth / _ipv6_udp(9) / Raw(b"data")
+    # E2E clone: headers as left by egress, field list 9 (note) kept, length of the original
+    clone = Ether(dst=f"00:00:00:00:00:{len(sent):02x}", src="00:00:00:00:fe:ed") / _ipv6_udp(
+        8) / Raw(b"data")
+    # the recirculated packet keeps field list 5 and is routed again (hop limit - 2)
+    assert engine.process(1, bytes(sent)).packets == [
+        (6, bytes(clone)), (9, bytes(eth / _ipv6_udp(7) / Raw(b"data")))]
+
+
+def test_bad_udp_checksum_and_route_miss_send_digests_with_enum_and_bool() -> None:
+    engine = _ipv6_engine()
+    bad = bytearray(bytes(Ether() / _ipv6_udp(9) / Raw(b"data")))
+    bad[-1] ^= 1
+    result = engine.process(1, bytes(bad))
+    source = 0x20010DB8000000000000000000000001
+    assert result.packets == []
+    assert [(d.name, d.values) for d in result.digests] == [("report_t", (2, source, 0, 0))]
+    miss = Ether() / IPv6(src="2001:db8::1", dst="3001::2") / UDP(sport=5, dport=6)
+    assert [d.values for d in engine.process(1, bytes(miss)).digests] == [(1, source, 0, 6)]
+
+
+def test_runtime_stack_index_with_is_valid_and_lookahead_of_a_header() -> None:
+    engine = _ipv6_engine()
+    eth = Ether(dst="00:00:00:00:00:01", src="00:00:00:00:00:00", type=0x88B5)
+    tags = bytes([1, 1, 2, 0])  # tags[0].next == 1: tags[1].hop is incremented
+    sent = bytes(eth) + tags + bytes(_ipv6_udp(9))
+    clone_eth = Ether(dst=f"00:00:00:00:00:{len(sent) + 2:02x}", src="00:00:00:00:fe:ed",
+                      type=0x88B5)
+    first_pass = bytes.fromhex("aabb01010300")
+    # second pass: tags[0].next == 0xbb is out of range, push_front fills the stack
+    second_pass = bytes.fromhex("aabbaabb01010300")
+    assert engine.process(1, sent).packets == [
+        (6, bytes(clone_eth) + first_pass + bytes(_ipv6_udp(8))),
+        (9, bytes(eth) + second_pass + bytes(_ipv6_udp(7)))]
