@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 from finsy.proto import p4i
-from scapy.all import IP, UDP, Dot1Q, Ether, IPv6, Raw  # type: ignore[attr-defined]
+from scapy.all import IP, UDP, Dot1Q, Ether, IPOption_RR, IPv6, Raw  # type: ignore[attr-defined]
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import TCP
 
@@ -24,7 +24,8 @@ PROGRAMS = Path(__file__).parent / "programs"
 
 def _engine(name: str) -> tuple[Engine, p4i.P4Info]:
     program = compile_file(str(PROGRAMS / name))
-    return Engine(program.bmv2_json), program.p4info
+    # a frozen clock: meters and idle timeouts must not depend on the machine's speed
+    return Engine(program.bmv2_json, clock_ns=lambda: 1_000_000_000), program.p4info
 
 
 def _crc16_arc(data: bytes) -> int:
@@ -233,3 +234,46 @@ def test_runtime_stack_index_with_is_valid_and_lookahead_of_a_header() -> None:
     assert engine.process(1, sent).packets == [
         (6, bytes(clone_eth) + first_pass + bytes(_ipv6_udp(8))),
         (9, bytes(eth) + second_pass + bytes(_ipv6_udp(7)))]
+
+
+def _snat_engine() -> tuple[Engine, p4i.P4Info]:
+    engine, info = _engine("ipv4_options_snat_meter.p4")
+    engine.table_add("ingressImpl.fwd", [Lpm(0x0A000000, 8)],
+                     ActionCall("ingressImpl.set_out", (2,)), timeout_ms=1000)
+    engine.table_add("ingressImpl.snat", [Exact(0x0A000001), Exact(1000)],
+                     ActionCall("ingressImpl.nat", (0x01020304, 0x2345)))
+    return engine, info
+
+
+def _with_options(src: str, sport: int) -> Ether:
+    return Ether() / IP(src=src, dst="10.0.0.2", options=[IPOption_RR(routers=["1.1.1.1"])]) / TCP(
+        sport=sport, dport=80) / Raw(b"payload!")
+
+
+def test_snat_p4info_ids_scopes_and_timeout() -> None:
+    _, info = _snat_engine()
+    tables = {t.preamble.name: t for t in info.tables}
+    assert tables["ingressImpl.fwd"].preamble.id == 0x02000101  # @id kept
+    assert tables["ingressImpl.fwd"].idle_timeout_behavior == p4i.Table.NOTIFY_CONTROL
+    assert tables["ingressImpl.fwd"].size == 512
+    assert [ref.scope for ref in tables["ingressImpl.snat"].action_refs] == [
+        p4i.ActionRef.TABLE_AND_DEFAULT, p4i.ActionRef.DEFAULT_ONLY]
+    assert [c.preamble.name for c in info.counters] == ["ingressImpl.flow_bytes"]
+
+
+def test_varbit_options_checksums_and_nat() -> None:
+    engine, _ = _snat_engine()
+    sent = _with_options("10.0.0.1", 1000)
+    assert engine.process(1, bytes(sent)).packets == [
+        (2, bytes(_with_options("1.2.3.4", 0x2345)))]
+    assert engine.counter_read("ingressImpl.flow_bytes", 0x345) == (len(sent), 1)
+    corrupted = bytearray(bytes(sent))
+    corrupted[24] ^= 0xFF  # inside the IPv4 options: verify_checksum covers the varbit
+    assert engine.process(1, bytes(corrupted)).packets == []
+
+
+def test_packet_meter_turns_red_after_the_burst() -> None:
+    engine, _ = _snat_engine()
+    engine.meter_set("ingressImpl.port_meter", 1, [(1.0, 1), (1.0, 1)])
+    sent = bytes(_with_options("10.0.0.9", 1))
+    assert [len(engine.process(1, sent).packets) for _ in range(3)] == [1, 0, 0]
