@@ -9,6 +9,7 @@ own output.  Table in ``docs/dev/compiler-audit-round3.md``.
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 from finsy.proto import p4i
@@ -277,3 +278,44 @@ def test_packet_meter_turns_red_after_the_burst() -> None:
     engine.meter_set("ingressImpl.port_meter", 1, [(1.0, 1), (1.0, 1)])
     sent = bytes(_with_options("10.0.0.9", 1))
     assert [len(engine.process(1, sent).packets) for _ in range(3)] == [1, 0, 0]
+
+
+CALC_OPS = ("op_add", "op_sub", "op_shr", "op_sat", "op_acc", "op_stop")
+
+
+def _calculator() -> Engine:
+    engine, _ = _engine("signed_calc_reflector.p4")
+    for code, action in enumerate(CALC_OPS, start=1):
+        engine.table_add("MyIngress.calculate", [Ternary(code, 0xFF)],
+                         ActionCall(f"MyIngress.{action}", ()), priority=1)
+    # overlapping wider entries: BMv2's lower priority value wins
+    engine.table_add("MyIngress.calculate", [Ternary(0, 0xF0)],
+                     ActionCall("MyIngress.op_sub", ()), priority=20)
+    engine.table_add("MyIngress.calculate", [Ternary(0, 0xF8)],
+                     ActionCall("MyIngress.op_add", ()), priority=5)
+    return engine
+
+
+def _calc(engine: Engine, code: int, a: int, b: int) -> tuple[int, bytes, int, int] | None:
+    head = bytes.fromhex("000000000001" "000000000002" "1234")
+    packets = engine.process(3, head + struct.pack("!BhhhIH", code, a, b, 0, 0, 0)).packets
+    if not packets:
+        return None
+    [(port, data)] = packets
+    out_code, out_a, out_b, result, crc32, identity = struct.unpack("!BhhhIH", data[14:])
+    assert (out_a, out_b) == (a, b)
+    assert crc32 == zlib.crc32(struct.pack("!hh", a, b))  # HashAlgorithm.crc32
+    assert identity == (code << 8) | 0x5A  # HashAlgorithm.identity of {op, 8w0x5a}
+    return port, data[:12], out_code, result
+
+
+def test_signed_arithmetic_priorities_register_and_exit() -> None:
+    engine = _calculator()
+    reflected = bytes.fromhex("000000000002" "000000000001")
+    cases = {(0, 4, 5): 9, (1, 30000, 10000): -25536, (2, -5, 7): -12, (3, -17, 0): -5,
+             (4, 30000, 10000): 32767, (4, -30000, -10000): -32768, (5, 3, 0): 3,
+             (5, -1, 0): 2, (7, 1, 1): 2, (9, 1, 1): 0}
+    for (code, a, b), result in cases.items():
+        assert _calc(engine, code, a, b) == (3, reflected, (code + 100) & 0xFF, result)
+    assert _calc(engine, 6, 1, 1) is None  # mark_to_drop + exit
+    assert engine.register_read("MyIngress.acc", 0) == 2
