@@ -25,6 +25,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.diagnostics import Diagnostic
 from p4sim.compiler.folding import fold, wrap
 from p4sim.compiler.scopes import Scope
+from p4sim.compiler.source_text import expression_text
 
 ACCEPT_STATE = ast.ParserState(name="accept")
 REJECT_STATE = ast.ParserState(name="reject")
@@ -2202,53 +2203,27 @@ def _kind(typ: t.P4Type) -> str:
 
 
 def _text(node: ast.Node) -> str:
-    """Short source-like rendering of an expression for messages."""
-    if isinstance(node, ast.PathExpression):
-        return ("." if node.top_level else "") + node.name
-    if isinstance(node, ast.Member):
-        return f"{_text(node.expr)}.{node.member}"
+    """Short source-like rendering of a node for messages.
+
+    Expressions print as in source (``source_text``, the same printer that names keys);
+    only casts and type names show the resolved type, as p4c's messages do.
+    """
     if isinstance(node, ast.TypeNameExpression):
         ref = node.type_ref
         return ref.name if isinstance(ref, ast.NamedTypeRef) else getattr(ref, "kind", "type")
-    if isinstance(node, ast.IntLiteral):
-        return node.text or str(node.value)
-    if isinstance(node, ast.BoolLiteral):
-        return "true" if node.value else "false"
     if isinstance(node, ast.StringLiteral):
         return f'"{node.value}"'
-    if isinstance(node, ast.ArrayIndex):
-        return f"{_text(node.expr)}[{_text(node.index)}]"
-    if isinstance(node, ast.Slice):
-        return f"{_text(node.expr)}[{_text(node.hi)}:{_text(node.lo)}]"
-    if isinstance(node, ast.BinaryOp):
-        return f"{_text(node.left)} {node.op} {_text(node.right)}"
-    if isinstance(node, ast.UnaryOp):
-        return f"{node.op}{_text(node.operand)}"
-    if isinstance(node, ast.MethodCall):
-        return f"{_text(node.method)}(" + ", ".join(_text(a.value) for a in node.args) + ")"
     if isinstance(node, ast.Cast):
         return f"({_type_ref_text(node.type_ref)}){_text(node.expr)}"
-    if isinstance(node, ast.ListExpression):
-        return "{" + ", ".join(_text(x) for x in node.elements) + "}"
-    if isinstance(node, ast.StructExpression):
-        return "{" + ", ".join(f"{f.name} = {_text(f.value)}" for f in node.fields) + "}"
     if isinstance(node, ast.AssignStatement):
         return f"{_text(node.lhs)} = {_text(node.rhs)}"
-    if isinstance(node, ast.Ternary):
-        return f"{_text(node.cond)} ? {_text(node.then)} : {_text(node.otherwise)}"
-    if isinstance(node, ast.DontCare):
-        return "_"
-    if isinstance(node, ast.DefaultExpression):
-        return "default"
-    if isinstance(node, ast.MaskExpression):
-        return f"{_text(node.value)} &&& {_text(node.mask)}"
-    if isinstance(node, ast.RangeExpression):
-        return f"{_text(node.low)} .. {_text(node.high)}"
     if isinstance(node, ast.ConstructorCall):
         return f"{_type_ref_text(node.type_ref)}(" + \
             ", ".join(_text(a.value) for a in node.args) + ")"
     if isinstance(node, ast.Declaration):
         return node.name
+    if isinstance(node, ast.Expression):
+        return expression_text(node)
     return type(node).__name__
 
 

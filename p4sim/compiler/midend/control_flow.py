@@ -520,6 +520,6 @@ def _dict_setter(target: dict[str, Any], key: str) -> Setter:
 
 
 def _cond_text(cond: ast.Expression) -> str:
-    from p4sim.compiler.midend.source_text import expression_text
+    from p4sim.compiler.source_text import expression_text
     return expression_text(cond)
 

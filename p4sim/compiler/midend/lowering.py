@@ -32,11 +32,11 @@ from p4sim.compiler.midend.locations import (
 )
 from p4sim.compiler.midend.parser_lowering import ParserLowering
 from p4sim.compiler.midend.scope import Scope, control_plane_name
-from p4sim.compiler.midend.source_text import p4info_annotations, string_annotation
 from p4sim.compiler.midend.statements import BodyLowering
 from p4sim.compiler.midend.storage import tuple_as_struct
 from p4sim.compiler.midend.tables import TableLowering, explicit_id
 from p4sim.compiler.midend.v1model_externs import calculation_inputs, enum_member
+from p4sim.compiler.source_text import p4info_annotations, string_annotation
 
 V1SWITCH_BLOCKS = ("parser", "verify_checksum", "ingress", "egress", "compute_checksum",
                    "deparser")

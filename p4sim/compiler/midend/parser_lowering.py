@@ -14,8 +14,8 @@ from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, op, repr_type
 from p4sim.compiler.midend.locations import ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
-from p4sim.compiler.midend.source_text import p4info_annotations
 from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.source_text import p4info_annotations
 
 Json = Any
 

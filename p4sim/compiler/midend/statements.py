@@ -27,7 +27,7 @@ from p4sim.compiler.midend.locations import (
     ValueLoc,
 )
 from p4sim.compiler.midend.scope import Scope
-from p4sim.compiler.midend.source_text import expression_text
+from p4sim.compiler.source_text import expression_text
 
 Json = Any
 

@@ -30,8 +30,8 @@ from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import VALID_FIELD, bit_width
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, HeaderLoc, ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
-from p4sim.compiler.midend.source_text import expression_text, p4info_annotations
 from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.source_text import expression_text, p4info_annotations
 
 Json = Any
 

@@ -26,7 +26,7 @@ from p4sim.compiler.midend.locations import (
     StructLoc,
 )
 from p4sim.compiler.midend.scope import Scope
-from p4sim.compiler.midend.source_text import expression_text
+from p4sim.compiler.source_text import expression_text
 
 if TYPE_CHECKING:
     from p4sim.compiler.midend.statements import BodyLowering
