@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-pip cpp make mininet iproute2 iputils-ping
-              ethtool tcpdump psmisc nginx curl wrk haproxy openssl procps)
+              ethtool tcpdump psmisc nginx curl wrk haproxy openssl procps kmod)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
