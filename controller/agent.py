@@ -57,6 +57,7 @@ from controller.dataplane import (
     desired_meters,
     flow_of,
 )
+from controller.l7.segments import RST, parse_segment, reset_reply
 from controller.l7.syncookies import SynCookies
 from controller.packets import parse_flow
 from controller.reconcile import EntryDiff, diff_entries
@@ -359,12 +360,25 @@ class SwitchAgent:
                 return
             conn = self.state.schedule(self.name, flow)
             if conn is None:
-                LOG.info("%s: no backend available for %s: dropped", self.name, flow)
+                await self._refuse(packet, flow)
                 return
             await self.install_connection(conn)
         await self.send_stream([P4PacketOut(packet.payload, egress_port=0,
                                              ingress_port=packet.metadata["ingress_port"],
                                              mode=PACKET_OUT_MODE_PIPELINE)])
+
+    async def _refuse(self, packet: P4PacketIn, flow: FlowKey) -> None:
+        """No server can take the connection: a TCP client gets a RST at once (no black
+        hole to time out in); UDP is dropped."""
+        segment = parse_segment(packet.payload)
+        if segment is None or segment.flags & RST:
+            LOG.info("%s: no backend available for %s: dropped", self.name, flow)
+            return
+        LOG.info("%s: no backend available for %s: reset", self.name, flow)
+        await self.send_stream([P4PacketOut(reset_reply(self.config.router_mac, segment),
+                                            egress_port=0,
+                                            ingress_port=packet.metadata["ingress_port"],
+                                            mode=PACKET_OUT_MODE_PIPELINE)])
 
     async def send_stream(self, messages: list[Any]) -> None:
         """Stream messages (packet-outs, digest acks), one stream write at a time."""

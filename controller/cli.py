@@ -24,6 +24,7 @@ from controller.config import (
     SCHEDULERS,
     SERVICE_MODES,
 )
+from controller.health_config import CHECK_KINDS, ON_DOWN
 
 
 def _ipv4(text: str) -> str:
@@ -127,10 +128,36 @@ def build_parser() -> argparse.ArgumentParser:
         sub = backend.add_parser(verb, help=text)
         sub.add_argument("service")
         sub.add_argument("backend")
+    blist = backend.add_parser("list", help="backends with their health and weights")
+    blist.add_argument("service", nargs="?")
     weight = backend.add_parser("weight", help="set a backend's weight")
     weight.add_argument("service")
     weight.add_argument("backend")
     weight.add_argument("weight", type=_ranged(0, 65535))
+
+    health = commands.add_parser("health", help="health checks of pools").add_subparsers(
+        dest="action", required=True)
+    hset = health.add_parser("set", help="check POOL's servers (replaces its check)")
+    hset.add_argument("pool")
+    hset.add_argument("--kind", choices=CHECK_KINDS, required=True)
+    hset.add_argument("--interval", type=float, help="seconds between checks (default 2)")
+    hset.add_argument("--timeout", type=float, help="seconds a check may take (default 1)")
+    hset.add_argument("--rise", type=int, help="passes in a row to come up (default 2)")
+    hset.add_argument("--fall", type=int, help="failures in a row to go down (default 3)")
+    hset.add_argument("--port", type=_ranged(1, 65535), help="port to check (default: "
+                      "each backend's)")
+    hset.add_argument("--path", help="HTTP(S) request path (default /)")
+    hset.add_argument("--expect-status", type=int, action="append",
+                      help="accepted HTTP status (repeatable; default 200)")
+    hset.add_argument("--expect-body", help="text the HTTP(S) body must contain")
+    hset.add_argument("--slow-start", type=float, help="seconds to ramp a server back up")
+    hset.add_argument("--on-down", choices=ON_DOWN, help="established connections of a "
+                      "down server (default keep)")
+    hset.add_argument("--netns", help="network namespace the checks run in")
+    hset.add_argument("--command", nargs="+", metavar="ARG", dest="check_command",
+                      help="kind command: argv, with {address} and {port}")
+    hdel = health.add_parser("del", help="stop checking POOL's servers")
+    hdel.add_argument("pool")
 
     rule = commands.add_parser("rule", help="content rules of l7 services").add_subparsers(
         dest="action", required=True)
@@ -210,6 +237,23 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         case "backend", "weight":
             return "backend.weight", {"service": args.service, "backend": args.backend,
                                       "weight": args.weight}
+        case "backend", "list":
+            return "backend.list", {} if args.service is None else {"service": args.service}
+        case "health", "set":
+            check: dict[str, Any] = {"kind": args.kind}
+            for key in ("interval", "timeout", "rise", "fall", "port", "path",
+                        "expect_body", "on_down", "netns"):
+                if getattr(args, key) is not None:
+                    check[key] = getattr(args, key)
+            if args.check_command is not None:
+                check["command"] = args.check_command
+            if args.expect_status:
+                check["expect_status"] = args.expect_status
+            if args.slow_start is not None:
+                check["slow_start"] = args.slow_start
+            return "health.set", {"pool": args.pool, "check": check}
+        case "health", "del":
+            return "health.del", {"pool": args.pool}
         case "rule", "list":
             return "rule.list", {"service": args.service}
         case "rule", "add":
@@ -262,6 +306,13 @@ def render(method: str, result: Any) -> str:
                                    for b in s["backends"]) or "-"])
         return format_table(["SERVICE", "VIRTUAL", "MODE", "SCHED", "PERSIST", "POOL",
                              "BACKENDS(WEIGHT)"], rows)
+    if method == "backend.list":
+        return format_table(
+            ["SERVICE", "BACKEND", "ADDRESS", "WEIGHT", "NOW", "STATE", "HEALTH", "SINCE(s)",
+             "LAST CHECK"],
+            [[b["service"], b["name"], f"{b['address']}:{b['port']}", b["weight"],
+              b["effective_weight"], b["state"], _health_flag(b), b.get("since_change_s"),
+              b.get("check")] for b in result])
     if method == "rule.list":
         rows = [[index, rule.get("pool") if isinstance(rule, dict) else "?", _conditions(rule)]
                 for index, rule in enumerate(result["rules"])]
@@ -270,11 +321,11 @@ def render(method: str, result: Any) -> str:
     if method == "stats":
         rows = []
         for s in result:
-            rows.append([s["name"], "", "", s["active"], s["packets"], s["bytes"]])
-            rows.extend(["", b["name"], b["state"], b["active"], b["packets"], b["bytes"]]
-                        for b in s["backends"])
-        return format_table(["SERVICE", "BACKEND", "STATE", "ACTIVE", "PACKETS", "BYTES"],
-                            rows)
+            rows.append([s["name"], "", "", "", s["active"], s["packets"], s["bytes"]])
+            rows.extend(["", b["name"], b["state"], _health_flag(b), b["active"],
+                         b["packets"], b["bytes"]] for b in s["backends"])
+        return format_table(["SERVICE", "BACKEND", "STATE", "HEALTH", "ACTIVE", "PACKETS",
+                             "BYTES"], rows)
     if method == "switch.list":
         return format_table(
             ["SWITCH", "ADDRESS", "DEVICE", "CONNECTED", "SYNCHRONISED", "STATUS"],
@@ -300,6 +351,14 @@ def _conditions(rule: Any) -> str:
 
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _health_flag(backend: dict[str, Any]) -> str:
+    health = str(backend.get("health", "unchecked"))
+    agent = backend.get("agent")
+    if agent and agent.get("state") != "up":
+        health += f" (agent: {agent['state']})"
+    return health + (" (slow start)" if backend.get("slow_start") else "")
 
 
 def _flag(state: str) -> str:

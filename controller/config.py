@@ -13,12 +13,15 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from controller.l7.locality import CONTENT_SCHEDULERS, LardThresholds
 from controller.l7.rules import ContentRules, RulesError, parse_content_rules
+
+if TYPE_CHECKING:
+    from controller.health_config import HealthPolicy
 
 MODES = ("nat", "dr", "tun")
 L7_MODE = "l7"  # content-aware: spliced by the controller (docs/l7.md)
@@ -181,6 +184,7 @@ class LbConfig:
     pools: Mapping[str, tuple[Backend, ...]]
     api: ApiConfig = field(default_factory=ApiConfig)
     connection_idle_timeout_s: float = 60.0
+    health: Mapping[str, HealthPolicy] = field(default_factory=dict)  # pool -> checks
 
     def service(self, name: str) -> Service:
         for service in self.services:
@@ -466,8 +470,11 @@ def _parse_content(check: Checker, data: dict, path: str,
 def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
     """Validate a raw YAML tree; relative pipeline paths resolve against ``base_dir``."""
     check = Checker()
+    # health_config builds on this module's parsers, so it is imported here, not on top.
+    from controller.health_config import parse_health_checks
+
     top = check.mapping(raw, "", {"pipeline", "api", "switches", "services", "pools",
-                                  "connection_idle_timeout"},
+                                  "connection_idle_timeout", "health_checks"},
                         {"pipeline", "switches", "services", "pools"})
 
     pipe = check.mapping(top.get("pipeline"), "pipeline", {"p4info", "bmv2_json"},
@@ -525,12 +532,14 @@ def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
         for j, be in enumerate(members):
             check_backend_port(check, be, f"pools.{pool_name}[{j}].egress_port", switches)
 
+    health = parse_health_checks(check, top.get("health_checks"), pools)
+    check_health(check, health, pools, switches)
     check_capacity(check, services, pools)
     if check.problems:
         raise ConfigError(check.problems)
     assert idle is not None
     return LbConfig(PipelineConfig(paths["p4info"], paths["bmv2_json"]), tuple(switches),
-                    tuple(services), pools, api, idle)
+                    tuple(services), pools, api, idle, health)
 
 
 def check_service_fits(check: Checker, svc: Service, path: str, others: list[Service],
@@ -643,8 +652,21 @@ def cross_check(config: LbConfig) -> list[str]:
         for j, be in enumerate(members):
             check_backend_port(check, be, f"pools.{pool_name}[{j}].egress_port",
                                config.switches)
+    check_health(check, config.health, config.pools, config.switches)
     check_capacity(check, config.services, config.pools)
     return check.problems
+
+
+def check_health(check: Checker, health: Mapping[str, HealthPolicy],
+                 pools: Mapping[str, tuple[Backend, ...]],
+                 switches: list[SwitchConfig] | tuple[SwitchConfig, ...]) -> None:
+    """Checked pools exist, and a sorry server's port, like a backend's, is a switch's."""
+    for pool, policy in health.items():
+        if pool not in pools:
+            check.fail(f"health_checks.{pool}", f"unknown pool {pool!r}")
+        if policy.sorry_server is not None:
+            check_backend_port(check, policy.sorry_server,
+                               f"health_checks.{pool}.sorry_server.egress_port", switches)
 
 
 def check_backend_port(check: Checker, be: Backend, path: str,

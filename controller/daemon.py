@@ -1,9 +1,10 @@
 """lbd: the load-balancer controller daemon.
 
 Reads the YAML config (exit 2 with every problem listed if it is invalid), then runs,
-on one asyncio loop: a finsy Controller with one agent per switch, the housekeeping task
-and the management API.  SIGTERM or SIGINT stop it cleanly; the switches keep forwarding
-(established connections are pinned in their connection tables) until it comes back.
+on one asyncio loop: a finsy Controller with one agent per switch, the housekeeping task,
+the server monitor (health checks) and the management API.  SIGTERM or SIGINT stop it
+cleanly; the switches keep forwarding (established connections are pinned in their
+connection tables) until it comes back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from google.protobuf import text_format
 from controller.api import ApiError, ApiServer
 from controller.config import ConfigError, LbConfig, load_config
 from controller.fabric import SwitchFabric
+from controller.health import HealthMonitor
 from controller.management import Management
 from controller.state import LbState
 
@@ -38,11 +40,13 @@ async def serve(config: LbConfig, config_path: Path, stop: asyncio.Event,
     state = LbState(config)
     fabric = SwitchFabric(config, state, lock)
     management = Management(state, fabric, lock)
+    monitor = HealthMonitor(state, lock, fabric.sync)
     api = ApiServer(config.api, management.handlers())
     await api.start()
     try:
         async with Controller([agent.switch for agent in fabric.agents]):
             tasks = [asyncio.create_task(fabric.housekeeping(), name="housekeeping"),
+                     asyncio.create_task(monitor.run(), name="health"),
                      asyncio.create_task(_reload_on(reload, config_path, management),
                                          name="reload")]
             await stop.wait()

@@ -178,7 +178,10 @@ def _service_entries(state: LbState, service: Service) -> list[Entry]:
     service_id = state.service_id(service)
     if service.content is not None:
         return _content_service_entries(state, service, service_id)
-    scheduler = SCHED_MAGLEV if service.scheduler == "mh" else SCHED_CONTROLLER
+    # With no server up, Maglev would drop new connections: lbd takes them and refuses
+    # them (a RST) instead of leaving the clients to time out.
+    scheduler = SCHED_MAGLEV if service.scheduler == "mh" and state.can_serve(service) \
+        else SCHED_CONTROLLER
     out = [entry(SERVICE_TABLE, {"vip": int(service.vip), "protocol": service.protocol_number,
                                  "port": service.port}, "set_service", service_id=service_id,
                  forwarding_mode=FORWARDING_MODES[service.mode], scheduler=scheduler)]

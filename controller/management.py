@@ -25,6 +25,7 @@ from controller.config import (
     parse_config,
     parse_service,
 )
+from controller.health_config import parse_health_checks
 from controller.l7.rules import parse_content_rules
 from controller.state import LbState
 
@@ -64,6 +65,9 @@ class Management:
             "backend.del": self.backend_del,
             "backend.drain": self.backend_drain,
             "backend.weight": self.backend_weight,
+            "backend.list": self.backend_list,
+            "health.set": self.health_set,
+            "health.del": self.health_del,
             "stats": self.stats,
             "conns": self.conns,
             "config.apply": self.config_apply,
@@ -76,6 +80,14 @@ class Management:
     # ----- reads ------------------------------------------------------------------------
     async def service_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [self._describe(s) for s in self.state.config.services]
+
+    async def backend_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every backend of the selected services with its health (``lbctl backend list``)."""
+        names = self._selected_services(params)
+        return [{"service": s["name"], "pool": s["pool"], **b}
+                for s in (self._describe(svc) for svc in self.state.config.services
+                          if svc.name in names)
+                for b in s["backends"]]
 
     async def switch_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self.fabric.switches()
@@ -95,7 +107,7 @@ class Management:
                 backends.append({
                     "name": backend.name,
                     "state": self._backend_state(service, backend),
-                    "weight": backend.weight,
+                    "weight": backend.weight, **self._health(service, backend),
                     "active": self.state.active_connections(service.name, backend.name),
                     "packets": b_packets, "bytes": b_bytes,
                 })
@@ -223,6 +235,22 @@ class Management:
             self.state.set_weight(_text(params, "service"), _text(params, "backend"), weight)
             return await self._push()
 
+    async def health_set(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Check POOL's servers as ``check`` says (the keys of a health_checks entry)."""
+        pool = _text(params, "pool")
+        check = Checker()
+        async with self.lock:
+            policies = parse_health_checks(check, {pool: params.get("check")},
+                                           self.state.config.pools)
+            _raise(check)
+            self.state.set_health_policy(pool, policies[pool])
+            return await self._push()
+
+    async def health_del(self, params: dict[str, Any]) -> dict[str, Any]:
+        async with self.lock:
+            self.state.set_health_policy(_text(params, "pool"), None)
+            return await self._push()
+
     async def config_apply(self, params: dict[str, Any]) -> dict[str, Any]:
         text = _text(params, "yaml")
         source = str(params.get("path", "<config>"))
@@ -246,9 +274,35 @@ class Management:
         return {self.state.service(_text(params, "service")).name}
 
     def _backend_state(self, service: Service, backend: Backend) -> str:
-        if backend not in self.state.pool_backends(service):
-            return "retiring"
+        pools = [p for p in service.pools
+                 if any(b.name == backend.name for b in self.state.config.pools.get(p, ()))]
+        if not pools:
+            policy = self.state.health_policy(service.pool)
+            return "sorry" if policy is not None and policy.sorry_server == backend \
+                else "retiring"
         return "draining" if backend.weight == 0 else "active"
+
+    def _health(self, service: Service, backend: Backend) -> dict[str, Any]:
+        """The backend's health as its first checked pool sees it, and its weight now."""
+        now = self.state.clock()
+        for pool in service.pools:
+            policy = self.state.health_policy(pool)
+            scheduled = {b.name: b.weight for b in self.state.schedulable(pool)}
+            if backend.name not in scheduled:
+                continue
+            health = self.state.health.get(pool, backend.name)
+            if policy is None or health is None:
+                return {"health": "unchecked" if policy is None else "up",
+                        "effective_weight": scheduled[backend.name]}
+            return {"health": "up" if health.up else "down",
+                    "effective_weight": scheduled[backend.name],
+                    "check": health.last_detail, "checks": health.checks,
+                    "since_change_s": round(now - health.since, 1),
+                    "agent": None if policy.agent is None else {
+                        "state": health.agent_state, "percent": health.agent_percent,
+                        "detail": health.agent_detail},
+                    "slow_start": health.ramp_from is not None}
+        return {"health": "unchecked", "effective_weight": 0}
 
     def _describe(self, service: Service) -> dict[str, Any]:
         persistence = service.persistence
@@ -273,7 +327,7 @@ class Management:
             "backends": [{
                 "name": b.name, "address": str(b.address), "port": b.port, "mac": b.mac,
                 "egress_port": b.egress_port, "weight": b.weight,
-                "state": self._backend_state(service, b),
+                "state": self._backend_state(service, b), **self._health(service, b),
                 "active": self.state.active_connections(service.name, b.name),
             } for b in self.state.backends_in_use(service)],
         }

@@ -50,7 +50,7 @@ def content_services(state: LbState, switch: str) -> list[ContentService]:
         content = service.content
         if content is None:
             continue
-        pools = {pool: state.config.pools.get(pool, ()) for pool in service.pools}
+        pools = {pool: state.schedulable(pool) for pool in service.pools}
         out.append(ContentService(service.name, Endpoint(service.vip, service.port),
                                   content.rules, pools, service.scheduler, content.lard,
                                   content.request_timeout_s, content.max_request_head,

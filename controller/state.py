@@ -25,6 +25,8 @@ from controller.config import (
     Service,
     cross_check,
 )
+from controller.health_config import HealthPolicy
+from controller.health_state import HealthTable
 from controller.maglev import DEFAULT_TABLE_SIZE, maglev_table
 from controller.persistence import PersistenceTable
 from controller.schedulers import Candidate, Scheduler, make_scheduler
@@ -170,6 +172,8 @@ class LbState:
         self.load_sources: list[Callable[[str, str], int]] = []
         self.connection_sources: list[Callable[[], Iterable[Connection]]] = []
         self.persistence = PersistenceTable()
+        self.health = HealthTable()
+        self._weights_seen: dict[tuple[str, str], int] = {}
         self.backend_ids = IdAllocator(MAX_BACKENDS + 1)
         self.service_ids = IdAllocator(MAX_SERVICES + 1)
         self._schedulers: dict[str, Scheduler] = {}
@@ -193,6 +197,28 @@ class LbState:
     def pool_backends(self, service: Service) -> tuple[Backend, ...]:
         return self.config.pools[service.pool]
 
+    def health_policy(self, pool: str) -> HealthPolicy | None:
+        return self.config.health.get(pool)
+
+    def schedulable(self, pool: str) -> tuple[Backend, ...]:
+        """The pool's servers with the weights new connections are scheduled by (0: down,
+        drained or agent-drained; ramping up after slow start), or its sorry server alone
+        when no server can take a connection."""
+        policy = self.health_policy(pool)
+        now = self.clock()
+        backends = tuple(
+            dataclasses.replace(b, weight=w) if (w := self.health.weight(
+                pool, b.name, b.weight, policy, now)) != b.weight else b
+            for b in self.config.pools.get(pool, ()))
+        if policy is not None and policy.sorry_server is not None and \
+                not any(b.weight for b in backends):
+            return (policy.sorry_server,)
+        return backends
+
+    def can_serve(self, service: Service) -> bool:
+        """Has the service's (first) pool a server that takes new connections?"""
+        return any(b.weight for b in self.schedulable(service.pool))
+
     def backends_in_use(self, service: Service) -> list[Backend]:
         """Pool backends plus retiring ones: every backend the data plane must still reach
         (all the pools of an l7 service, a backend named in several once)."""
@@ -200,6 +226,9 @@ class LbState:
         for pool in service.pools:
             for backend in self.config.pools.get(pool, ()):
                 out.setdefault(backend.name, backend)
+            policy = self.health_policy(pool)
+            if policy is not None and policy.sorry_server is not None:
+                out.setdefault(policy.sorry_server.name, policy.sorry_server)
         for (pool, name), retiring in self.retiring.items():
             if pool in service.pools:
                 out.setdefault(name, retiring.backend)
@@ -232,11 +261,11 @@ class LbState:
     def candidates(self, service: Service) -> list[Candidate]:
         """Schedulable backends in pool order (retiring ones are excluded)."""
         return [Candidate(b.name, b.weight, self.active_connections(service.name, b.name))
-                for b in self.pool_backends(service)]
+                for b in self.schedulable(service.pool)]
 
     def maglev(self, service: Service) -> list[str]:
         """The service's Maglev lookup table (slot -> backend name)."""
-        weights = {b.name: b.weight for b in self.pool_backends(service)}
+        weights = {b.name: b.weight for b in self.schedulable(service.pool)}
         return maglev_table(weights, self.maglev_size)
 
     def services_on(self, switch: str) -> list[Service]:
@@ -333,6 +362,48 @@ class LbState:
         self._finish_retired()
         return dropped
 
+    # ----- health (controller/health.py reports here) ----------------------------------
+    def check_result(self, pool: str, backend: str, ok: bool, detail: str) -> bool | None:
+        """Count a health-check result; returns the new state when the server went up or
+        down.  Down: no new connections anywhere (schedulers, Maglev, splicers); its
+        pinned connections are kept or, with ``on_down: reset``, dropped from the
+        switches (their next packets are scheduled again, and the new server resets them)."""
+        policy = self.health_policy(pool)
+        if policy is None or all(b.name != backend for b in self.config.pools.get(pool, ())):
+            return None
+        changed = self.health.check_result(pool, backend, policy, ok, detail, self.clock())
+        if changed is False:
+            users = [s for s in self.config.services if pool in s.pools]
+            for service in users:
+                self.persistence.forget_backend(service.name, backend)
+            if policy.on_down == "reset":
+                self.connections.remove_where(
+                    lambda c: c.backend == backend and any(c.service == s.name for s in users))
+        if changed is not None:
+            self._changed()
+        return changed
+
+    def agent_result(self, pool: str, backend: str, state: str | None, percent: int | None,
+                     detail: str) -> bool:
+        """Apply an agent-check reply (docs/config.md); True if the weight may change."""
+        if self.health_policy(pool) is None:
+            return False
+        changed = self.health.agent_result(pool, backend, state, percent, detail,
+                                           self.clock())
+        if changed:
+            self._changed()
+        return changed
+
+    def refresh_weights(self) -> bool:
+        """Bump the version when an effective weight moved on its own (slow start)."""
+        weights = {(pool, b.name): b.weight for pool in self.config.health
+                   for b in self.schedulable(pool)}
+        if weights == self._weights_seen:
+            return False
+        self._weights_seen = weights
+        self.version += 1
+        return True
+
     # ----- changes (management API and config apply) --------------------------------
     def apply_config(self, new: LbConfig) -> None:
         """Replace the desired services and pools (switch and API settings stay)."""
@@ -389,6 +460,16 @@ class LbState:
         self._replace_pool(service.pool, pool)
         if weight == 0:
             self.persistence.forget_backend(service.name, backend_name)
+
+    def set_health_policy(self, pool: str, policy: HealthPolicy | None) -> None:
+        """Check a pool's servers with ``policy`` from now on (None: stop checking; every
+        server counts as up again)."""
+        if pool not in self.config.pools:
+            raise StateError(f"unknown pool {pool!r}")
+        health = {name: p for name, p in self.config.health.items() if name != pool}
+        if policy is not None:
+            health[pool] = policy
+        self._replace(health=health)
 
     def remove_backend(self, service_name: str, backend_name: str) -> None:
         """Stop new connections now; the backend goes once its connections end or time out."""
@@ -484,5 +565,9 @@ class LbState:
 
     def _changed(self) -> None:
         self._refresh_ids()
+        self.health.forget({(pool, b.name) for pool in self.config.health
+                            for b in self.config.pools.get(pool, ())})
+        self._weights_seen = {(pool, b.name): b.weight for pool in self.config.health
+                              for b in self.schedulable(pool)}
         self.version += 1
 

@@ -163,3 +163,15 @@ def build_segment(router_mac: str, src: Endpoint, dst: Endpoint, *, seq: int, ac
     if payload:
         packet = packet / payload
     return bytes(packet)
+
+
+def reset_reply(router_mac: str, segment: Segment) -> bytes:
+    """RFC 9293 3.10.7.1: a segment for no connection gets RST with seq = its ack (or
+    RST-ACK acknowledging it when it carries no ACK)."""
+    if segment.flags & ACK:
+        seq, ack, flags = segment.ack, 0, RST
+    else:
+        seq, ack, flags = 0, (segment.seq + segment.sequence_length) % 2**32, RST | ACK
+    return build_segment(router_mac, Endpoint(segment.dst, segment.dport),
+                         Endpoint(segment.src, segment.sport), seq=seq, ack=ack, flags=flags,
+                         window=0)

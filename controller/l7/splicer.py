@@ -38,6 +38,7 @@ from controller.l7.segments import (
     Segment,
     build_segment,
     parse_segment,
+    reset_reply,
     syn_options,
     timestamp_option,
 )
@@ -696,15 +697,7 @@ class Splicer:
         return self._to_server(conn, seq=seq_add(conn.client_isn, 1), ack=0, flags=RST)
 
     def _reset_reply(self, segment: Segment, port: int) -> Transmit:
-        """RFC 9293 3.10.7.1: a segment for no connection gets RST with seq = its ack (or
-        RST-ACK acknowledging it when it carries no ACK)."""
-        if segment.flags & ACK:
-            seq, ack, flags = segment.ack, 0, RST
-        else:
-            seq, ack, flags = 0, seq_add(segment.seq, segment.sequence_length), RST | ACK
-        return Transmit(build_segment(self.router_mac, Endpoint(segment.dst, segment.dport),
-                                      Endpoint(segment.src, segment.sport), seq=seq, ack=ack,
-                                      flags=flags, window=0), port)
+        return Transmit(reset_reply(self.router_mac, segment), port)
 
     def _synack_options(self, service: ContentService, syn: Segment) -> list[tuple[str, Any]]:
         """Basic profile: MSS only.  Full profile, if the client offers timestamps: what it

@@ -98,7 +98,8 @@ def test_service_list_table_and_json(daemon: Daemon, capsys: pytest.CaptureFixtu
     assert [s["name"] for s in services] == ["http", "cache"]
     assert services[1]["backends"][0] == {
         "name": "cache1", "address": "10.0.2.1", "port": 8080, "mac": "00:00:00:00:02:01",
-        "egress_port": 2, "weight": 1, "state": "active", "active": 0}
+        "egress_port": 2, "weight": 1, "state": "active", "health": "unchecked",
+        "effective_weight": 1, "active": 0}
 
 
 def test_changes_are_pushed(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,8 +163,8 @@ def test_stats_and_conns(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> 
     assert (http["packets"], http["bytes"], http["active"]) == (10, 1500, 1)
     assert http["backends"][0]["packets"] == 4
     code, out, _ = lbctl(daemon, capsys, "stats")
-    assert out.splitlines()[0].split() == ["SERVICE", "BACKEND", "STATE", "ACTIVE", "PACKETS",
-                                           "BYTES"]
+    assert out.splitlines()[0].split() == ["SERVICE", "BACKEND", "STATE", "HEALTH", "ACTIVE",
+                                           "PACKETS", "BYTES"]
     assert out.splitlines()[1].split() == ["http", "1", "10", "1500"]
     code, out, _ = lbctl(daemon, capsys, "conns")
     assert "192.0.2.1:5555" in out and "10.0.0.100:80" in out and "controller" in out
