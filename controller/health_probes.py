@@ -68,7 +68,7 @@ class SocketFactory:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"netns:{netns}")
 
     async def tcp_socket(self) -> socket.socket:
-        if self._executor is None:
+        if self._executor is None or self.netns is None:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         else:
             loop = asyncio.get_running_loop()
