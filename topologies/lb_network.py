@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -38,6 +38,7 @@ from topologies.addressing import (
 from topologies.backend_setup import configure_dr, configure_host, configure_tun
 from topologies.controller_process import LbdProcess
 from topologies.lbd_config import lbd_config, write_lbd_config
+from topologies.monitor import attach_monitor, remove_monitors
 from topologies.p4build import LB_PROGRAM, CompiledFiles, compile_program
 from topologies.p4switch import P4Switch
 from topologies.switch_process import Target
@@ -56,6 +57,9 @@ class NetworkOptions:
     run_dir: Path | None = None  # default: a new /tmp/p4lb-<tag>
     nginx: bool = True  # False: Python's http.server
     connection_idle_timeout: float = 30.0  # lbd: an idle pinned connection has ended
+    # lbd health-checks every pool with this check (a health_checks entry, docs/config.md)
+    # from each site's monitoring leg (topologies/monitor.py); None: no checks
+    health_check: Mapping[str, Any] | None = None
 
 
 def free_tcp_ports(count: int) -> list[int]:
@@ -83,6 +87,7 @@ class LbNetwork:
         self.controller: LbdProcess | None = None
         self.servers: list[WebServer] = []
         self.helpers: list[Any] = []  # per-host helper processes (ipip_decap)
+        self.monitors: dict[str, Path] = {}  # switch -> its monitoring namespace
         self.program: CompiledFiles | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -118,6 +123,9 @@ class LbNetwork:
                 configure_host(self.net[plan.name], plan)
             for plan in site.backends:
                 self._set_up_backend(site, plan)
+            if self.options.health_check is not None:
+                self.monitors[site.switch] = attach_monitor(self.tag, site, {
+                    plan.port: self._switch_interface(site, plan.port) for plan in site.backends})
         self._start_controller()
 
     def _add_site(self, site: SitePlan) -> None:
@@ -130,8 +138,11 @@ class LbNetwork:
             runs.record_pid(self.run_dir, host.pid)  # the host's shell holds its namespace
             params = {"mtu": BACKEND_LINK_MTU} if plan in site.backends else {}
             self.net.addLink(host, switch, port2=plan.port, intfName1=f"{plan.name}-eth0",
-                             intfName2=f"lb{self.tag}{site.switch}p{plan.port}",
+                             intfName2=self._switch_interface(site, plan.port),
                              params1=params, params2=params)
+
+    def _switch_interface(self, site: SitePlan, port: int) -> str:
+        return f"lb{self.tag}{site.switch}p{port}"
 
     def _set_up_backend(self, site: SitePlan, plan: Any) -> None:
         host = self.net[plan.name]
@@ -157,7 +168,8 @@ class LbNetwork:
         config = lbd_config(self.sites, p4info=self.program.p4info_path,
                             bmv2_json=self.program.json_path, api_socket=api_socket,
                             modes=self.options.modes, scheduler=self.options.scheduler,
-                            connection_idle_timeout=self.options.connection_idle_timeout)
+                            connection_idle_timeout=self.options.connection_idle_timeout,
+                            health_check=self.options.health_check, monitors=self.monitors)
         config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
         self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
         self.controller.start([site.switch for site in self.sites])
@@ -210,7 +222,8 @@ class LbNetwork:
             # The switch processes go last again, in case Mininet's shutdown was cut short.
             steps += [partial(settle_shells, net), net.stop,
                       partial(stop_switch_processes, net)]
-        steps += [partial(runs.remove_interfaces, self.tag), partial(runs.unregister, self.run_dir)]
+        steps += [partial(remove_monitors, self.tag), partial(runs.remove_interfaces, self.tag),
+                  partial(runs.unregister, self.run_dir)]
         failure: BaseException | None = None
         for step in steps:
             try:

@@ -9,7 +9,7 @@ as the default pool.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,12 @@ def _service(site: SitePlan, mode: str, scheduler: str) -> dict[str, Any]:
 
 def lbd_config(sites: Sequence[SitePlan], *, p4info: Path, bmv2_json: Path, api_socket: Path,
                modes: Sequence[str], scheduler: str,
-               connection_idle_timeout: float = 30.0) -> dict[str, Any]:
-    return {
+               connection_idle_timeout: float = 30.0,
+               health_check: Mapping[str, Any] | None = None,
+               monitors: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """``health_check``: one check for every pool, run from the site's monitoring
+    namespace (``monitors``: switch -> namespace path, topologies/monitor.py)."""
+    config: dict[str, Any] = {
         "pipeline": {"p4info": str(p4info), "bmv2_json": str(bmv2_json)},
         "api": {"unix_socket": str(api_socket)},
         "connection_idle_timeout": connection_idle_timeout,
@@ -85,6 +89,12 @@ def lbd_config(sites: Sequence[SitePlan], *, p4info: Path, bmv2_json: Path, api_
         "pools": {name: members for site in sites for name, members in _pools(site, modes).items()},
         "services": [_service(site, mode, scheduler) for site in sites for mode in modes],
     }
+    if health_check is not None:
+        config["health_checks"] = {
+            pool: {**health_check, **({"netns": str(monitors[site.switch])}
+                                      if monitors and site.switch in monitors else {})}
+            for site in sites for pool in _pools(site, modes)}
+    return config
 
 
 def write_lbd_config(path: Path, config: dict[str, Any]) -> Path:

@@ -2,7 +2,8 @@
 
 Each run registers ``/tmp/p4lb-runs/<tag>.json``: the owner's pid, its run directory and every
 process it started (pid plus kernel start time, so a recycled pid is never taken for ours).
-Only what is listed there, and root-namespace interfaces named ``lb<tag>...``, is ever removed.
+Only what is listed there, root-namespace interfaces named ``lb<tag>...`` and the run's
+monitoring namespaces (``lb<tag>mon<site>``, topologies/monitor.py) are ever removed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+
+from topologies.monitor import remove_monitors
 
 REGISTRY = Path("/tmp/p4lb-runs")
 INTERFACE_PREFIX = "lb"
@@ -103,5 +106,6 @@ def clean_run(path: Path) -> list[str]:
     tag = record.get("tag")
     if isinstance(tag, str):
         done += [f"removed interface {name}" for name in remove_interfaces(tag)]
+        done += [f"removed namespace {name}" for name in remove_monitors(tag)]
     path.unlink(missing_ok=True)
     return done

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,14 +27,16 @@ def as_root() -> None:
 
 @pytest.fixture
 def lb_network(as_root: None, tmp_path: Path) -> Iterator[NetworkFactory]:
-    """``lb_network(modes=..., scheduler=...)`` starts a network, stopped after the test."""
+    """``lb_network(modes=..., scheduler=..., health_check=...)`` starts a network, stopped
+    after the test."""
     started: list[LbNetwork] = []
 
-    def start(modes: tuple[str, ...] = ("nat",), scheduler: str = "rr") -> LbNetwork:
+    def start(modes: tuple[str, ...] = ("nat",), scheduler: str = "rr",
+              health_check: dict[str, Any] | None = None) -> LbNetwork:
         (grpc_port,) = free_tcp_ports(1)
         network = LbNetwork([plan(grpc_port)], NetworkOptions(
             modes=modes, scheduler=scheduler, run_dir=tmp_path / f"run{len(started)}",
-            connection_idle_timeout=IDLE_TIMEOUT_S))
+            connection_idle_timeout=IDLE_TIMEOUT_S, health_check=health_check))
         network.run_dir.mkdir(parents=True, exist_ok=True)
         started.append(network)
         network.__enter__()
