@@ -123,3 +123,33 @@ def test_failed_servers_leave_within_a_second_and_come_back(lb_network: NetworkF
     assert all(seconds <= DETECTION_LIMIT_S for seconds in detections.values()), detections
     log = (network.run_dir / "lbd.log").read_text()
     assert "server b1 (10.0.1.1:80) is DOWN" in log and "server b3 (10.0.1.3:80) is UP" in log
+
+
+@pytest.mark.timeout(120)
+def test_every_mode_and_the_l7_pools_follow_the_checks(lb_network: NetworkFactory) -> None:
+    """DR and TUN services and the spliced l7 service share the backends: a killed nginx
+    leaves all of their pools (the l7 pools are checked on their own port)."""
+    network = lb_network(modes=("dr", "tun", "l7"), health_check=CHECK)
+    site = network.sites[0]
+    assert network.controller is not None
+    deadline = time.monotonic() + 10
+    while True:
+        rows = call("backend.list", {}, unix_socket=network.controller.api_socket, timeout=5.0)
+        if all(row["health"] == "up" and row.get("checks", 0) >= 3 for row in rows):
+            break
+        assert time.monotonic() < deadline, f"{rows}\n{lbd_log(network)}"
+        time.sleep(0.1)
+    signal_server(network, "b2", signal.SIGKILL)
+    deadline = time.monotonic() + 3
+    while True:
+        rows = call("backend.list", {}, unix_socket=network.controller.api_socket, timeout=5.0)
+        b2 = {row["service"]: row["health"] for row in rows if row["name"] == "b2"}
+        if set(b2.values()) == {"down"}:
+            break
+        assert time.monotonic() < deadline, f"{rows}\n{lbd_log(network)}"
+        time.sleep(0.02)
+    assert set(b2) == {service_name(site, mode) for mode in ("dr", "tun", "l7")}
+    client = [network.host(site.clients[1].name)]
+    for mode in ("dr", "tun", "l7"):
+        counts = dict(spread(client, site.vips[mode], NEW_CONNECTIONS))
+        assert counts.get(FAILED, 0) == 0 and set(counts) == {"b1", "b3"}, (mode, counts)
