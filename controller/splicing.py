@@ -28,6 +28,7 @@ from controller.dataplane import (
 )
 from controller.l7.segments import IPPROTO_TCP, Endpoint
 from controller.l7.splicer import (
+    BackendFailed,
     ContentService,
     Effect,
     InstallSplice,
@@ -167,6 +168,11 @@ class SpliceDriver:
             elif isinstance(effect, RemoveSplice):
                 await self.switch.delete([e.to_p4() for e in self._entries(effect.spec)],
                                          strict=False)
+            elif isinstance(effect, BackendFailed):
+                if self.state.check_result(effect.pool, effect.backend, False,
+                                           f"splicer: {effect.reason}") is False:
+                    LOG.warning("pool %s: server %s is DOWN: the splicer saw it fail: %s",
+                                effect.pool, effect.backend, effect.reason)
         if pending:
             await self.send(pending)
 

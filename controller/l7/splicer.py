@@ -143,7 +143,16 @@ class RemoveSplice:
     spec: SpliceSpec
 
 
-Effect = Transmit | InstallSplice | RemoveSplice
+@dataclass(frozen=True)
+class BackendFailed:
+    """A passive health signal: the backend refused or never answered a connection."""
+
+    pool: str
+    backend: str
+    reason: str
+
+
+Effect = Transmit | InstallSplice | RemoveSplice | BackendFailed
 
 
 class Phase(Enum):
@@ -311,6 +320,7 @@ class Splicer:
             elif conn.phase is Phase.CONNECTING:
                 if conn.syn_sent >= self.limits.syn_tries:
                     self._count("backend_timeouts")
+                    effects += self._backend_failed(conn, "no answer to the splicer's SYN")
                     effects += self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
                 else:
                     effects.append(self._send_syn(conn))
@@ -536,7 +546,8 @@ class Splicer:
             return [InstallSplice(conn.spec), *self._forward_request(conn, segment.window)]
         if conn.phase is Phase.CONNECTING and segment.flags & RST and acks_syn:
             self._count("backend_refused")
-            return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+            return [*self._backend_failed(conn, "refused the splicer's connection"),
+                    *self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)]
         if conn.phase in (Phase.SPLICED, Phase.LINGER) and syn_ack and \
                 segment.seq == conn.server_isn:
             return self._forward_request(conn, segment.window)  # our request was lost
@@ -661,6 +672,11 @@ class Splicer:
                            router_mac=mac_bytes(self.router_mac))
 
     # ----- frames -----------------------------------------------------------------------
+    def _backend_failed(self, conn: SplicedConnection, reason: str) -> list[Effect]:
+        if conn.pool is None or conn.backend is None:
+            return []
+        return [BackendFailed(conn.pool, conn.backend.name, reason)]
+
     def _error(self, conn: SplicedConnection, status: HTTPStatus) -> list[Effect]:
         """Answer the request with ``status`` and a FIN, then wait for the client's FIN."""
         effects: list[Effect] = []

@@ -522,3 +522,12 @@ def test_lbctl_sets_checks_and_lists_health(tmp_path: Path,
         assert "web" not in daemon.state.config.health
         code, _, err = lbctl(daemon, capsys, "health", "del", "nopool")
         assert code == 1 and "unknown pool 'nopool'" in err
+
+
+def test_passive_failures_count_like_failed_checks(clock: Clock) -> None:
+    """What the splicer reports (a backend refusing it) feeds the same hysteresis."""
+    state = checked_state(clock, fall=2)
+    assert state.check_result("web", "web1", False, "splicer: refused") is None
+    assert state.check_result("web", "web1", False, "splicer: refused") is False
+    assert state.health.get("web", "web1").last_detail == "splicer: refused"
+    assert state.check_result("unchecked-pool", "web1", False, "x") is None

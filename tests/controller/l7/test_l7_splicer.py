@@ -16,6 +16,7 @@ from controller.l7.rules import parse_content_rules
 from controller.l7.segments import Endpoint, parse_segment
 from controller.l7.seqmap import Direction
 from controller.l7.splicer import (
+    BackendFailed,
     ContentService,
     Effect,
     InstallSplice,
@@ -174,12 +175,26 @@ def test_lost_syn_is_retransmitted_with_backoff_then_503(splicer: Splicer,
     (retransmit_syn,) = sent(request(splicer, cookie, GET_STATIC))  # client retransmission
     assert retransmit_syn[TCP].flags == "S"
     clock.now += 100
-    reset, response = sent(splicer.tick())
+    effects = splicer.tick()
+    assert BackendFailed("static", "s1", "no answer to the splicer's SYN") in effects
+    reset, response = sent(effects)
     assert reset[TCP].flags == "R" and reset[IP].dst == "10.0.2.11"
     assert bytes(response[TCP].payload).startswith(b"HTTP/1.1 503 ")
     assert response[TCP].flags == "FPA" and response[TCP].ack == (CLIENT_ISN + 1 +
                                                                   len(GET_STATIC)) % 2**32
     assert splicer.active("shop", "static", "s1") == 0
+
+
+def test_a_backend_refusing_the_splicer_is_a_passive_failure(splicer: Splicer) -> None:
+    cookie = handshake(splicer)
+    (syn,) = sent(request(splicer, cookie, GET_STATIC))
+    refusal = frame(Endpoint(IPv4Address(syn[IP].dst), syn[TCP].dport),
+                    Endpoint(IPv4Address(syn[IP].src), syn[TCP].sport), seq=0,
+                    ack=(syn[TCP].seq + 1) % 2**32, flags="RA")
+    effects = splicer.on_frame(refusal, 2)
+    assert effects[0] == BackendFailed("static", "s1", "refused the splicer's connection")
+    response = sent(effects)[-1]
+    assert bytes(response[TCP].payload).startswith(b"HTTP/1.1 503 ")
 
 
 @pytest.mark.parametrize(("data", "status"), [
