@@ -26,6 +26,7 @@ bench: setup
 	$(PY) -m bench.lb_modes
 	$(PY) -m bench.l7_splice
 	$(PY) -m bench.l7_profiles
+	$(PY) -m bench.health_detection
 
 clean:
 	rm -rf .venv .venv-shell .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -10,8 +10,6 @@ the hung server resumes it comes back after ``rise`` checks and takes the new co
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from typing import Any
 
@@ -21,6 +19,7 @@ from lb_checks import lbd_log
 from load_driver import KeepaliveLoad, failures
 
 from controller.api import call
+from topologies.failures import Failure, inject, repair
 from topologies.lb_network import LbNetwork
 from topologies.lbd_config import service_name
 from topologies.traffic import FAILED, spread
@@ -50,20 +49,6 @@ def wait_health(network: LbNetwork, backend: str, state: str, timeout: float) ->
     return time.monotonic() - started
 
 
-def server_pids(network: LbNetwork, backend: str) -> list[int]:
-    """The nginx master of ``backend`` and its workers."""
-    (server,) = [s for s in network.servers if s.name == backend]
-    master = server.processes[0].pid
-    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True,
-                              check=False).stdout.split()
-    return [master, *map(int, children)]
-
-
-def signal_server(network: LbNetwork, backend: str, signum: signal.Signals) -> None:
-    for pid in server_pids(network, backend):
-        subprocess.run(["kill", f"-{signum.name}", str(pid)], check=False)
-
-
 def new_connections(network: LbNetwork) -> dict[str, int]:
     site = network.sites[0]
     return dict(spread([network.host(site.clients[1].name)], site.vips["nat"],
@@ -89,13 +74,13 @@ def test_failed_servers_leave_within_a_second_and_come_back(lb_network: NetworkF
         pinned = {r.port: r.backends[0] for r in ready}
         assert sorted(pinned.values()) == ["b1", "b1", "b2", "b2", "b3", "b3"]
 
-        signal_server(network, "b1", signal.SIGKILL)  # the server process dies
-        detections["nginx killed"] = wait_health(network, "b1", "down", 3.0)
+        inject(network, "b1", Failure.KILLED)
+        detections[Failure.KILLED.value] = wait_health(network, "b1", "down", 3.0)
         counts = new_connections(network)
         assert counts.get(FAILED, 0) == 0 and set(counts) == {"b2", "b3"}, counts
 
-        network.host("b2").cmd("ip link set b2-eth0 down")  # the server leaves the network
-        detections["interface down"] = wait_health(network, "b2", "down", 3.0)
+        inject(network, "b2", Failure.UNPLUGGED)
+        detections[Failure.UNPLUGGED.value] = wait_health(network, "b2", "down", 3.0)
         counts = new_connections(network)
         assert counts == {"b3": NEW_CONNECTIONS}, counts
         time.sleep(0.5)
@@ -104,9 +89,9 @@ def test_failed_servers_leave_within_a_second_and_come_back(lb_network: NetworkF
     assert len(healthy) == 2 and not failures(healthy), \
         f"{failures(healthy)}\n{lbd_log(network)}"
 
-    signal_server(network, "b3", signal.SIGSTOP)  # the server hangs
+    inject(network, "b3", Failure.HUNG)
     try:
-        detections["server hung"] = wait_health(network, "b3", "down", 3.0)
+        detections[Failure.HUNG.value] = wait_health(network, "b3", "down", 3.0)
         client = network.host(site.clients[1].name)
         started = time.monotonic()
         out = client.cmd(f"curl -s -o /dev/null -w '%{{http_code}}' -m 5 "
@@ -114,7 +99,7 @@ def test_failed_servers_leave_within_a_second_and_come_back(lb_network: NetworkF
         refused_after = time.monotonic() - started
         assert "exit=7" in out and refused_after < 1.0, out  # curl 7: connection refused
     finally:
-        signal_server(network, "b3", signal.SIGCONT)
+        repair(network, "b3", Failure.HUNG)
     wait_health(network, "b3", "up", 3.0)
     counts = new_connections(network)
     assert counts == {"b3": NEW_CONNECTIONS}, counts
@@ -139,7 +124,7 @@ def test_every_mode_and_the_l7_pools_follow_the_checks(lb_network: NetworkFactor
             break
         assert time.monotonic() < deadline, f"{rows}\n{lbd_log(network)}"
         time.sleep(0.1)
-    signal_server(network, "b2", signal.SIGKILL)
+    inject(network, "b2", Failure.KILLED)
     deadline = time.monotonic() + 3
     while True:
         rows = call("backend.list", {}, unix_socket=network.controller.api_socket, timeout=5.0)
