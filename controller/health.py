@@ -80,9 +80,8 @@ class HealthMonitor:
 
     async def _check_loop(self, pool: str, policy: HealthPolicy, backend: Backend) -> None:
         sockets = self._socket_factory(policy.netns)
-        loop = asyncio.get_running_loop()
-        next_start = loop.time()
-        while True:
+
+        async def check() -> None:
             async with self._limit:
                 result = await probe(policy, backend, sockets)
             async with self.lock:
@@ -92,29 +91,29 @@ class HealthMonitor:
                                 backend.address, policy.port or backend.port,
                                 "UP" if changed else "DOWN", result.detail)
                     await self.push()
-            next_start = _next(loop.time(), next_start, policy.interval_s)
-            await asyncio.sleep(max(0.0, next_start - loop.time()))
+
+        await _every(policy.interval_s, check)
 
     async def _agent_loop(self, pool: str, policy: HealthPolicy, backend: Backend) -> None:
         assert policy.agent is not None
         agent = policy.agent
         sockets = self._socket_factory(policy.netns)
-        loop = asyncio.get_running_loop()
-        next_start = loop.time()
-        while True:
+
+        async def ask() -> None:
             async with self._limit:
                 reply = await agent_probe(agent, backend, sockets)
-            if reply is not None:
-                async with self.lock:
-                    if self.state.agent_result(pool, backend.name, reply.state, reply.percent,
-                                               reply.detail):
-                        LOG.warning("pool %s: server %s agent says %s%s: %s", pool,
-                                    backend.name, reply.state or "",
-                                    f" {reply.percent}%" if reply.percent is not None else "",
-                                    reply.detail)
-                        await self.push()
-            next_start = _next(loop.time(), next_start, agent.interval_s)
-            await asyncio.sleep(max(0.0, next_start - loop.time()))
+            if reply is None:
+                return
+            async with self.lock:
+                if self.state.agent_result(pool, backend.name, reply.state, reply.percent,
+                                           reply.detail):
+                    LOG.warning("pool %s: server %s agent says %s%s: %s", pool,
+                                backend.name, reply.state or "",
+                                f" {reply.percent}%" if reply.percent is not None else "",
+                                reply.detail)
+                    await self.push()
+
+        await _every(agent.interval_s, ask)
 
     async def _stop_all(self) -> None:
         tasks = [task for _, task in self._tasks.values()]
@@ -129,9 +128,15 @@ class HealthMonitor:
         self._sockets.clear()
 
 
-def _next(now: float, previous: float, interval: float) -> float:
-    """The next start on the fixed grid; a late check skips the slots it overran."""
-    following = previous + interval
-    if following < now:
-        following += ((now - following) // interval + 1) * interval
-    return following
+async def _every(interval: float, step: Callable[[], Awaitable[None]]) -> None:
+    """Run ``step`` forever, starting on a fixed grid; a late step skips the slots it
+    overran."""
+    loop = asyncio.get_running_loop()
+    next_start = loop.time()
+    while True:
+        await step()
+        next_start += interval
+        now = loop.time()
+        if next_start < now:
+            next_start += ((now - next_start) // interval + 1) * interval
+        await asyncio.sleep(next_start - now)
