@@ -57,6 +57,39 @@ def _as_parameter(op_name: str, index: int, value: Json) -> Json:
     return value
 
 
+_OPERANDS = ("left", "right", "cond")
+
+
+def _localize(parameter: Json) -> Json:
+    """A primitive parameter with the action data inside its expressions as ``local``:
+    BMv2 takes ``runtime_data`` only as a whole parameter, and reads action data inside
+    an expression as ``local`` (p4c's ExpressionConverter::fixLocal)."""
+    if not isinstance(parameter, dict):
+        return parameter
+    if parameter.get("type") == "expression":
+        return {"type": "expression", "value": _localize_node(parameter.get("value"))}
+    if parameter.get("type") == "parameters_vector" and isinstance(parameter.get("value"),
+                                                                     list):
+        return {"type": "parameters_vector",
+                "value": [_localize(element) for element in parameter["value"]]}
+    return parameter
+
+
+def _localize_node(node: Json) -> Json:
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") == "runtime_data":
+        return {"type": "local", "value": node.get("value")}
+    inner = node.get("value")
+    if node.get("type") != "expression" or not isinstance(inner, dict):
+        return node
+    if "op" not in inner:
+        return {"type": "expression", "value": _localize_node(inner)}
+    return {"type": "expression",
+            "value": {key: _localize_node(operand) if key in _OPERANDS else operand
+                      for key, operand in inner.items()}}
+
+
 def statement_text(s: ast.Node) -> str:
     if isinstance(s, ast.AssignStatement):
         return f"{expression_text(s.lhs)} = {expression_text(s.rhs)}"
@@ -84,7 +117,13 @@ class BodyLowering:
 
     def emit(self, name: str, parameters: list[Json], node: ast.Node | None,
              fragment: str | None = None) -> Json:
+        if self.in_parser:
+            # a field assignment becomes ``set``, whose whole source may be a lookahead
+            parameters = [self._read_lookaheads(p, name == "assign" and index == 1)
+                          for index, p in enumerate(parameters)]
         parameters = [_as_parameter(name, index, p) for index, p in enumerate(parameters)]
+        if not self.in_parser:
+            parameters = [_localize(p) for p in parameters]
         if self.in_parser:
             if name == "assign":
                 name = "set"
@@ -101,6 +140,28 @@ class BodyLowering:
             primitive["source_info"] = source_info(node, fragment or statement_text(node))
         self.out.append(primitive)
         return primitive
+
+    def _read_lookaheads(self, value: Json, whole_allowed: bool) -> Json:
+        """``value`` with each ``lookahead`` read into a temporary by a ``set`` first: BMv2
+        takes ``lookahead`` only as a whole ``set`` source or transition key, never inside
+        an expression or as another op's parameter (p4c's side-effect ordering reads
+        it into a temporary the same way)."""
+        if not isinstance(value, dict):
+            return value
+        if value.get("type") == "lookahead":
+            if whole_allowed:
+                return value
+            temp = self.ctx.storage.scalar("tmp", t.BitsType(value["value"][1]))
+            self.out.append({"parameters": [temp.json(), value], "op": "set"})
+            return temp.json()
+        inner = value.get("value")
+        if value.get("type") != "expression" or not isinstance(inner, dict):
+            return value
+        if "op" not in inner:
+            return {"type": "expression", "value": self._read_lookaheads(inner, False)}
+        return {"type": "expression",
+                "value": {key: self._read_lookaheads(operand, False)
+                          if key in _OPERANDS else operand for key, operand in inner.items()}}
 
     def _jump(self, name: str, parameters: list[Json], node: ast.Node) -> Json:
         if self.in_parser:
@@ -293,17 +354,8 @@ class BodyLowering:
     # ------------------------------------------------------------ calls
 
     def precompute_calls(self, e: ast.Expression, scope: Scope) -> None:
-        """Expand function calls nested in ``e`` into temporaries, in evaluation order;
-        in parsers, a ``lookahead`` inside a larger expression is read into a
-        temporary first (BMv2 only takes ``lookahead`` as a whole ``set`` source)."""
+        """Expand function calls nested in ``e`` into temporaries, in evaluation order."""
         for node in _postorder(e):
-            if self.in_parser and node is not e and _is_scalar_lookahead(node) and \
-                    id(node) not in self.ctx.expr.precomputed:
-                assert isinstance(node, ast.MethodCall) and node.type is not None
-                temp = self.ctx.storage.scalar("tmp", node.type)
-                self.emit("set", [temp.json(), self.ctx.expr.value(node, scope)], None)
-                self.ctx.expr.precomputed[id(node)] = temp.json()
-                continue
             if isinstance(node, ast.MethodCall) and node.call_kind is ast.CallKind.FUNCTION \
                     and id(node) not in self.ctx.expr.precomputed:
                 decl = node.callee
@@ -410,12 +462,6 @@ class BodyLowering:
                 self._patch(end_target)
             else:
                 self.statement(s, scope)
-
-
-def _is_scalar_lookahead(node: ast.Node) -> bool:
-    return isinstance(node, ast.MethodCall) and isinstance(node.method, ast.Member) and \
-        node.method.member == "lookahead" and isinstance(
-            t.strip_newtype(node.type) if node.type else None, t.BitsType)
 
 
 def _is_packet(e: ast.Expression) -> bool:
