@@ -22,6 +22,7 @@ from p4sim.engine.parsergen import (
     build_ipv4_checksum,
     error_codes,
 )
+from p4sim.engine.placement import check_placement
 from p4sim.engine.tables import ActionSpec, KeyField, NodeFn, Table
 from p4sim.engine.types import (
     ActionCall,
@@ -157,6 +158,8 @@ class Loader:
             if isinstance(version, list) and version and version[0] != 2:
                 raise ConfigError(f"__meta__: unsupported BMv2 JSON version {version!r} "
                                   "(major version 2 expected)")
+        # simple_switch refuses a node type where its loader does not take it: so do we
+        check_placement(cfg)
         self.where[0] = "the headers and their types"
         self.layout = build_layout(cfg)
         self.res = Resources()

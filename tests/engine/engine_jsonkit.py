@@ -36,6 +36,11 @@ def param(index: int) -> Json:
     return {"type": "runtime_data", "value": index}
 
 
+def local(index: int) -> Json:
+    """Action data inside an expression (a whole primitive parameter is ``param``)."""
+    return {"type": "local", "value": index}
+
+
 def hdr(name: str) -> Json:
     return {"type": "header", "value": name}
 
@@ -47,7 +52,15 @@ def ex(op: str, left: Json | None, right: Json | None, **extra: Json) -> Json:
 
 
 def prim(op: str, *params: Json) -> Json:
-    return {"op": op, "parameters": list(params)}
+    return {"op": op, "parameters": [_parameter(p) for p in params]}
+
+
+def _parameter(value: Json) -> Json:
+    """A primitive parameter as BMv2 reads it: an ``expression`` parameter's value is a
+    typed node, so an operator node is wrapped once more (as p4c writes it)."""
+    if value.get("type") == "expression" and "op" in value.get("value", {}):
+        return {"type": "expression", "value": value}
+    return value
 
 
 def assign(dst: Json, src: Json) -> Json:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import udp_packet
-from engine_jsonkit import assign, eth_ipv4_program, ex, fld, hexv, param
+from engine_jsonkit import assign, eth_ipv4_program, ex, fld, hexv, local
 
 from p4sim.engine import Engine
 
@@ -61,7 +61,7 @@ S8 = fld("m", "s8")
     (ex("usat_cast", ex("-", hexv(1), U8), hexv(8)), 0),
     (ex("&", ex("sat_cast", ex("-", S8, hexv(200)), hexv(8)), hexv(0xFFFF)), 0xFF80),
     (ex("&", S8, hexv(0xFFFF)), 0xFFFD),                   # signed field reads negative
-    (ex("+", param(0), param(1)), 5 + 250),
+    (ex("+", local(0), local(1)), 5 + 250),
     (ex("b2d", None, ex("valid", None, {"type": "header", "value": "udp"})), 1),
     (ex("b2d", None, ex("d2b", None, fld("tcp", "$valid$"))), 0),
     (ex("-", None, hexv(-5)), 5),

@@ -146,7 +146,8 @@ def test_varbit_ipv4_options() -> None:
     b.parser([
         state("start", [extract("ethernet"), extract("ipv4"),
                         {"op": "extract_VL", "parameters": [
-                            {"type": "regular", "value": "opts"}, length]},
+                            {"type": "regular", "value": "opts"},
+                            {"type": "expression", "value": length}]},
                         extract("udp")], [], [transition(None)]),
     ])
     b.deparser(["ethernet", "ipv4", "opts", "udp"])

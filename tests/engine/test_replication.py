@@ -92,9 +92,9 @@ def test_clone_without_session_is_ignored_and_truncation_applies() -> None:
 def test_egress_clone_sees_egress_modifications() -> None:
     engine = Engine(program_with_ingress(
         [assign(fld(SM, "egress_spec"), hexv(4))],
-        egress=[{"op": "_jump_if_zero", "parameters": [
+        egress=[prim("_jump_if_zero",
                     ex("b2d", None, ex("==", fld(SM, "instance_type"), hexv(0))),
-                    {"type": "hexstr", "value": "0x6"}]},
+                    {"type": "hexstr", "value": "0x6"}),
                 prim("clone_egress_pkt_to_egress", hexv(2), hexv(0)),
                 assign(fld("ipv4", "protocol"), hexv(77))]))
     engine.clone_session_set(2, [(8, 0)])
@@ -110,8 +110,8 @@ def test_resubmit_runs_ingress_again_with_preserved_fields() -> None:
                                          hexv(0xFF))),
         assign(fld("meta", "tag"), fld("meta", "rounds")),
         assign(fld(SM, "egress_spec"), hexv(2)),
-        {"op": "_jump_if_zero", "parameters": [
-            ex("b2d", None, ex("<", fld("meta", "rounds"), hexv(3))), hexv(5)]},
+        prim("_jump_if_zero",
+            ex("b2d", None, ex("<", fld("meta", "rounds"), hexv(3))), hexv(5)),
         prim("resubmit", hexv(1)),
     ]
     engine = Engine(program_with_ingress(b_prims, field_lists=field_lists))
@@ -126,8 +126,8 @@ def test_recirculate_feeds_deparsed_packet_back() -> None:
          assign(fld("meta", "tag"), fld(SM, "instance_type"))],
         # instance_type is NORMAL again in egress (BMv2 sets it when enqueuing), so the
         # program tells the passes apart by a field it preserves across recirculation
-        egress=[{"op": "_jump_if_zero", "parameters": [
-                    ex("b2d", None, ex("==", fld("meta", "rounds"), hexv(0))), hexv(6)]},
+        egress=[prim("_jump_if_zero",
+                    ex("b2d", None, ex("==", fld("meta", "rounds"), hexv(0))), hexv(6)),
                 assign(fld("meta", "rounds"), hexv(1)),
                 prim("recirculate", hexv(1))],
         field_lists=field_lists))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 from finsy.proto import p4r
 from p4rt_fixture import mini_config
@@ -91,6 +93,47 @@ def test_invalid_configs_are_rejected(server: Server) -> None:
                 grpc.StatusCode.INVALID_ARGUMENT)
         assert code_of(lambda: client.set_pipeline(mini_config(), Action.UNSPECIFIED)) == (
             grpc.StatusCode.INVALID_ARGUMENT)
+
+
+def _with_bad_node(where: str) -> p4r.ForwardingPipelineConfig:
+    """mini.json with one node simple_switch's loader refuses (issue 14)."""
+    config = mini_config()
+    program = json.loads(config.p4_device_config)
+    if where == "parser":  # a lookahead inside an expression: only a whole 'set' source is
+        program["parsers"][0]["parse_states"][0]["parser_ops"].append(
+            {"op": "set", "parameters": [
+                {"type": "field", "value": ["standard_metadata", "egress_spec"]},
+                {"type": "expression", "value": {"type": "expression", "value": {
+                    "op": "+", "left": {"type": "lookahead", "value": [0, 8]},
+                    "right": {"type": "hexstr", "value": "0x01"}}}}]})
+    else:  # action data inside an expression must be 'local', not 'runtime_data'
+        action = next(a for a in program["actions"] if a["name"] == "MyIngress.set_nhop")
+        action["primitives"][1]["parameters"][1] = {
+            "type": "expression", "value": {"type": "expression", "value": {
+                "op": "&", "left": {"type": "runtime_data", "value": 1},
+                "right": {"type": "hexstr", "value": "0x01ff"}}}}
+    config.p4_device_config = json.dumps(program).encode()
+    return config
+
+
+def test_json_the_real_switch_refuses_is_refused_with_the_object_named(server: Server) -> None:
+    with Client(server.address) as client:
+        client.become_primary(1)
+        for where, expected in (
+                ("parser", "parse state 'start', parser op 'set': Invalid 'type' in "
+                           "expression: 'lookahead'"),
+                ("action", "action 'MyIngress.set_nhop', primitive 'assign' parameter 1: "
+                           "Invalid 'type' in expression: 'runtime_data'")):
+            try:
+                client.set_pipeline(_with_bad_node(where))
+            except grpc.RpcError as err:
+                assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert expected in (err.details() or "")
+            else:
+                raise AssertionError(f"the {where} node was accepted")
+        # the switch is still serving and takes the same program once it is well-formed
+        client.set_pipeline(mini_config())
+        assert get(client, Get.COOKIE_ONLY).cookie.cookie == 1
 
 
 def test_unknown_device_id(server: Server) -> None:
