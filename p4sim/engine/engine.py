@@ -118,14 +118,19 @@ class Engine:
         self._copy_field_list(copy.f, src, field_list_id)
         copy.f[self._std.instance_type] = instance_type  # type: ignore[index]
 
-    def process(self, ingress_port: int, data: bytes) -> ProcessResult:
-        """Run one packet through parser, ingress, PRE, egress and deparser."""
+    def process(self, ingress_port: int, data: bytes, *,
+                l4_partial: bool = False) -> ProcessResult:
+        """Run one packet through parser, ingress, PRE, egress and deparser.
+
+        ``l4_partial``: the packet's L4 checksum is a partial one (see ``Packet.l4_partial``);
+        every packet it causes inherits that."""
         result = ProcessResult()
         if type(data) is not bytes:
             data = bytes(data)
         std = self._std
         f = self._template.copy()
         p = Packet(f, data)
+        p.l4_partial = l4_partial
         f[std.ingress_port] = ingress_port & 0x1FF  # type: ignore[index]
         f[std.packet_length] = len(data)  # type: ignore[index]
         # one timestamp per input packet: everything it causes happens "at the same time"
@@ -171,6 +176,7 @@ class Engine:
             session = self.pre.sessions.get(p.clone_session & 0x7FFF)
             if session is not None:
                 copy = Packet(self._template.copy(), p.data)
+                copy.l4_partial = p.l4_partial
                 copy.length_reg = ingress_length
                 copy.ingress_length = ingress_length
                 # the parser may branch on the ingress port: BMv2 restores it for the re-parse
@@ -189,6 +195,7 @@ class Engine:
 
         if p.resubmit_field_list:
             copy = Packet(self._template.copy(), p.data)
+            copy.l4_partial = p.l4_partial
             self._mark_copy(copy, f, p.resubmit_field_list, RESUBMIT)
             copy.length_reg = ingress_length
             copy.ingress_length = p.ingress_length
@@ -269,6 +276,7 @@ class Engine:
 
         if p.recirculate_field_list:
             copy = Packet(self._template.copy(), out)
+            copy.l4_partial = p.l4_partial
             self._mark_copy(copy, f, p.recirculate_field_list, RECIRC)
             copy.f[std.packet_length] = len(out)  # type: ignore[index]
             ingress_q.appendleft(copy)
@@ -282,6 +290,7 @@ class Engine:
         ok = True
         for ck in self.program.checksums:
             if not ck.verify or not f[ck.header_valid_slot] or (
+                    ck.with_payload and p.l4_partial) or (
                     ck.cond is not None and not ck.cond(p, f)):
                 continue
             if (ck.calc(p, f) & ck.target_mask) != (f[ck.target_slot] & ck.target_mask):
@@ -534,6 +543,7 @@ class Engine:
 def _parsed_copy(p: Packet) -> Packet:
     """A new packet instance with ``p``'s fields, parse position and length registers."""
     copy = Packet(p.f.copy(), p.data)
+    copy.l4_partial = p.l4_partial
     copy.off = p.off
     copy.payload = p.payload
     copy.ingress_length = p.ingress_length

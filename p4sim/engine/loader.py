@@ -58,6 +58,8 @@ class Checksum:
     update: bool
     header_valid_slot: int
     """BMv2 skips the verification of a checksum whose target header is invalid."""
+    with_payload: bool = False
+    """The calculation covers the payload (``update_checksum_with_payload``)."""
 
 
 @dataclass(slots=True)
@@ -138,6 +140,7 @@ class Loader:
         self.clock_ns = clock_ns
         self.where = ["the top-level objects"]
         """The JSON object being translated, for errors the checks did not anticipate."""
+        self.payload_calculations: set[str] = set()
 
     def load(self) -> Program:
         """The program, or ConfigError naming the JSON object that could not be used."""
@@ -183,6 +186,9 @@ class Loader:
             self.where[0] = f"calculation {name!r}"
             fn = build_calculation(cg, layout, calc)
             self.res.calculations[name] = cg.const(fn, "calc")
+            if any(isinstance(i, dict) and i.get("type") == "payload"
+                   for i in calc.get("input", []) or []):
+                self.payload_calculations.add(name)
         actions = self._actions()
         profiles: dict[str, ActionProfile] = {}
         tables: dict[str, Table] = {}
@@ -618,6 +624,7 @@ class Loader:
             slot, fdef = self.cg.field_slot({"type": "field", "value": target}, what)
             assert isinstance(target, list)  # field_slot checked its shape
             header = self.layout.resolve_field(str(target[0]), str(target[1]))[0]
+            with_payload = False
             if c.get("type") == "ipv4":
                 calc = build_ipv4_checksum(self.cg, header)
             else:
@@ -625,13 +632,14 @@ class Loader:
                 if calc_name not in self.res.calculations:
                     raise ConfigError(f"{what}: unknown calculation {calc_name!r}")
                 calc = self.cg.ns[self.res.calculations[calc_name]]
+                with_payload = calc_name in self.payload_calculations
             cond = None
             if c.get("if_cond") is not None:
                 expr = self.cg.rv(c["if_cond"], what)
                 cond = self.cg.compile(self.cg.fresh("ckc"), "p, f", [f"return {expr}"])
             out.append(Checksum(name, int(slot), (1 << (fdef.width if fdef else 1)) - 1, calc,
                                 cond, bool(c.get("verify", True)), bool(c.get("update", True)),
-                                header.base))
+                                header.base, with_payload))
         return out
 
     def _field_refs(self, elements: Any, what: str) -> list[tuple[str, int, int]]:

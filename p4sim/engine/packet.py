@@ -9,7 +9,7 @@ class Packet:
     __slots__ = (
         "f", "data", "off", "payload", "ingress_length", "length_reg", "exit",
         "clone_session", "clone_field_list", "resubmit_field_list", "recirculate_field_list",
-        "learn_id", "truncate_length", "egress_port",
+        "learn_id", "truncate_length", "egress_port", "l4_partial",
     )
 
     def __init__(self, f: list[int], data: bytes) -> None:
@@ -29,6 +29,10 @@ class Packet:
         """BMv2's per-packet truncated length: the smallest truncate() so far; copies made by
         the PRE (multicast, clone, resubmit, recirculate) start without one."""
         self.egress_port = 0
+        self.l4_partial = False
+        """The L4 checksum is the kernel's partial form (CHECKSUM_PARTIAL: pseudo-header sum
+        only, finished by whoever transmits).  Checksums over the payload then leave the
+        payload out, and their verification passes, as the kernel trusts such a checksum."""
 
 
 class ParserError(Exception):

@@ -461,7 +461,11 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
     body.append("pad = -nb % 8")
     body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
     h = cg.const(hash_fn, "H")
-    body.append(f"return {h}(buf + p.payload)" if with_payload else f"return {h}(buf)")
+    if with_payload:
+        # a partial L4 checksum is finished after the pipeline: no pass over the payload
+        body.append(f"return {h}(buf) if p.l4_partial else {h}(buf + p.payload)")
+    else:
+        body.append(f"return {h}(buf)")
     return cg.compile(cg.fresh("calc"), "p, f", body)
 
 

@@ -26,10 +26,13 @@ from p4sim.p4runtime.errors import (
 )
 from p4sim.p4runtime.packet_io import build_packet_out, parse_packet_in
 from p4sim.p4runtime.pipeline import Pipeline
+from p4sim.switch.offload import Vnet, finish
 
 log = logging.getLogger("p4sim.p4runtime")
 
 PortSender = Callable[[int, bytes], None]
+OffloadSender = Callable[[int, bytes, Vnet], None]
+"""Sends a pipeline output whose input came with a virtio-net header (GSO, partial sum)."""
 TICK_SECONDS = 0.05
 IDLE_SWEEP_NS = 250_000_000
 """How often idle timeouts are checked: a sweep walks every ageing entry, so not each tick."""
@@ -58,15 +61,18 @@ class Device:
         self._saved: Pipeline | None = None
         self._clock_ns = clock_ns
         self._send_to_port: PortSender = lambda port, data: None
+        self._send_offloaded: OffloadSender | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._last_sweep_ns = 0
 
     # --- wiring --------------------------------------------------------------------------
 
-    def attach_ports(self, send: PortSender) -> None:
-        """Where the packets the pipeline emits on non-CPU ports go."""
+    def attach_ports(self, send: PortSender, send_offloaded: OffloadSender | None = None) -> None:
+        """Where the packets the pipeline emits on non-CPU ports go; without
+        ``send_offloaded``, outputs of GSO packets are segmented here."""
         self._send_to_port = send
+        self._send_offloaded = send_offloaded
 
     def load_program(self, bmv2_json: bytes) -> None:
         """Run a JSON given on the command line, before any P4Runtime pipeline (no P4Info)."""
@@ -242,21 +248,22 @@ class Device:
 
     # --- data plane ----------------------------------------------------------------------
 
-    def receive(self, port: int, data: bytes) -> None:
-        """A packet arrived on a data port: run the pipeline, emit what it produced."""
+    def receive(self, port: int, data: bytes, vnet: Vnet | None = None) -> None:
+        """A packet arrived on a data port: run the pipeline, emit what it produced.
+        ``vnet``: the packet is a GSO super-segment or has a partial L4 checksum."""
         with self.lock:
             engine = self.engine
             if engine is None:
                 return
             try:
-                result = engine.process(port, data)
+                result = engine.process(port, data, l4_partial=vnet is not None and vnet.partial)
             except EngineError as err:
                 log.warning("packet from port %d dropped: %s", port, err)
                 return
             except Exception:  # a malformed packet must never stop the switch
                 log.exception("engine failure on a packet from port %d", port)
                 return
-            self._emit(result)
+            self._emit(result, vnet)
 
     def packet_out(self, packet: p4r.PacketOut) -> None:
         """Inject a PacketOut on the CPU port; INVALID_ARGUMENT on bad metadata."""
@@ -278,15 +285,26 @@ class Device:
             if self.pipeline is not None:
                 self.pipeline.digests.ack(ack.digest_id, ack.list_id)
 
-    def _emit(self, result: ProcessResult) -> None:
+    def _emit(self, result: ProcessResult, vnet: Vnet | None = None) -> None:
         pipeline = self.pipeline
         for port, data in result.packets:
             if port == self.cpu_port and self.cpu_port is not None:
                 if pipeline is not None:
                     packet_in = parse_packet_in(pipeline.index.packet_in, data)
-                    self._notify(p4r.StreamMessageResponse(packet=packet_in))
-            else:
+                    if vnet is None:
+                        self._notify(p4r.StreamMessageResponse(packet=packet_in))
+                        continue
+                    # the controller gets ordinary packets: segmented, checksums complete
+                    for frame in finish(packet_in.payload, vnet):
+                        one = p4r.PacketIn(payload=frame, metadata=packet_in.metadata)
+                        self._notify(p4r.StreamMessageResponse(packet=one))
+            elif vnet is None:
                 self._send_to_port(port, data)
+            elif self._send_offloaded is not None:
+                self._send_offloaded(port, data, vnet)
+            else:
+                for frame in finish(data, vnet):
+                    self._send_to_port(port, frame)
         if result.digests and pipeline is not None:
             for digest_list in pipeline.digests.add(result.digests):
                 self._notify(p4r.StreamMessageResponse(digest=digest_list))

@@ -1,7 +1,7 @@
 """``p4sim-switch``: command line compatible with BMv2's ``simple_switch_grpc``.
 
     p4sim-switch [prog.json | --no-p4] -i 1@veth1 -i 2@veth2 [--device-id N] [--cpu-port P]
-                 [--log-console] [-L LEVEL] [--pcap [DIR]] [--thrift-port N]
+                 [--log-console] [-L LEVEL] [--pcap [DIR]] [--thrift-port N] [--no-offload]
                  -- [--grpc-server-addr 127.0.0.1:9559] [--cpu-port P]
 
 Options after ``--`` are the target options of simple_switch_grpc.  The gRPC server listens on
@@ -50,6 +50,9 @@ def _core_parser() -> argparse.ArgumentParser:
                         help="log level with --log-console")
     parser.add_argument("--pcap", nargs="?", const=".", metavar="DIR",
                         help="write <iface>_in.pcap and <iface>_out.pcap files in DIR")
+    parser.add_argument("--no-offload", action="store_true",
+                        help="ports without GSO super-segments, partial checksums or batched "
+                        "I/O: one MTU-sized frame per system call")
     parser.add_argument("--thrift-port", type=int,
                         help="accepted for compatibility; p4sim has no Thrift server")
     return parser
@@ -113,11 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"p4sim-switch: pcap directory {pcap_dir} does not exist", file=sys.stderr)
         return 1
     try:
-        ports = Ports(args.interfaces, pcap_dir)
+        ports = Ports(args.interfaces, pcap_dir, offload=not args.no_offload)
     except PortError as err:
         print(f"p4sim-switch: {err}", file=sys.stderr)
         return 1
-    device.attach_ports(ports.send)
+    device.attach_ports(ports.send, None if args.no_offload else ports.send_offloaded)
     try:
         server, _ = create_server(device, args.grpc_server_addr)
     except (OSError, RuntimeError) as err:

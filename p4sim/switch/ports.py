@@ -4,6 +4,12 @@ Frames the switch itself sends are not read back (PACKET_IGNORE_OUTGOING, plus a
 check for older kernels).  The kernel strips 802.1Q tags into ancillary data on packet
 sockets; they are put back so the pipeline sees the frame as it was on the wire, as BMv2
 (libpcap) does.
+
+With ``offload`` (the default of ``p4sim-switch``) a port's socket carries a virtio-net header
+(``PACKET_VNET_HDR``) on every frame, so GSO super-segments and partial checksums cross it
+(see :mod:`p4sim.switch.offload`), and frames move in batches (recvmmsg, and sendmmsg of
+what the pipeline emitted for a batch).  Without it, one system call per frame, exactly as
+before.
 """
 
 from __future__ import annotations
@@ -17,6 +23,16 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from p4sim.switch.mmsg import BatchReceiver, send_batch
+from p4sim.switch.offload import (
+    PLAIN_HEADER,
+    VNET_HDR,
+    Vnet,
+    egress,
+    finish,
+    locate,
+    parse_vnet,
+)
 from p4sim.switch.pcap import PcapWriter
 
 log = logging.getLogger("p4sim.switch")
@@ -26,6 +42,7 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_AUXDATA = 8
+PACKET_VNET_HDR = 15
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
 TP_STATUS_VLAN_VALID = 0x10
@@ -36,7 +53,7 @@ _AUXDATA = struct.Struct("=IIIHHHH")
 _CMSG_SPACE = socket.CMSG_SPACE(_AUXDATA.size)
 _BATCH = 64
 
-Receiver = Callable[[int, bytes], None]
+Receiver = Callable[[int, bytes, "Vnet | None"], None]
 
 
 class PortError(Exception):
@@ -52,7 +69,8 @@ def parse_interface(spec: str) -> tuple[int, str]:
 
 
 class Port:
-    def __init__(self, number: int, interface: str, pcap_dir: Path | None) -> None:
+    def __init__(self, number: int, interface: str, pcap_dir: Path | None,
+                 offload: bool = False) -> None:
         self.number = number
         self.interface = interface
         try:
@@ -65,6 +83,12 @@ class Port:
             membership = struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, membership)
             sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            if offload:
+                try:
+                    sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+                except OSError as err:
+                    log.warning("port %d: no PACKET_VNET_HDR (%s): offload off", number, err)
+                    offload = False
             try:
                 sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
             except OSError:
@@ -76,6 +100,10 @@ class Port:
             sock.close()
             raise PortError(f"port {number}: cannot use interface '{interface}': {err}") from err
         self.socket = sock
+        self.offload = offload
+        self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
+                                     _CMSG_SPACE) if offload else None)
+        self._pending: list[tuple[bytes, bytes]] = []
         self.gone = False
         self.pcap_in = self.pcap_out = None
         if pcap_dir is not None:
@@ -105,20 +133,79 @@ class Port:
             frames.append(frame)
         return frames
 
-    def send(self, data: bytes) -> None:
+    def receive_offloaded(self) -> list[tuple[bytes, Vnet | None]]:
+        """Like :meth:`receive_batch` on an offload port: frames with their virtio-net
+        header (None for an ordinary frame with a complete checksum)."""
+        assert self._batch is not None
+        try:
+            messages = self._batch.receive()
+        except OSError as err:
+            if err.errno in (errno.ENODEV, errno.ENXIO):
+                log.warning("port %d: interface %s is gone", self.number, self.interface)
+                self.gone = True
+            elif err.errno != errno.ENETDOWN:
+                log.warning("port %d: receive error: %s", self.number, err)
+            return []
+        frames: list[tuple[bytes, Vnet | None]] = []
+        for data, pkttype, control in messages:
+            if pkttype == PACKET_OUTGOING or len(data) < VNET_HDR.size:
+                continue
+            vnet: Vnet | None = parse_vnet(data)
+            frame = restore_vlan_tag(data[VNET_HDR.size:], _ancillary(control))
+            if self.pcap_in is not None:
+                self.pcap_in.write(frame)
+            assert vnet is not None
+            if not (vnet.partial or vnet.gso):
+                vnet = None
+            elif not vnet.supported or (vnet.gso and locate(frame) is None):
+                log.debug("port %d: GSO packet (type %d) the switch cannot segment dropped",
+                          self.number, vnet.gso_type)
+                continue
+            frames.append((frame, vnet))
+        return frames
+
+    def send(self, data: bytes, header: bytes = PLAIN_HEADER, queue: bool = False) -> None:
+        """Transmit a frame (with its virtio-net header on an offload port); ``queue``: at
+        the next :meth:`flush`."""
         if self.pcap_out is not None:
             self.pcap_out.write(data)
+        if self.offload:
+            if queue:
+                self._pending.append((header, data))
+                return
+            send_batch(self.socket.fileno(), [(header, data)])
+            return
         try:
             self.socket.send(data)
         except OSError as err:
             # ENOBUFS/EMSGSIZE/ENETDOWN: the frame is lost, as on a real wire.
             log.debug("port %d: send failed: %s", self.number, err)
 
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            sent = send_batch(self.socket.fileno(), pending)
+            if sent < len(pending):
+                log.debug("port %d: %d frames lost on send", self.number, len(pending) - sent)
+
     def close(self) -> None:
         self.socket.close()
         for writer in (self.pcap_in, self.pcap_out):
             if writer is not None:
                 writer.close()
+
+
+def _ancillary(control: bytes) -> list[tuple[int, int, bytes]]:
+    """The (level, type, data) items of a raw control buffer (struct cmsghdr, 64-bit)."""
+    items = []
+    at = 0
+    while at + 16 <= len(control):
+        length, level, kind = struct.unpack_from("=Qii", control, at)
+        if length < 16:
+            break
+        items.append((level, kind, control[at + 16:at + length]))
+        at += (length + 7) & ~7
+    return items
 
 
 def restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> bytes:
@@ -136,11 +223,13 @@ def restore_vlan_tag(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> by
 class Ports:
     """All data ports of the switch; :meth:`serve` runs the receive loop in the caller's thread."""
 
-    def __init__(self, interfaces: dict[int, str], pcap_dir: Path | None = None) -> None:
+    def __init__(self, interfaces: dict[int, str], pcap_dir: Path | None = None,
+                 offload: bool = False) -> None:
         self._ports: dict[int, Port] = {}
+        self._serving: int | None = None
         try:
             for number, interface in sorted(interfaces.items()):
-                self._ports[number] = Port(number, interface, pcap_dir)
+                self._ports[number] = Port(number, interface, pcap_dir, offload)
         except PortError:
             self.close()
             raise
@@ -148,7 +237,20 @@ class Ports:
     def send(self, port: int, data: bytes) -> None:
         target = self._ports.get(port)
         if target is not None:
-            target.send(data)
+            target.send(data, queue=threading.get_ident() == self._serving)
+
+    def send_offloaded(self, port: int, data: bytes, vnet: Vnet) -> None:
+        """A pipeline output of a GSO/partial-checksum input (offload ports only)."""
+        target = self._ports.get(port)
+        if target is None:
+            return
+        queue = threading.get_ident() == self._serving
+        if not target.offload:
+            for frame in finish(data, vnet):
+                target.send(frame, queue=queue)
+            return
+        for header, frame in egress(data, vnet):
+            target.send(frame, header, queue)
 
     def serve(self, receive: Receiver, stop: threading.Event) -> None:
         """Deliver received frames to ``receive`` until ``stop`` is set."""
@@ -156,15 +258,24 @@ class Ports:
         by_fd = {port.socket.fileno(): port for port in self._ports.values()}
         for fd in by_fd:
             poller.register(fd, select.EPOLLIN)
+        self._serving = threading.get_ident()
+        ports = list(self._ports.values())
         try:
             while not stop.is_set():
                 for fd, _ in poller.poll(0.2):
                     port = by_fd[fd]
-                    for frame in port.receive_batch():
-                        receive(port.number, frame)
+                    if port.offload:
+                        for frame, vnet in port.receive_offloaded():
+                            receive(port.number, frame, vnet)
+                    else:
+                        for frame in port.receive_batch():
+                            receive(port.number, frame, None)
                     if port.gone:
                         poller.unregister(fd)
+                for port in ports:
+                    port.flush()
         finally:
+            self._serving = None
             poller.close()
 
     def close(self) -> None:
