@@ -14,7 +14,13 @@ from typing import Any
 
 from mininet.node import Switch
 
-from topologies.switch_process import SwitchConfig, SwitchProcess, Target, port_accepts
+from topologies.switch_process import (
+    SwitchConfig,
+    SwitchProcess,
+    Target,
+    offload_default,
+    port_accepts,
+)
 
 OFFLOADS = "tx off sg off tso off gso off gro off"
 
@@ -22,9 +28,11 @@ OFFLOADS = "tx off sg off tso off gso off gro off"
 def disable_offloads(intf: Any) -> None:
     """Checksums and segmentation in software on both ends of a switch link.
 
-    A software switch reads frames with AF_PACKET: with TX checksum offload the host's TCP
-    checksums are still unfinished there (and forwarded broken), and with GSO/GRO frames
-    bigger than the MTU appear.  Real NICs do this work; veth pairs leave it undone.
+    A switch that reads plain frames with AF_PACKET (BMv2, ``p4sim-switch --no-offload``):
+    with TX checksum offload the host's TCP checksums are still unfinished there (and
+    forwarded broken), and with GSO/GRO frames bigger than the MTU appear.  Real NICs do this
+    work; veth pairs leave it undone.  ``p4sim-switch``'s offload ports handle both, so its
+    links keep the offloads on.
     """
     intf.node.cmd(f"ethtool -K {intf.name} {OFFLOADS} >/dev/null 2>&1")
 
@@ -40,6 +48,7 @@ class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type informati
     cpu_port: the CPU port for packet-in/out, None for none
     log_dir: directory for ``<name>.log`` (and ``<name>-pcap/`` with ``pcap=True``)
     thrift_port: BMv2 only, distinct per BMv2 instance
+    offload: embedded only, the switch's offload path (default: ``P4SIM_OFFLOAD``, on)
     """
 
     def __init__(
@@ -55,6 +64,7 @@ class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type informati
         pcap: bool = False,
         log_level: str | None = None,
         thrift_port: int | None = None,
+        offload: bool | None = None,
         **params: Any,
     ) -> None:
         super().__init__(name, **params)
@@ -67,6 +77,7 @@ class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type informati
         self.pcap = pcap
         self.log_level = log_level
         self.thrift_port = thrift_port
+        self.offload = offload_default() if offload is None else offload
         self.process: SwitchProcess | None = None
 
     @property
@@ -94,19 +105,22 @@ class P4Switch(Switch):  # type: ignore[misc]  # mininet ships no type informati
             pcap_dir=str(self.log_dir / f"{self.name}-pcap") if self.pcap else None,
             log_level=self.log_level,
             thrift_port=self.thrift_port,
+            offload=self.offload,
         )
 
     def start(self, controllers: list[Any]) -> None:
         """Mininet calls this once links exist; returns when gRPC accepts connections."""
+        config = self.switch_config()
         for intf in self.intfList():
             if intf.name == "lo":
                 continue
             # The kernel must not answer or originate anything on switch ports.
             self.cmd(f"sysctl -qw net.ipv6.conf.{intf.name}.disable_ipv6=1")
             intf.ifconfig("up")
-            for end in (intf.link.intf1, intf.link.intf2) if intf.link else (intf,):
-                disable_offloads(end)
-        self.process = SwitchProcess(self.switch_config(), self.log_path)
+            if not config.uses_offload:
+                for end in (intf.link.intf1, intf.link.intf2) if intf.link else (intf,):
+                    disable_offloads(end)
+        self.process = SwitchProcess(config, self.log_path)
         self.process.start()
 
     def restart(self, signum: signal.Signals = signal.SIGTERM) -> None:

@@ -23,6 +23,13 @@ from pathlib import Path
 
 EMBEDDED_SWITCH = "p4sim-switch"
 BMV2_SWITCH = "simple_switch_grpc"
+OFFLOAD_ENV = "P4SIM_OFFLOAD"
+"""``0``/``off``: start ``p4sim-switch`` with ``--no-offload`` (the tests run both ways)."""
+
+
+def offload_default() -> bool:
+    """Whether embedded switches use their offload path (GSO, batches) unless told."""
+    return os.environ.get(OFFLOAD_ENV, "1").strip().lower() not in ("0", "off", "no", "false")
 
 
 class SwitchError(RuntimeError):
@@ -64,6 +71,13 @@ class SwitchConfig:
     thrift_port: int | None = None  # BMv2 only: several BMv2 instances need distinct ones
     grpc_host: str = "127.0.0.1"
     extra_args: Sequence[str] = field(default_factory=tuple)
+    offload: bool = field(default_factory=offload_default)
+    """Embedded only: GSO super-segments and partial checksums on the ports (BMv2 has none:
+    its links need the hosts' offloads off)."""
+
+    @property
+    def uses_offload(self) -> bool:
+        return self.target is Target.EMBEDDED and self.offload
 
     @property
     def grpc_addr(self) -> str:
@@ -88,6 +102,8 @@ class SwitchConfig:
             argv += ["--thrift-port", str(self.thrift_port)]
         if self.target is Target.EMBEDDED and self.cpu_port is not None:
             argv += ["--cpu-port", str(self.cpu_port)]
+        if self.target is Target.EMBEDDED and not self.offload:
+            argv.append("--no-offload")
         argv += list(self.extra_args)
         argv.append(self.json_path if self.json_path is not None else "--no-p4")
         argv += ["--", "--grpc-server-addr", self.grpc_addr]

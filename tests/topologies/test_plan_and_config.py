@@ -53,11 +53,17 @@ def test_embedded_and_bmv2_command_lines_place_the_cpu_port_as_each_expects(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
     base = dict(ports=[(1, "a"), (2, "b")], grpc_port=50001, device_id=3, cpu_port=255)
-    embedded = SwitchConfig(target=Target.EMBEDDED, **base).argv()  # type: ignore[arg-type]
+    embedded = SwitchConfig(target=Target.EMBEDDED, offload=True,
+                            **base).argv()  # type: ignore[arg-type]
     assert embedded[1:] == ["-i", "1@a", "-i", "2@b", "--device-id", "3", "--log-console",
                             "--cpu-port", "255", "--no-p4",
                             "--", "--grpc-server-addr", "127.0.0.1:50001"]
-    bmv2 = SwitchConfig(target=Target.BMV2, json_path="p.json", thrift_port=9091,
+    exact = SwitchConfig(target=Target.EMBEDDED, offload=False,
+                         **base).argv()  # type: ignore[arg-type]
+    assert exact[1:] == ["-i", "1@a", "-i", "2@b", "--device-id", "3", "--log-console",
+                         "--cpu-port", "255", "--no-offload", "--no-p4",
+                         "--", "--grpc-server-addr", "127.0.0.1:50001"]
+    bmv2 = SwitchConfig(target=Target.BMV2, json_path="p.json", thrift_port=9091, offload=True,
                         **base).argv()  # type: ignore[arg-type]
     assert bmv2 == ["/usr/bin/simple_switch_grpc", "-i", "1@a", "-i", "2@b", "--device-id", "3",
                     "--log-console", "--thrift-port", "9091", "p.json",
