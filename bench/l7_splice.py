@@ -128,17 +128,22 @@ def start_haproxy(network: L7Network) -> subprocess.Popen[bytes]:
 
 def download(network: L7Network, label: str, url: str, max_time: float) -> Download:
     """One curl download in c1, its SHA-256 computed on the fly (no disk)."""
-    client = network.host("c1")
-    stats = network.run_dir / "curl-stats.txt"
+    return fetch(network.host("c1"), label, url, max_time, network.run_dir / "curl-stats.txt",
+                 network.l7_options.big_file_bytes, network.big_sha256)
+
+
+def fetch(client: Any, label: str, url: str, max_time: float, stats: Path, size: int,
+          sha256: str) -> Download:
+    """One curl download from ``client`` (a host with ``cmd``) checked against ``size``
+    bytes with SHA-256 ``sha256``."""
     out = client.cmd(
         f"curl -s --max-time {max_time:.0f} -w '%{{stderr}}%{{size_download}} "
         f"%{{time_total}} %{{time_starttransfer}}' '{url}' 2>{stats} | sha256sum; cat {stats}")
     words = out.split()  # "<sha256> -" from sha256sum, then curl's three figures
     digest = words[0]
-    size, total, first = int(words[-3]), float(words[-2]), float(words[-1])
-    complete = size == network.l7_options.big_file_bytes
-    return Download(label, size, total, first, complete,
-                    (digest == network.big_sha256) if complete else None)
+    got, total, first = int(words[-3]), float(words[-2]), float(words[-1])
+    complete = got == size
+    return Download(label, got, total, first, complete, (digest == sha256) if complete else None)
 
 
 def new_connections(network: L7Network, connections: int) -> dict[str, Any]:

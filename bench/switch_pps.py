@@ -250,12 +250,14 @@ class Result:
 
 
 def measure(target: Target, program: str, count: int, rate: int, latency_count: int,
-            work_dir: Path, settle_s: float = 2.0) -> Result:
+            work_dir: Path, settle_s: float = 2.0, switch_args: Sequence[str] = (),
+            label: str | None = None) -> Result:
+    """``switch_args``: more options of the embedded switch (e.g. ``--no-offload``)."""
     json_path, p4info = build(program, target, work_dir / target.value)
     socket_path = work_dir / f"{target.value}.sock"
     if target is Target.EMBEDDED:
-        argv = [embedded_switch_path(), str(json_path), "-i", "1@s1", "-i", "2@s2", "--",
-                "--grpc-server-addr", f"unix:{socket_path}"]
+        argv = [embedded_switch_path(), str(json_path), "-i", "1@s1", "-i", "2@s2",
+                *switch_args, "--", "--grpc-server-addr", f"unix:{socket_path}"]
     else:
         argv = [BMV2_SWITCH, str(json_path), "-i", "1@s1", "-i", "2@s2", "--",
                 "--grpc-server-addr", f"unix:{socket_path}"]
@@ -292,7 +294,7 @@ def measure(target: Target, program: str, count: int, rate: int, latency_count: 
     span_s = (burst[-1][2] - burst[0][2]) / 1e9 if len(burst) > 1 else 0.0
     pps = (len(burst) - 1) / span_s if span_s > 0 else 0.0
     return Result(
-        target.value, program, count, len(burst), pps,
+        label or target.value, program, count, len(burst), pps,
         statistics.median(latencies) if latencies else float("nan"),
         latencies[int(len(latencies) * 0.99)] if latencies else float("nan"))
 

@@ -43,12 +43,14 @@ def p4c_available() -> bool:
 
 
 def compile_program(p4_path: Path, out_dir: Path, target: Target,
-                    include_dirs: Sequence[Path] = ()) -> CompiledFiles:
+                    include_dirs: Sequence[Path] = (),
+                    defines: Sequence[str] = ()) -> CompiledFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / p4_path.stem
     # ".txt": text format for every p4c version (".txtpb" is only known to recent ones).
     files = CompiledFiles(stem.with_suffix(".json"), stem.with_suffix(".p4info.txt"))
     includes = [arg for directory in include_dirs for arg in ("-I", str(directory))]
+    includes += [arg for define in defines for arg in ("-D", define)]
     common = ["-o", str(files.json_path), "--p4runtime-files", str(files.p4info_path), *includes]
     if target is Target.EMBEDDED:
         argv = [venv_tool("p4sim-compile"), str(p4_path), *common]
