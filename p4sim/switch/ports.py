@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from p4sim.switch.mmsg import BatchReceiver, send_batch
+from p4sim.switch.mmsg import BatchReceiver, BatchSender
 from p4sim.switch.offload import (
     PLAIN_HEADER,
     VNET_HDR,
@@ -52,6 +52,8 @@ MAX_FRAME_BYTES = 65536
 _AUXDATA = struct.Struct("=IIIHHHH")
 _CMSG_SPACE = socket.CMSG_SPACE(_AUXDATA.size)
 _BATCH = 64
+_AUX_STATUS = 16
+"""Offset of tp_status (its low byte) in a control buffer holding one PACKET_AUXDATA."""
 
 Receiver = Callable[[int, bytes, "Vnet | None"], None]
 
@@ -103,6 +105,7 @@ class Port:
         self.offload = offload
         self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
                                      _CMSG_SPACE) if offload else None)
+        self._sender = BatchSender(sock.fileno(), _BATCH) if offload else None
         self._pending: list[tuple[bytes, bytes]] = []
         self.gone = False
         self.pcap_in = self.pcap_out = None
@@ -150,14 +153,20 @@ class Port:
         for data, pkttype, control in messages:
             if pkttype == PACKET_OUTGOING or len(data) < VNET_HDR.size:
                 continue
-            vnet: Vnet | None = parse_vnet(data)
-            frame = restore_vlan_tag(data[VNET_HDR.size:], _ancillary(control))
+            frame = data[VNET_HDR.size:]
+            # tp_status of the PACKET_AUXDATA message (the only one enabled)
+            if len(control) > _AUX_STATUS and control[_AUX_STATUS] & TP_STATUS_VLAN_VALID:
+                frame = restore_vlan_tag(frame, _ancillary(control))
             if self.pcap_in is not None:
                 self.pcap_in.write(frame)
-            assert vnet is not None
-            if not (vnet.partial or vnet.gso):
-                vnet = None
-            elif not vnet.supported or (vnet.gso and locate(frame) is None):
+            if not data[0] and not data[1]:  # no flags, no GSO: an ordinary frame
+                frames.append((frame, None))
+                continue
+            vnet = parse_vnet(data)
+            if not (vnet.partial or vnet.gso):  # DATA_VALID only: checksums complete
+                frames.append((frame, None))
+                continue
+            if not vnet.supported or (vnet.gso and locate(frame) is None):
                 log.debug("port %d: GSO packet (type %d) the switch cannot segment dropped",
                           self.number, vnet.gso_type)
                 continue
@@ -169,14 +178,14 @@ class Port:
         the next :meth:`flush`."""
         if self.pcap_out is not None:
             self.pcap_out.write(data)
-        if self.offload:
-            if queue:
-                self._pending.append((header, data))
-                return
-            send_batch(self.socket.fileno(), [(header, data)])
+        if self.offload and queue:
+            self._pending.append((header, data))
             return
         try:
-            self.socket.send(data)
+            if self.offload:
+                self.socket.sendmsg((header, data))
+            else:
+                self.socket.send(data)
         except OSError as err:
             # ENOBUFS/EMSGSIZE/ENETDOWN: the frame is lost, as on a real wire.
             log.debug("port %d: send failed: %s", self.number, err)
@@ -184,7 +193,8 @@ class Port:
     def flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
-            sent = send_batch(self.socket.fileno(), pending)
+            assert self._sender is not None
+            sent = self._sender.send(pending)
             if sent < len(pending):
                 log.debug("port %d: %d frames lost on send", self.number, len(pending) - sent)
 
