@@ -23,6 +23,7 @@ bench: setup
 	$(PY) -m bench.compile_time
 	$(PY) -m bench.engine_pps
 	$(PY) -m bench.switch_pps
+	$(PY) -m bench.switch_fastpath
 	$(PY) -m bench.lb_modes
 	$(PY) -m bench.l7_splice
 	$(PY) -m bench.l7_profiles
