@@ -436,6 +436,40 @@ class EmptyStatement(Statement):
     pass
 
 
+@dataclass(eq=False, kw_only=True)
+class BreakStatement(Statement):
+    pass
+
+
+@dataclass(eq=False, kw_only=True)
+class ContinueStatement(Statement):
+    pass
+
+
+@dataclass(eq=False, kw_only=True)
+class ForStatement(Statement, Annotated):
+    """``for (init; cond; updates) body`` (P4_16 1.2.5); ``init`` holds variable
+    declarations and statements, ``updates`` statements.  Unrolled after checking
+    (``loops.py``): the midend never sees it."""
+
+    init: list[Node] = field(default_factory=list)
+    cond: Expression
+    updates: list[Node] = field(default_factory=list)
+    body: Statement
+    annotations: list[Annotation] = field(default_factory=list)
+
+
+@dataclass(eq=False, kw_only=True)
+class ForInStatement(Statement, Annotated):
+    """``for (T x in collection) body``; ``collection`` is a ``RangeExpression``
+    (``lo .. hi``, both ends included), a list expression or a header stack."""
+
+    var: VariableDecl
+    collection: Expression
+    body: Statement
+    annotations: list[Annotation] = field(default_factory=list)
+
+
 # --------------------------------------------------------------- declarations
 
 @dataclass(eq=False, kw_only=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from p4sim.compiler import ast
@@ -59,6 +59,7 @@ class _Context:
     in_function: bool = False
     in_action: bool = False
     in_parser: bool = False
+    in_loop: bool = False
 
 
 @dataclass
@@ -1088,6 +1089,14 @@ class Checker:
                 self.convert(stmt.value, expected, stmt, literal_to_enum=False)
         elif isinstance(stmt, ast.EmptyStatement):
             return
+        elif isinstance(stmt, ast.BreakStatement | ast.ContinueStatement):
+            if not ctx.in_loop:
+                keyword = "break" if isinstance(stmt, ast.BreakStatement) else "continue"
+                self.error(stmt, f"{keyword}: not inside a loop")
+        elif isinstance(stmt, ast.ForStatement):
+            self.for_statement(stmt, scope, ctx)
+        elif isinstance(stmt, ast.ForInStatement):
+            self.for_in_statement(stmt, scope, ctx)
         elif isinstance(stmt, ast.VariableDecl):
             self.variable_decl(stmt, scope)
         elif isinstance(stmt, ast.ConstDecl):
@@ -1101,6 +1110,47 @@ class Checker:
             self.declaration(stmt, scope)
         else:
             self.error(stmt, f"{type(stmt).__name__}: unsupported statement")
+
+    def for_statement(self, stmt: ast.ForStatement, scope: Scope, ctx: _Context) -> None:
+        inner = Scope(scope)
+        for item in stmt.init:
+            self.statement(item, inner, ctx)
+        try:
+            ctype = self.expression(stmt.cond, inner, t.BOOL)
+            if not isinstance(ctype, t.BoolType | UnknownType):
+                self.error(stmt.cond, f"Condition of for statement must be bool, not {ctype}")
+        except _Abort:
+            pass
+        self.statement(stmt.body, Scope(inner), replace(ctx, in_loop=True))
+        for update in stmt.updates:
+            self.statement(update, inner, ctx)
+
+    def for_in_statement(self, stmt: ast.ForInStatement, scope: Scope, ctx: _Context) -> None:
+        """``for (T x in c)``: ``c`` is ``lo .. hi`` or a list of ``T`` values, or a stack
+        of ``T`` headers."""
+        var, collection = stmt.var, stmt.collection
+        vtype = self.resolve_type(var.type_ref, scope)
+        if isinstance(collection, ast.RangeExpression):
+            for end in (collection.low, collection.high):
+                self.expression(end, scope, vtype)
+                self.convert(end, vtype, end, literal_to_enum=False)
+            collection.type = vtype
+        elif isinstance(collection, ast.ListExpression):
+            for element in collection.elements:
+                self.expression(element, scope, vtype)
+                self.convert(element, vtype, element, literal_to_enum=False)
+            collection.type = t.ListType(tuple(vtype for _ in collection.elements))
+        else:
+            ctype = self.expression(collection, scope)
+            if not isinstance(ctype, t.StackType):
+                raise self.fail(collection, f"{_text(collection)}: cannot iterate over a value "
+                                            f"of type {ctype}")
+            if ctype.element != vtype:
+                raise self.fail(var, f"{var.name}: type {vtype} does not match the elements "
+                                     f"of {_text(collection)} ({ctype.element})")
+        inner = Scope(scope)
+        self.declare(inner, var.name, var)
+        self.statement(stmt.body, Scope(inner), replace(ctx, in_loop=True))
 
     def switch(self, stmt: ast.SwitchStatement, scope: Scope, ctx: _Context) -> None:
         stype = self.expression(stmt.expr, scope)

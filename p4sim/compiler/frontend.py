@@ -8,6 +8,7 @@ from pathlib import Path
 from p4sim.compiler import ast
 from p4sim.compiler.check import check_program
 from p4sim.compiler.diagnostics import CompileError, Diagnostic
+from p4sim.compiler.loops import unroll_loops
 from p4sim.compiler.parser import parse_preprocessed
 from p4sim.compiler.preprocess import Preprocessed, preprocess_file, preprocess_source
 
@@ -15,6 +16,8 @@ from p4sim.compiler.preprocess import Preprocessed, preprocess_file, preprocess_
 def _finish(source: Preprocessed, warnings: list[Diagnostic] | None) -> ast.Program:
     program = parse_preprocessed(source)
     diagnostics = check_program(program)
+    if not any(d.severity == "error" for d in diagnostics):
+        diagnostics.extend(unroll_loops(program))
     errors = [d for d in diagnostics if d.severity == "error"]
     if warnings is not None:
         warnings.extend(d for d in diagnostics if d.severity != "error")

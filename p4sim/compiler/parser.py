@@ -41,11 +41,11 @@ _SCAN = re.compile(
 )
 _TYPE_KEYWORDS = {"bit", "int", "varbit", "bool", "string", "error", "match_kind", "void", "tuple"}
 _KEYWORDS = _TYPE_KEYWORDS | {
-    "abstract", "action", "actions", "apply", "const", "control", "default", "else",
-    "entries", "enum", "exit", "extern", "false", "header", "header_union", "if", "in",
-    "inout", "key", "out", "package", "parser", "priority", "return", "select", "state",
-    "struct", "switch", "table", "this", "transition", "true", "type", "typedef",
-    "value_set",
+    "abstract", "action", "actions", "apply", "break", "const", "continue", "control",
+    "default", "else", "entries", "enum", "exit", "extern", "false", "for", "header",
+    "header_union", "if", "in", "inout", "key", "out", "package", "parser", "priority",
+    "return", "select", "state", "struct", "switch", "table", "this", "transition", "true",
+    "type", "typedef", "value_set",
 }
 _KEYWORD_TERMINALS = {"value_set": "VALUESET"}
 _TYPE_DECL_KEYWORDS = {"header", "header_union", "struct", "parser", "control", "package"}
@@ -967,6 +967,38 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def return_statement(self, c: list[Any]) -> ast.ReturnStatement:
         return ast.ReturnStatement(pos=self.tok_pos(c[0]), value=c[1] if len(c) > 1 else None)
+
+    def break_statement(self, c: list[Any]) -> ast.BreakStatement:
+        return ast.BreakStatement(pos=self.tok_pos(c[0]))
+
+    def continue_statement(self, c: list[Any]) -> ast.ContinueStatement:
+        return ast.ContinueStatement(pos=self.tok_pos(c[0]))
+
+    def for_statement(self, c: list[Any]) -> ast.ForStatement:
+        keyword, init, cond, updates, body = self.rest(c)
+        return ast.ForStatement(pos=self.tok_pos(keyword), annotations=self.anns(c),
+                                init=init or [], cond=cond, updates=updates or [], body=body)
+
+    def for_in_statement(self, c: list[Any]) -> ast.ForInStatement:
+        keyword, type_ref, name, _, collection, body = self.rest(c)
+        split = c.index(keyword)
+        var = ast.VariableDecl(pos=self.tok_pos(name), name=str(name), type_ref=type_ref,
+                               annotations=self.anns(c[split:]))
+        return ast.ForInStatement(pos=self.tok_pos(keyword), annotations=self.anns(c[:split]),
+                                  var=var, collection=collection, body=body)
+
+    def for_init_list(self, c: list[Any]) -> list[ast.Node]:
+        return list(c)
+
+    for_update_list = for_init_list
+
+    def for_variable(self, c: list[Any]) -> ast.VariableDecl:
+        type_ref, name, init = self.rest(c)
+        return ast.VariableDecl(pos=self.tok_pos(name), name=str(name), annotations=self.anns(c),
+                                type_ref=type_ref, init=init)
+
+    def for_range(self, c: list[Any]) -> ast.RangeExpression:
+        return ast.RangeExpression(pos=c[0].pos, low=c[0], high=c[2])
 
     def conditional_statement(self, c: list[Any]) -> ast.IfStatement:
         return ast.IfStatement(pos=self.tok_pos(c[0]), cond=c[1], then=c[2],

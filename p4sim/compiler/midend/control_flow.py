@@ -196,6 +196,9 @@ class ControlLowering:
         if isinstance(s, ast.AssignStatement | ast.VariableDecl | ast.ConstDecl |
                       ast.EmptyStatement):
             return not _contains_table_apply(s)
+        if isinstance(s, ast.ForStatement):
+            # a run-time loop (loops.py refuses those with applies or returns): in an action
+            return True
         if isinstance(s, ast.MethodCallStatement):
             return s.call.call_kind not in (ast.CallKind.TABLE_APPLY,
                                             ast.CallKind.CONTROL_APPLY) and \

@@ -112,6 +112,8 @@ class BodyLowering:
         self.in_parser = in_parser
         self.out: list[Json] = []
         self._return_jumps: list[list[Json]] = []
+        # per enclosing run-time loop: the jumps of its break and continue statements
+        self._loop_jumps: list[tuple[list[Json], list[Json]]] = []
 
     # ------------------------------------------------------------ emission
 
@@ -233,9 +235,37 @@ class BodyLowering:
             self._return_jumps[-1].append(self._jump("_jump", [], s))
         elif isinstance(s, ast.SwitchStatement):
             self._switch(s, scope)
+        elif isinstance(s, ast.ForStatement):
+            self._loop(s, scope.child())
+        elif isinstance(s, ast.BreakStatement | ast.ContinueStatement):
+            if not self._loop_jumps:
+                raise LoweringError(s, "break/continue outside of a loop")
+            breaks, continues = self._loop_jumps[-1]
+            jumps = breaks if isinstance(s, ast.BreakStatement) else continues
+            jumps.append(self._jump("_jump", [], s))
         else:
             raise LoweringError(s, f"{type(s).__name__} is not supported in actions on this "
                                    "target")
+
+    def _loop(self, s: ast.ForStatement, scope: Scope) -> None:
+        """A loop that could not be unrolled (``loops.py``), with jumps as p4c's BMv2
+        backend: the condition, the body, the updates, a jump back to the condition."""
+        self.statements(s.init, scope)
+        start = len(self.out)
+        self.precompute_calls(s.cond, scope)
+        condition = op("b2d", None, self.ctx.expr.condition(s.cond, scope))
+        end_target = self._jump("_jump_if_zero", [condition], s)
+        self._loop_jumps.append(([], []))
+        self.statement(s.body, scope.child())
+        breaks, continues = self._loop_jumps.pop()
+        for jump in continues:
+            self._patch(jump)
+        self.statements(s.updates, scope)
+        back = self._jump("_jump", [], s)
+        back["value"] = f"0x{start:x}"
+        self._patch(end_target)
+        for jump in breaks:
+            self._patch(jump)
 
     def _switch(self, s: ast.SwitchStatement, scope: Scope) -> None:
         """``switch`` on a value inside an action: the value is read once into a
