@@ -32,6 +32,9 @@ SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq")
 L7_SCHEDULERS = (*SCHEDULERS, *CONTENT_SCHEDULERS)  # all run by the splicer (mh: on the
 # client address, with the same Maglev table the data plane would use)
 MAX_REQUEST_HEAD = 65536
+TLS_PORT = 443  # an l7 service on this port reads ClientHellos unless tls: false
+AFFINITY_MODES = ("strict", "preferred", "off")
+BAD_HELLO_ACTIONS = ("default", "reset")
 MAX_WEIGHT = 65535
 MAX_SERVICES = 255  # data-plane ids 1..255 (service_id < 256 indexes counters and meters)
 MAX_BACKENDS = 1023  # (service, backend) pairs: backend_id 1..1023
@@ -124,6 +127,23 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class TlsConfig:
+    """A TLS l7 service: the splicer reads the ClientHello, not an HTTP head (docs/l7.md).
+
+    ``affinity``: ``strict`` sends a resuming client to the server holding its session
+    whenever that server is in the pool; ``preferred`` (pools sharing ticket keys) only
+    while it is not loaded beyond twice the least-loaded server plus one; ``off``: the
+    scheduler alone.  ``bad_hello``: a hello that cannot be read goes to the default pool
+    (``default``, when there is one) or is reset."""
+
+    affinity: str = "strict"
+    affinity_timeout_s: float = 300.0
+    affinity_size: int = 65536
+    max_client_hello: int = 16384
+    bad_hello: str = "default"
+
+
+@dataclass(frozen=True)
 class ContentConfig:
     """The L7 part of a service: content rules and how requests are read and spliced.
 
@@ -139,6 +159,7 @@ class ContentConfig:
     transparent: bool = False  # backends see the client's address instead of the switch's
     splice_profile: str = "full"
     relay: bool = False  # lbd relays every packet itself instead of splicing in the switch
+    tls: TlsConfig | None = None  # None: the service reads HTTP request heads
 
     @property
     def pools(self) -> tuple[str, ...]:
@@ -375,7 +396,7 @@ def parse_service(check: Checker, raw: Any, path: str,
         if content is not None and pool is None:
             check.fail(f"{path}.rules", "an l7 service needs a rule or a default_pool")
         if protocol is not None and protocol != "tcp":
-            check.fail(f"{path}.protocol", "an l7 service is TCP (HTTP/1.x)")
+            check.fail(f"{path}.protocol", "an l7 service is TCP (HTTP/1.x or TLS)")
     else:
         pool = check.value(data.get("pool"), f"{path}.pool", parse_name)
     removal = check.value(data.get("removal_timeout", 300), f"{path}.removal_timeout",
@@ -418,17 +439,52 @@ def parse_service(check: Checker, raw: Any, path: str,
 
 
 L7_KEYS = {"rules", "default_pool", "lard", "request_timeout", "max_request_head",
-           "transparent", "splice_profile", "relay"}
+           "transparent", "splice_profile", "relay", "tls"}
+TLS_KEYS = {"affinity", "affinity_timeout", "affinity_size", "max_client_hello", "bad_hello"}
+
+
+def _parse_tls(check: Checker, data: dict, path: str) -> TlsConfig | None:
+    """``tls: true``, ``tls: false`` or a mapping of TLS_KEYS; port 443 means true."""
+    raw = data.get("tls", data.get("port") == TLS_PORT)
+    if raw is False:
+        return None
+    if raw is True:
+        return TlsConfig()
+    tpath = f"{path}.tls"
+    tdata = check.mapping(raw, tpath, TLS_KEYS, set())
+    if not tdata and not isinstance(raw, dict):
+        return None
+    default = TlsConfig()
+    affinity = check.value(tdata.get("affinity", default.affinity), f"{tpath}.affinity",
+                           parse_choice(AFFINITY_MODES))
+    timeout = check.value(tdata.get("affinity_timeout", default.affinity_timeout_s),
+                          f"{tpath}.affinity_timeout", parse_seconds)
+    size = check.value(tdata.get("affinity_size", default.affinity_size),
+                       f"{tpath}.affinity_size", parse_int(1, 10**7))
+    hello = check.value(tdata.get("max_client_hello", default.max_client_hello),
+                        f"{tpath}.max_client_hello", parse_int(512, 65536))
+    bad = check.value(tdata.get("bad_hello", default.bad_hello), f"{tpath}.bad_hello",
+                      parse_choice(BAD_HELLO_ACTIONS))
+    if timeout is not None and timeout <= 0:
+        check.fail(f"{tpath}.affinity_timeout", "must be positive")
+        return None
+    if None in (affinity, timeout, size, hello, bad):
+        return None
+    assert affinity and timeout and size and hello and bad
+    return TlsConfig(affinity, timeout, size, hello, bad)
 
 
 def _parse_content(check: Checker, data: dict, path: str,
                    pools: Collection[str] | None) -> ContentConfig | None:
     """The l7 keys of a service; rule problems are merged with their key paths."""
     raw_rules = data.get("rules")
+    tls = _parse_tls(check, data, path)
     try:
         rules = parse_content_rules(raw_rules, where=f"{path}.rules",
                                     default_pool=data.get("default_pool"),
-                                    default_pool_where=f"{path}.default_pool", pools=pools)
+                                    default_pool_where=f"{path}.default_pool", pools=pools,
+                                    tls=data.get("tls", data.get("port") == TLS_PORT)
+                                    is not False)
     except RulesError as err:
         for problem in err.problems:
             check.problems.append(problem)
@@ -464,7 +520,7 @@ def _parse_content(check: Checker, data: dict, path: str,
     if rules is None or timeout is None or head is None or profile is None:
         return None
     return ContentConfig(rules, tuple(raw_rules or ()), data.get("default_pool"), lard,
-                         timeout, head, bool(transparent), profile, bool(relay))
+                         timeout, head, bool(transparent), profile, bool(relay), tls)
 
 
 def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:

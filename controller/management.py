@@ -184,7 +184,8 @@ class Management:
         """Validate the new rule list completely, then swap it in (lock held)."""
         assert service.content is not None
         parsed = parse_content_rules(rules, where="rules", default_pool=default_pool,
-                                     pools=self.state.config.pools)
+                                     pools=self.state.config.pools,
+                                     tls=service.content.tls is not None)
         if not rules and default_pool is None:
             raise ApiError("an l7 service needs a rule or a default pool")
         content = dataclasses.replace(service.content, rules=parsed, raw_rules=tuple(rules),

@@ -56,7 +56,7 @@ def content_services(state: LbState, switch: str) -> list[ContentService]:
                                   content.rules, pools, service.scheduler, content.lard,
                                   content.request_timeout_s, content.max_request_head,
                                   content.splice_profile, content.transparent,
-                                  content.relay))
+                                  content.relay, content.tls))
     return out
 
 

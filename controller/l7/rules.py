@@ -24,6 +24,13 @@ The YAML form (one rule; every key but ``pool`` optional)::
         - {name: User-Agent, regex: 'Mobile'}
         - {name: X-Debug}             # present, any value
       pool: static
+
+A TLS service (docs/l7.md, "TLS services") reads the ClientHello instead of a request head,
+so its rules take only the ClientHello's conditions::
+
+    - sni: "*.img.example.com"       # server name (SNI), exact or wildcard like host
+      alpn: [h2]                      # any of the protocols the client offers
+      pool: images
 """
 
 from __future__ import annotations
@@ -35,11 +42,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.l7.http_request import RequestHead, is_token
+from controller.l7.tls_client_hello import ClientHello
 
 MAX_PATTERN_LENGTH = 256
 MAX_MATCHED_TEXT = 1024
 RULE_KEYS = frozenset({"host", "path_prefix", "path_regex", "extensions", "methods",
                        "headers", "pool"})
+TLS_RULE_KEYS = frozenset({"sni", "alpn", "pool"})
 _HOST_LABELS = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 _EXTENSION = re.compile(r"[A-Za-z0-9_+-]{1,16}")
 
@@ -96,6 +105,14 @@ class ContentRule:
     extensions: frozenset[str] | None = None  # lower-case, without the dot
     methods: frozenset[str] | None = None
     headers: tuple[HeaderMatch, ...] = ()
+    sni: HostMatch | None = None  # TLS services: the ClientHello's server name
+    alpn: frozenset[str] | None = None  # TLS services: any offered protocol
+
+    def matches_hello(self, hello: ClientHello) -> bool:
+        """A TLS rule: a client that sends no SNI matches no ``sni`` condition."""
+        return ((self.sni is None or (hello.server_name is not None
+                                      and self.sni.matches(hello.server_name)))
+                and (self.alpn is None or not self.alpn.isdisjoint(hello.alpn)))
 
     def matches(self, request: RequestHead) -> bool:
         path = request.normalized_path
@@ -126,6 +143,17 @@ class ContentRules:
         for index, rule in enumerate(self.rules):
             if rule.matches(request):
                 return RuleMatch(rule.pool, index)
+        return self.default()
+
+    def select_hello(self, hello: ClientHello) -> RuleMatch | None:
+        """The same for a TLS service's ClientHello."""
+        for index, rule in enumerate(self.rules):
+            if rule.matches_hello(hello):
+                return RuleMatch(rule.pool, index)
+        return self.default()
+
+    def default(self) -> RuleMatch | None:
+        """The default pool (a TLS service's choice for a hello it cannot read)."""
         return None if self.default_pool is None else RuleMatch(self.default_pool, None)
 
 
@@ -138,12 +166,14 @@ def path_extension(path: str) -> str | None:
 
 def parse_content_rules(raw_rules: Any, *, where: str = "rules", default_pool: Any = None,
                         default_pool_where: str = "default_pool",
-                        pools: Collection[str] | None = None) -> ContentRules:
+                        pools: Collection[str] | None = None,
+                        tls: bool = False) -> ContentRules:
     """Validates the YAML form; every problem is reported with its key path.
 
     ``where`` and ``default_pool_where`` are the key paths of the rule list and of the
     default pool (e.g. ``services[2].rules``, ``services[2].default_pool``); ``pools``, when
-    given, are the pool names that may be referred to.
+    given, are the pool names that may be referred to; ``tls`` selects the ClientHello
+    conditions (``sni``, ``alpn``) instead of the request-head ones.
     """
     problems: list[str] = []
     rules: list[ContentRule] = []
@@ -153,7 +183,7 @@ def parse_content_rules(raw_rules: Any, *, where: str = "rules", default_pool: A
         problems.append(f"{where}: must be a list of rules")
         raw_rules = []
     for index, raw in enumerate(raw_rules):
-        rule = _parse_rule(raw, f"{where}[{index}]", pools, problems)
+        rule = _parse_rule(raw, f"{where}[{index}]", pools, problems, tls)
         if rule is not None:
             rules.append(rule)
     if default_pool is not None:
@@ -176,14 +206,20 @@ def _check_pool(value: Any, where: str, pools: Collection[str] | None,
 
 
 def _parse_rule(raw: Any, where: str, pools: Collection[str] | None,
-                problems: list[str]) -> ContentRule | None:
+                problems: list[str], tls: bool = False) -> ContentRule | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: must be a mapping")
         return None
     count = len(problems)
-    for key in sorted(set(raw) - RULE_KEYS, key=str):
-        problems.append(f"{where}.{key}: unknown key (expected one of "
-                        f"{', '.join(sorted(RULE_KEYS))})")
+    allowed, other = (TLS_RULE_KEYS, RULE_KEYS) if tls else (RULE_KEYS, TLS_RULE_KEYS)
+    for key in sorted(set(raw) - allowed, key=str):
+        hint = ("" if key not in other else " (an HTTP condition: a TLS service sees only "
+                "the ClientHello)" if tls else " (a TLS condition: this service reads HTTP "
+                "request heads)")
+        problems.append(f"{where}.{key}: unknown key{hint} (expected one of "
+                        f"{', '.join(sorted(allowed))})")
+    if tls:
+        return _parse_tls_rule(raw, where, pools, problems, count)
     if "pool" not in raw:
         problems.append(f"{where}.pool: missing")
     else:
@@ -215,6 +251,31 @@ def _parse_rule(raw: Any, where: str, pools: Collection[str] | None,
     return ContentRule(pool=raw["pool"], host=host, path_prefix=path_prefix,
                        path_regex=path_regex, extensions=extensions, methods=methods,
                        headers=tuple(headers))
+
+
+def _parse_tls_rule(raw: Mapping, where: str, pools: Collection[str] | None,
+                    problems: list[str], count: int) -> ContentRule | None:
+    if "pool" not in raw:
+        problems.append(f"{where}.pool: missing")
+    else:
+        _check_pool(raw["pool"], f"{where}.pool", pools, problems)
+    if set(raw) <= {"pool"}:
+        problems.append(f"{where}: has no condition (use the default pool instead)")
+    sni = _parse_host(raw["sni"], f"{where}.sni", problems) if "sni" in raw else None
+    alpn = None
+    if "alpn" in raw:
+        alpn = frozenset(_parse_list(raw["alpn"], f"{where}.alpn", _parse_alpn, problems))
+    if len(problems) > count:
+        return None
+    return ContentRule(pool=raw["pool"], sni=sni, alpn=alpn)
+
+
+def _parse_alpn(raw: Any, where: str, problems: list[str]) -> str | None:
+    if not isinstance(raw, str) or not 1 <= len(raw.encode("latin-1", "replace")) <= 255 \
+            or not raw.isprintable() or not raw.isascii():
+        problems.append(f"{where}: {raw!r} is not an ALPN protocol id (e.g. h2, http/1.1)")
+        return None
+    return raw
 
 
 def _parse_list(raw: Any, where: str, parse_item: Any, problems: list[str]) -> list[Any]:

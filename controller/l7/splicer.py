@@ -23,11 +23,11 @@ from http import HTTPStatus
 from ipaddress import IPv4Address
 from typing import Any
 
-from controller.config import Backend
+from controller.config import Backend, TlsConfig
 from controller.l7.http_request import HttpRequestError, RequestHead, RequestHeadParser
 from controller.l7.locality import ContentScheduler, LardThresholds, make_content_scheduler
 from controller.l7.relay import mac_bytes, relay_frame
-from controller.l7.rules import ContentRules
+from controller.l7.rules import ContentRules, RuleMatch
 from controller.l7.segments import (
     ACK,
     FIN,
@@ -59,6 +59,15 @@ from controller.l7.syncookies import (
     decode_timestamp,
     encode_timestamp,
 )
+from controller.l7.tls_affinity import AffinityTable
+from controller.l7.tls_client_hello import (
+    TLS13,
+    ClientHello,
+    ClientHelloParser,
+    ServerHello,
+    ServerHelloParser,
+    TlsHelloError,
+)
 from controller.schedulers import Candidate
 
 ADVERTISED_WINDOW = 0xFFFF  # the window field of every segment the splicer sends
@@ -82,6 +91,7 @@ class ContentService:
     splice_profile: str = "full"  # timestamps, SACK, window scaling when offered; "basic": none
     transparent: bool = False  # backends see the client's address, not the splice address
     relay: bool = False  # no splice entries: the splicer relays every segment (relay.py)
+    tls: TlsConfig | None = None  # read the ClientHello instead of an HTTP request head
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class SplicerLimits:
     path_mtu: int = 1500
     maglev_size: int = 251
     relay_idle_s: float = 300.0  # a relayed connection with no segment this long is dropped
+    server_hello_wait_s: float = 2.0  # TLS affinity: splice anyway if no ServerHello by then
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,13 @@ class SplicedConnection:
     sack_ok: bool = False
     client_tsval: int = 0  # the latest TSval of the client's in-order segments
     our_tsval: int = 0  # the TSval the splicer sent the client (the SYN-ACK's)
+    installed: bool = False  # the splice entries are (being) written
+    # TLS services: the client's hello; with affinity, the backend's ServerHello is read
+    # (its segments relayed) before the entries are installed
+    hello_parser: ClientHelloParser | None = None
+    hello: ClientHello | None = None
+    server_hello: ServerHelloParser | None = None
+    server_next: int = 0  # next server byte expected while reading the ServerHello
 
     @property
     def vip(self) -> Endpoint:
@@ -227,6 +245,7 @@ class Splicer:
         self._active: dict[tuple[str, str, str], int] = {}  # (service, pool, backend)
         self._ports_in_use: set[int] = set()
         self._next_port = LOCAL_PORTS.start
+        self._affinity: dict[str, AffinityTable] = {}  # TLS services with affinity
         self.counters: dict[str, int] = {}
 
     # ----- configuration and queries ----------------------------------------------------
@@ -236,6 +255,25 @@ class Splicer:
         live = {(s.name, pool) for s in self.services.values() for pool in s.pools}
         for key in [k for k in self._schedulers if k not in live]:
             del self._schedulers[key]
+        tables: dict[str, AffinityTable] = {}
+        for service in self.services.values():
+            tls = service.tls
+            if tls is None or tls.affinity == "off":
+                continue
+            table = self._affinity.get(service.name)
+            if table is None or (table.lifetime_s, table.size) != \
+                    (tls.affinity_timeout_s, tls.affinity_size):
+                table = AffinityTable(lifetime_s=tls.affinity_timeout_s,
+                                      size=tls.affinity_size, clock=self.clock)
+            members = {b.name for pool in service.pools.values() for b in pool}
+            for gone in table.backends() - members:
+                table.forget_backend(gone)
+            tables[service.name] = table
+        self._affinity = tables
+
+    def affinity(self, service: str) -> AffinityTable | None:
+        """The session-affinity table of a TLS service (None: not TLS or affinity off)."""
+        return self._affinity.get(service)
 
     @property
     def pending(self) -> int:
@@ -327,6 +365,9 @@ class Splicer:
             elif conn.phase is Phase.CLOSING:
                 effects.append(self._reset_client(conn))
                 self._forget(conn)
+            elif conn.phase is Phase.SPLICED and conn.server_hello is not None:
+                self._count("server_hello_timeouts")  # splice without learning
+                effects += self._install(conn)
             elif conn.phase in (Phase.LINGER, Phase.SPLICED):  # SPLICED: an idle relay
                 effects += self._finish(conn)
         return effects
@@ -342,7 +383,7 @@ class Splicer:
         found = list(found)
         present = {(s.client, s.vip) for s in found}
         for conn in [c for c in self.by_client.values()
-                     if c.spec is not None and not c.service.relay
+                     if c.spec is not None and c.installed
                      and (c.client, c.vip) not in present]:
             self._forget(conn)
         for spec in found:
@@ -384,7 +425,9 @@ class Splicer:
             cookie_isn=seq_add(segment.ack, -1), client_mss=client_mss,
             deadline=self.clock() + service.request_timeout_s,
             parser=RequestHeadParser(service.max_request_head), next_seq=segment.seq,
-            since=self.clock())
+            since=self.clock(),
+            hello_parser=None if service.tls is None
+            else ClientHelloParser(service.tls.max_client_hello))
         if service.splice_profile == FULL_PROFILE and segment.timestamp is not None:
             # The client offered timestamps (else our SYN-ACK had none and it sends none);
             # its echo of our TSval carries the rest of what its SYN offered.
@@ -397,7 +440,7 @@ class Splicer:
 
     def _from_client(self, conn: SplicedConnection, segment: Segment,
                      frame: bytes = b"") -> list[Effect]:
-        if segment.flags & RST and conn.service.relay and conn.spec is not None:
+        if segment.flags & RST and self._relaying(conn):
             return self._relay(conn, frame, Direction.TO_SERVER, segment)
         if segment.flags & RST:
             return self._client_reset(conn)
@@ -419,7 +462,7 @@ class Splicer:
                 self._forget(conn)
                 return effects
             return []
-        if conn.service.relay and conn.spec is not None:
+        if self._relaying(conn):
             return self._relay(conn, frame, Direction.TO_SERVER, segment)
         if segment.flags & FIN and conn.spec is not None:
             return self._closed(conn, reset=False, from_client=True)
@@ -429,6 +472,8 @@ class Splicer:
         if segment.flags & SYN:
             return []  # not from this connection's client: its SYN was answered already
         fresh = self._take_new_bytes(conn, segment)
+        if conn.hello_parser is not None:
+            return self._read_hello(conn, conn.hello_parser, segment, fresh)
         if fresh:
             try:
                 conn.head = conn.parser.feed(fresh)
@@ -443,6 +488,32 @@ class Splicer:
                 return self._error(conn, HTTPStatus.BAD_REQUEST)  # closed before the head
             return []
         return self._choose_and_connect(conn, conn.head)
+
+    def _read_hello(self, conn: SplicedConnection, parser: ClientHelloParser,
+                    segment: Segment, fresh: bytes | None) -> list[Effect]:
+        """A TLS service: the ClientHello chooses the pool (and, resuming, the server)."""
+        if fresh:
+            try:
+                conn.hello = parser.feed(fresh)
+            except TlsHelloError:
+                self._count("bad_client_hello")
+                tls = conn.service.tls
+                default = conn.service.rules.default()
+                if tls is not None and tls.bad_hello == "default" and default is not None:
+                    return self._connect(conn, default, "")  # the server sends the alert
+                return self._error(conn, HTTPStatus.BAD_REQUEST)
+        if conn.hello is None:
+            if segment.flags & FIN and seq_add(segment.seq, len(segment.payload)) == \
+                    conn.next_seq:
+                self._count("bad_client_hello")
+                return self._error(conn, HTTPStatus.BAD_REQUEST)  # closed before the hello
+            return []
+        self._count("client_hellos")
+        match = conn.service.rules.select_hello(conn.hello)
+        if match is None:
+            self._count("no_pool")
+            return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+        return self._connect(conn, match, conn.hello.server_name or "")
 
     def _take_new_bytes(self, conn: SplicedConnection, segment: Segment) -> bytes | None:
         """Append the segment's bytes not received yet; None if it brings nothing new
@@ -461,9 +532,17 @@ class Splicer:
         return fresh
 
     def _choose_and_connect(self, conn: SplicedConnection, head: RequestHead) -> list[Effect]:
+        match = conn.service.rules.select(head)
+        if match is None:
+            self._count("no_pool")
+            return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
+        return self._connect(conn, match, head.url)
+
+    def _connect(self, conn: SplicedConnection, match: RuleMatch, key: str) -> list[Effect]:
+        """Pool ``match.pool``: a server (session affinity first, then the scheduler with
+        ``key`` as its locality key) and the SYN to it."""
         service = conn.service
-        match = service.rules.select(head)
-        if match is None or match.pool not in service.pools:
+        if match.pool not in service.pools:
             self._count("no_pool")
             return self._error(conn, HTTPStatus.SERVICE_UNAVAILABLE)
         pool = service.pools[match.pool]
@@ -474,7 +553,9 @@ class Splicer:
             self._schedulers[(service.name, match.pool)] = scheduler
         candidates = [Candidate(b.name, b.weight, self.active(service.name, match.pool,
                                                               b.name)) for b in pool]
-        chosen = scheduler.pick(candidates, head.url, conn.client.address)
+        chosen = self._affine(conn, candidates)
+        if chosen is None:
+            chosen = scheduler.pick(candidates, key, conn.client.address)
         backend = next((b for b in pool if b.name == chosen), None)
         local = self._local_endpoint(conn, backend)
         if backend is None or local is None:
@@ -483,9 +564,26 @@ class Splicer:
         conn.pool, conn.backend, conn.local, conn.phase = match.pool, backend, local, \
             Phase.CONNECTING
         self.by_server[(conn.backend_endpoint, local)] = conn
-        key = (service.name, match.pool, backend.name)
-        self._active[key] = self._active.get(key, 0) + 1
+        load = (service.name, match.pool, backend.name)
+        self._active[load] = self._active.get(load, 0) + 1
         return [self._send_syn(conn)]
+
+    def _affine(self, conn: SplicedConnection, candidates: list[Candidate]) -> str | None:
+        """The server holding the session a TLS client asks to resume, if it may serve:
+        in the pool with weight > 0 and, for ``preferred`` affinity, with at most twice
+        the least-loaded server's connections plus one."""
+        table = self._affinity.get(conn.service.name)
+        if table is None or conn.hello is None:
+            return None
+        by_name = {c.name: c for c in candidates if c.weight > 0}
+        least = min((c.active for c in by_name.values()), default=0)
+        preferred = conn.service.tls is not None and conn.service.tls.affinity == "preferred"
+
+        def usable(name: str) -> bool:
+            found = by_name.get(name)
+            return found is not None and (not preferred or found.active <= 2 * least + 1)
+
+        return table.lookup(conn.hello.resumption_keys, conn.client.address, usable)
 
     def _local_endpoint(self, conn: SplicedConnection, backend: Backend | None
                         ) -> Endpoint | None:
@@ -543,6 +641,13 @@ class Splicer:
                 conn.deadline = self.clock() + self.limits.relay_idle_s
                 return self._forward_request(conn, segment.window)
             self._count("spliced")
+            if conn.service.name in self._affinity and conn.hello is not None:
+                # read the ServerHello first: its segments are relayed until then
+                conn.server_hello = ServerHelloParser()
+                conn.server_next = seq_add(segment.seq, 1)
+                conn.deadline = self.clock() + self.limits.server_hello_wait_s
+                return self._forward_request(conn, segment.window)
+            conn.installed = True
             return [InstallSplice(conn.spec), *self._forward_request(conn, segment.window)]
         if conn.phase is Phase.CONNECTING and segment.flags & RST and acks_syn:
             self._count("backend_refused")
@@ -551,8 +656,9 @@ class Splicer:
         if conn.phase in (Phase.SPLICED, Phase.LINGER) and syn_ack and \
                 segment.seq == conn.server_isn:
             return self._forward_request(conn, segment.window)  # our request was lost
-        if conn.service.relay and conn.spec is not None:
-            return self._relay(conn, frame, Direction.TO_CLIENT, segment)
+        if self._relaying(conn):
+            effects = self._read_server_hello(conn, segment)
+            return effects + self._relay(conn, frame, Direction.TO_CLIENT, segment)
         if conn.spec is not None and segment.flags & (FIN | RST):
             return self._closed(conn, reset=bool(segment.flags & RST), from_client=False)
         return []
@@ -565,7 +671,7 @@ class Splicer:
         mss = clamp_mss(self.path_mss, conn.server_mss)
         chunks = [data[i:i + mss] for i in range(0, len(data), mss)] or [b""]
         ack = seq_add(conn.cookie_isn, 1)
-        if conn.service.relay:  # no entries to translate the request: do it here
+        if not conn.installed:  # no entries to translate the request: do it here
             assert conn.spec is not None
             return [Transmit(self._relayed_frame(conn, build_segment(
                 self.router_mac, conn.client, conn.vip, seq=seq_add(conn.client_isn,
@@ -580,6 +686,55 @@ class Splicer:
                                        options=self._client_timestamp(conn), payload=chunk),
                          conn.port)
                 for index, chunk in enumerate(chunks)]
+
+    def _read_server_hello(self, conn: SplicedConnection, segment: Segment) -> list[Effect]:
+        """TLS affinity: learn from the backend's ServerHello, then install the splice
+        (the segment itself is relayed after the install)."""
+        parser = conn.server_hello
+        if parser is None or not segment.payload:
+            return []
+        offset = seq_delta(conn.server_next, segment.seq)
+        if offset < 0 or offset >= len(segment.payload):
+            return []  # a gap (relayed; the hello is read when its segment comes) or old
+        fresh = segment.payload[offset:]
+        conn.server_next = seq_add(conn.server_next, len(fresh))
+        try:
+            hello = parser.feed(fresh)
+        except TlsHelloError:
+            self._count("bad_server_hello")
+            return self._install(conn)
+        if hello is None:
+            return []
+        self._learn(conn, hello)
+        return self._install(conn)
+
+    def _learn(self, conn: SplicedConnection, server: ServerHello) -> None:
+        table, client = self._affinity.get(conn.service.name), conn.hello
+        if table is None or client is None or conn.backend is None or server.hello_retry:
+            return
+        keys: list[tuple[str, bytes]] = []
+        resumed = False
+        if server.selected_psk is not None:  # TLS 1.3 resumption
+            if server.selected_psk < len(client.psk_identities):
+                keys.append(("psk", client.psk_identities[server.selected_psk]))
+                resumed = True
+        elif server.version < TLS13 and server.session_id:
+            keys.append(("session", server.session_id))  # named or accepted
+            resumed = server.session_id == client.session_id
+            if resumed and client.session_ticket:
+                keys.append(("ticket", client.session_ticket))
+        self._count("tls_resumed" if resumed else "tls_full")
+        table.learn(keys, conn.client.address, conn.backend.name)
+
+    def _install(self, conn: SplicedConnection) -> list[Effect]:
+        assert conn.spec is not None
+        conn.installed, conn.server_hello, conn.deadline = True, None, float("inf")
+        return [InstallSplice(conn.spec)]
+
+    @staticmethod
+    def _relaying(conn: SplicedConnection) -> bool:
+        """Set up but without splice entries: relay mode, or a ServerHello being read."""
+        return conn.spec is not None and not conn.installed
 
     # ----- teardown ---------------------------------------------------------------------
     def _closed(self, conn: SplicedConnection, *, reset: bool,
@@ -598,7 +753,7 @@ class Splicer:
 
     def _finish(self, conn: SplicedConnection) -> list[Effect]:
         effects: list[Effect] = [RemoveSplice(conn.spec)] \
-            if conn.spec is not None and not conn.service.relay else []
+            if conn.spec is not None and conn.installed else []
         self._forget(conn)
         return effects
 
@@ -634,7 +789,7 @@ class Splicer:
                 service=service, client=spec.client, port=0, client_isn=0, cookie_isn=0,
                 client_mss=0, deadline=float("inf"), parser=RequestHeadParser(),
                 phase=Phase.SPLICED, pool=pool_name, backend=backend, local=spec.local,
-                spec=spec, since=self.clock())
+                spec=spec, since=self.clock(), installed=True)
             self.by_client[(spec.client, spec.vip)] = conn
             self.by_server[(spec.backend, spec.local)] = conn
             key = (service.name, pool_name, backend.name)
@@ -649,7 +804,7 @@ class Splicer:
         """Forward a segment of a relayed connection, translated as the switch would; a FIN
         or RST is also the teardown notice the data plane gives for spliced ones."""
         self._count("relayed_segments")
-        if conn.phase is Phase.SPLICED:  # LINGER keeps its deadline
+        if conn.phase is Phase.SPLICED and conn.service.relay:  # LINGER keeps its deadline
             conn.deadline = self.clock() + self.limits.relay_idle_s
         effects: list[Effect] = [Transmit(self._relayed_frame(conn, frame, direction),
                                           conn.port)]
@@ -678,10 +833,16 @@ class Splicer:
         return [BackendFailed(conn.pool, conn.backend.name, reason)]
 
     def _error(self, conn: SplicedConnection, status: HTTPStatus) -> list[Effect]:
-        """Answer the request with ``status`` and a FIN, then wait for the client's FIN."""
+        """Answer the request with ``status`` and a FIN, then wait for the client's FIN.
+        A TLS client cannot read an HTTP answer: it is reset instead."""
         effects: list[Effect] = []
         if conn.phase is Phase.CONNECTING:
             effects.append(self._reset_server(conn))
+        if conn.service.tls is not None:
+            self._count("tls_resets")
+            effects.append(self._reset_client(conn))
+            self._forget(conn)
+            return effects
         self._forget(conn)
         self.by_client[(conn.client, conn.vip)] = conn  # kept until the client's FIN
         body = (f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Length: 0\r\n"

@@ -67,7 +67,7 @@ def test_rule_errors_are_merged_with_their_key_paths(raw: dict) -> None:
     (lambda s, r: s.update(scheduler="fastest"), "services[2].scheduler: 'fastest' is not "
      "one of rr, wrr, lc, wlc, sh, mh, sed, nq, lard, lblc"),
     (lambda s, r: s.update(protocol="udp"), "services[2].protocol: an l7 service is TCP "
-     "(HTTP/1.x)"),
+     "(HTTP/1.x or TLS)"),
     (lambda s, r: s.update(lard={"t_low": 50, "t_high": 40}),
      "services[2].lard: t_low (50) must be below t_high (40)"),
     (lambda s, r: s.update(max_request_head=10), "services[2].max_request_head: 10 is not "
@@ -126,3 +126,38 @@ def test_l7_service_may_hash_clients_with_mh_and_be_rate_limited(raw: dict) -> N
     assert service.scheduler == "mh" and service.new_connection_limit is not None
     state = LbState(config)
     assert desired_meters(state, config.switches[0])[state.service_id(service)] == (100, 100)
+
+
+
+def test_tls_services_port_443_sni_rules_and_settings(raw: dict) -> None:
+    from controller.config import TlsConfig
+
+    def config(**settings: object) -> dict:
+        tree = copy.deepcopy(raw)
+        tree["pools"]["secure"] = [{"name": "tls1", "address": "10.0.3.9", "port": 443}]
+        service = {"name": "secure", "mode": "l7", "vip": "10.0.0.109", "port": 443,
+                   "rules": [{"sni": "*.example.com", "alpn": ["h2"], "pool": "secure"}],
+                   "default_pool": "secure"}
+        service.update(settings)
+        tree["services"].append(service)
+        return tree
+
+    def secure(tree: dict) -> object:
+        return parse_config(tree).service("secure").content
+
+    content = secure(config())
+    assert content.tls == TlsConfig()  # type: ignore[attr-defined]
+    rule = content.rules.rules[0]  # type: ignore[attr-defined]
+    assert rule.sni is not None and rule.sni.wildcard and rule.alpn == {"h2"}
+    tuned = secure(config(port=8443, tls={"affinity": "preferred", "affinity_timeout": 60}))
+    assert tuned.tls == TlsConfig("preferred", 60.0)  # type: ignore[attr-defined]
+    assert secure(config(port=8443, rules=[{"host": "a.example", "pool": "secure"}])
+                  ).tls is None  # type: ignore[attr-defined]
+    found = problems(config(tls={"affinity": "sticky", "colour": 1},
+                            rules=[{"host": "a.example", "pool": "secure"}]))
+    text = "\n".join(found)
+    assert "services[3].tls.affinity" in text and "services[3].tls.colour" in text
+    assert "services[3].rules[0].host: unknown key (an HTTP condition: a TLS service sees " \
+        "only the ClientHello)" in text
+    assert any("rules[0].sni: unknown key (a TLS condition" in p
+               for p in problems(config(tls=False)))
