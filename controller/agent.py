@@ -59,6 +59,7 @@ from controller.dataplane import (
 )
 from controller.l7.segments import RST, parse_segment, reset_reply
 from controller.l7.syncookies import SynCookies
+from controller.metrics import MeasuredWrites, SwitchMeter
 from controller.packets import parse_flow
 from controller.reconcile import EntryDiff, diff_entries
 from controller.splicing import SpliceDriver
@@ -86,11 +87,13 @@ class SwitchAgent:
         options = SwitchOptions(p4info=pipeline.p4info, p4blob=pipeline.bmv2_json,
                                 device_id=config.device_id, ready_handler=self._on_ready)
         self.switch = Switch(config.name, config.address, options)
+        self.meter = SwitchMeter()
+        self.writes = MeasuredWrites(self.switch, self.meter)  # every Write RPC goes here
         self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
         # gRPC allows one write at a time on a stream: packet-outs and digest acks of the
         # different handler tasks take turns.
         self._stream_lock = asyncio.Lock()
-        self.splicing = SpliceDriver(config, self.switch, state, cookies or SynCookies(),
+        self.splicing = SpliceDriver(config, self.writes, state, cookies or SynCookies(),
                                      send=self.send_stream)
         self.installed: dict[Any, Entry] = {}  # what the switch holds, connections aside
         self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
@@ -142,9 +145,9 @@ class SwitchAgent:
                                    max_timeout_ns=DIGEST_MAX_TIMEOUT_NS,
                                    ack_timeout_ns=DIGEST_ACK_TIMEOUT_NS)
             try:
-                await self.switch.insert([digest])
+                await self.writes.insert([digest])
             except P4ClientError:
-                await self.switch.modify([digest])  # already configured (controller restart)
+                await self.writes.modify([digest])  # already configured (controller restart)
 
     # ----- reconciliation ---------------------------------------------------------------
     async def full_resync(self) -> None:
@@ -233,7 +236,7 @@ class SwitchAgent:
         updates += [P4MeterEntry(PACKET_IN_METER, index=index)
                     for index in actual if index not in desired]
         if updates:
-            await self.switch.modify(updates)
+            await self.writes.modify(updates)
         self.installed_meters = dict(desired)
 
     def _desired_connections(self) -> dict[Any, Entry]:
@@ -245,11 +248,11 @@ class SwitchAgent:
             for start in range(0, len(entries), WRITE_BATCH):
                 batch = [e.to_p4() for e in entries[start:start + WRITE_BATCH]]
                 if operation == "insert":
-                    await self.switch.insert(batch)
+                    await self.writes.insert(batch)
                 elif operation == "modify":
-                    await self.switch.modify(batch)
+                    await self.writes.modify(batch)
                 else:
-                    await self.switch.delete(batch, strict=False)
+                    await self.writes.delete(batch, strict=False)
 
     def _adopt_ids(self, actual: dict[Any, Entry], conns: dict[Any, Entry]) -> None:
         """Take over the service and backend ids the switch uses (controller restart)."""
@@ -329,13 +332,14 @@ class SwitchAgent:
         if self.installed_conns.get(conn.flow) == wanted:
             return
         if conn.flow in self.installed_conns:
-            await self.switch.modify([wanted.to_p4()])
+            await self.writes.modify([wanted.to_p4()])
         else:
-            await self.switch.insert([wanted.to_p4()])
+            await self.writes.insert([wanted.to_p4()])
         self.installed_conns[conn.flow] = wanted
 
     async def _serve_packet_ins(self) -> None:
         async for packet in self.switch.read_packets():
+            self.meter.packet_in(packet.metadata.get("reason"))
             try:
                 await self._schedule_packet_in(packet)
             except (P4ClientError, *MALFORMED) as err:
@@ -457,7 +461,7 @@ class SwitchAgent:
             self.installed_conns.pop(flow, None)
             ended.append(found)
         if ended:
-            await self.switch.delete([e.to_p4() for e in ended], strict=False)
+            await self.writes.delete([e.to_p4() for e in ended], strict=False)
         if splices:
             await self.splicing.idle(splices)
 

@@ -22,7 +22,7 @@ import socket
 import stat
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from controller.config import ApiConfig
 
@@ -36,12 +36,30 @@ class ApiError(Exception):
     """A request the server refuses; the message goes back to the client as is."""
 
 
+class HttpHandler(Protocol):
+    """Takes over connections that speak HTTP (controller/http.py)."""
+
+    def is_request_line(self, line: bytes) -> bool: ...
+
+    async def serve(self, first_line: bytes, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> None: ...
+
+
+def token_matches(config: ApiConfig, token: object) -> bool:
+    """Is ``token`` the TCP listener's token (compared in constant time)?"""
+    expected = config.token or ""
+    return isinstance(token, str) and bool(expected) and \
+        hmac.compare_digest(token.encode(), expected.encode())
+
+
 class ApiServer:
     """Serves ``handlers`` (method name -> coroutine taking the params mapping)."""
 
-    def __init__(self, config: ApiConfig, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, config: ApiConfig, handlers: Mapping[str, Handler],
+                 http: HttpHandler | None = None) -> None:
         self.config = config
         self.handlers = handlers
+        self.http = http  # serves a connection whose first line is an HTTP request line
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -85,6 +103,7 @@ class ApiServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            first = True
             while True:
                 try:
                     line = await reader.readline()
@@ -93,6 +112,10 @@ class ApiServer:
                     break
                 if not line:
                     break
+                if first and self.http is not None and self.http.is_request_line(line):
+                    await self.http.serve(line, reader, writer)
+                    break
+                first = False
                 await _send(writer, await self.answer(line))
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -110,10 +133,7 @@ class ApiServer:
         if not isinstance(request, dict):
             return {"ok": False, "error": "request must be a JSON object"}
         if self.config.tcp_port is not None:
-            token = request.get("token")
-            expected = self.config.token or ""
-            if not isinstance(token, str) or not hmac.compare_digest(token.encode(),
-                                                                     expected.encode()):
+            if not token_matches(self.config, request.get("token")):
                 return {"ok": False, "error": "missing or wrong token"}
         method = request.get("method")
         params = request.get("params", {})

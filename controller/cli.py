@@ -196,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     conns.add_argument("--service")
     conns.add_argument("--switch")
 
+    top = commands.add_parser("top", help="services, backends and rates, refreshed in place")
+    top.add_argument("--interval", type=_seconds, default=1.0, help="seconds between "
+                     "frames (default %(default)s)")
+    top.add_argument("--count", type=_ranged(1, 10**6),
+                     help="show this many frames, then exit (default: until Ctrl-C)")
+
     config = commands.add_parser("config", help="configuration").add_subparsers(
         dest="action", required=True)
     apply = config.add_parser("apply", help="replace services and pools with FILE's")
@@ -380,11 +386,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--new-connection-burst needs --new-connection-rate")
     if (getattr(args, "mac", None) is None) != (getattr(args, "egress_port", None) is None):
         parser.error("--mac and --egress-port go together (a directly attached backend)")
+    token = args.token if args.tcp_port is not None else None
     try:
+        if args.command == "top":
+            from controller import top  # it uses format_table: imported here, not above
+            try:
+                top.run(lambda: call("observe", {}, unix_socket=args.socket,
+                                     tcp_port=args.tcp_port, token=token,
+                                     timeout=args.timeout),
+                        sys.stdout, interval=args.interval, count=args.count,
+                        in_place=sys.stdout.isatty())
+            except KeyboardInterrupt:
+                pass
+            return 0
         method, params = request_for(args)
         result = call(method, params, unix_socket=args.socket, tcp_port=args.tcp_port,
-                      token=args.token if args.tcp_port is not None else None,
-                      timeout=args.timeout)
+                      token=token, timeout=args.timeout)
     except ApiError as err:
         print(f"lbctl: {err}", file=sys.stderr)
         return 1

@@ -26,7 +26,9 @@ from controller.api import ApiError, ApiServer
 from controller.config import ConfigError, LbConfig, load_config
 from controller.fabric import SwitchFabric
 from controller.health import HealthMonitor
+from controller.http import HttpFrontend
 from controller.management import Management
+from controller.observe import Observer
 from controller.state import LbState
 
 LOG = logging.getLogger("lbd")
@@ -41,7 +43,9 @@ async def serve(config: LbConfig, config_path: Path, stop: asyncio.Event,
     fabric = SwitchFabric(config, state, lock)
     management = Management(state, fabric, lock)
     monitor = HealthMonitor(state, lock, fabric.sync)
-    api = ApiServer(config.api, management.handlers())
+    observer = Observer(management, state, fabric.agents)
+    api = ApiServer(config.api, {**management.handlers(), "observe": observer.snapshot},
+                    HttpFrontend(config.api, observer.snapshot, observer.metrics))
     await api.start()
     try:
         async with Controller([agent.switch for agent in fabric.agents]):

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 from typing import Any
 
-from finsy import P4ClientError, P4DigestList, P4PacketOut, Switch
+from finsy import P4ClientError, P4DigestList, P4PacketOut
 
 from controller.config import SwitchConfig
 from controller.dataplane import (
@@ -39,6 +39,7 @@ from controller.l7.splicer import (
     Transmit,
 )
 from controller.l7.syncookies import SynCookies
+from controller.metrics import MeasuredWrites
 from controller.state import Connection, FlowKey, LbState
 
 LOG = logging.getLogger(__name__)
@@ -63,11 +64,11 @@ def content_services(state: LbState, switch: str) -> list[ContentService]:
 class SpliceDriver:
     """The splicer of one switch and the switch writes its decisions need."""
 
-    def __init__(self, config: SwitchConfig, switch: Switch, state: LbState,
+    def __init__(self, config: SwitchConfig, switch: MeasuredWrites, state: LbState,
                  cookies: SynCookies, *, send: Callable[[list[Any]], Awaitable[None]],
                  limits: SplicerLimits | None = None) -> None:
         self.config = config
-        self.switch = switch
+        self.switch = switch  # the switch's Write RPCs
         self.send = send  # stream writes (packet-outs), serialised by the agent
         self.state = state
         self.splicer = Splicer(router_mac=config.router_mac,

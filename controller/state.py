@@ -168,6 +168,7 @@ class LbState:
         self.maglev_size = maglev_size
         self.retiring: dict[tuple[str, str], RetiringBackend] = {}
         self.connections = ConnectionTable()
+        self.opened: Counter[tuple[str, str]] = Counter()  # (service, backend) -> new pins
         # (service, backend) -> connections not in the connection table (spliced ones)
         self.load_sources: list[Callable[[str, str], int]] = []
         self.connection_sources: list[Callable[[], Iterable[Connection]]] = []
@@ -325,6 +326,8 @@ class LbState:
             raise StateError(f"flow {flow} does not belong to any service")
         self.find_backend(service, backend)
         conn = Connection(switch, flow, service.name, backend, self.clock(), origin)
+        if origin != "adopted" and (switch, flow) not in self.connections:
+            self.opened[(service.name, backend)] += 1
         self.connections.add(conn)
         return conn
 

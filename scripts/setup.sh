@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-pip cpp make mininet iproute2 iputils-ping
-              ethtool tcpdump psmisc nginx curl wrk haproxy openssl procps kmod)
+              ethtool tcpdump psmisc nginx curl wrk haproxy openssl procps kmod
+              chromium)  # chromium: the dashboard's browser test (headless)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -246,7 +246,8 @@ class Splicer:
         self._ports_in_use: set[int] = set()
         self._next_port = LOCAL_PORTS.start
         self._affinity: dict[str, AffinityTable] = {}  # TLS services with affinity
-        self.counters: dict[str, int] = {}
+        self.counters: dict[str, int] = {}  # event -> count (lbd's metrics, docs/observability.md)
+        self.opened: dict[tuple[str, str], int] = {}  # (service, backend) -> connections sent
 
     # ----- configuration and queries ----------------------------------------------------
     def set_services(self, services: Iterable[ContentService]) -> None:
@@ -417,6 +418,7 @@ class Splicer:
         if client_mss is None:
             self._count("bad_cookies")
             return [self._reset_reply(segment, port)]
+        self._count("cookies_validated")
         if self.pending >= self.limits.max_pending:
             self._count("pending_limit")
             return [self._reset_reply(segment, port)]
@@ -480,6 +482,8 @@ class Splicer:
             except HttpRequestError as err:
                 self._count(f"http_{err.status}")
                 return self._error(conn, HTTPStatus(err.status))
+            if conn.head is not None:
+                self._count("requests_parsed")
         if conn.head is None:
             if segment.flags & FIN and seq_add(segment.seq, len(segment.payload)) == \
                     conn.next_seq:
@@ -566,6 +570,8 @@ class Splicer:
         self.by_server[(conn.backend_endpoint, local)] = conn
         load = (service.name, match.pool, backend.name)
         self._active[load] = self._active.get(load, 0) + 1
+        opened = (service.name, backend.name)
+        self.opened[opened] = self.opened.get(opened, 0) + 1
         return [self._send_syn(conn)]
 
     def _affine(self, conn: SplicedConnection, candidates: list[Candidate]) -> str | None:
@@ -754,6 +760,8 @@ class Splicer:
     def _finish(self, conn: SplicedConnection) -> list[Effect]:
         effects: list[Effect] = [RemoveSplice(conn.spec)] \
             if conn.spec is not None and conn.installed else []
+        if effects:
+            self._count("splices_removed")
         self._forget(conn)
         return effects
 

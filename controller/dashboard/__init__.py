@@ -1,0 +1,1 @@
+"""The dashboard page's static files (served by controller/http.py)."""
