@@ -152,7 +152,7 @@ class SnapshotCollector(Collector):
                 weight.add_metric(labels, backend["weight"])
                 for value in BACKEND_STATES:
                     state.add_metric([*labels, value], float(backend["state"] == value))
-                if backend.get("health") is not None:
+                if backend.get("health") in ("up", "down"):
                     up.add_metric(labels, float(backend["health"] == "up"))
         yield from (info, s_packets, s_bytes, b_packets, b_bytes, opened, active, weight, state)
         if up.samples:

@@ -41,7 +41,7 @@ class Observer:
                 "address": addresses.get(backend["name"], {}).get("address"),
                 "port": addresses.get(backend["name"], {}).get("port"),
                 "connections_total": opened.get((service["name"], backend["name"]), 0),
-                "health": None,  # issue 9: the health checker's state goes here
+                "health": backend.get("health"),  # up, down or unchecked (health checks)
             } for backend in service["backends"]]
             services.append({
                 **service, "backends": backends,
