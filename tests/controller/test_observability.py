@@ -252,4 +252,4 @@ def test_lbctl_top_frames(lbd: Lbd, capsys: pytest.CaptureFixture[str]) -> None:
     frames = capsys.readouterr().out.split("lbd at ")[1:]
     assert len(frames) == 2
     web2 = next(line for line in frames[1].splitlines() if " web2 " in line).split()
-    assert web2[:6] == ["web2", "2", "active", "-", "1", "1"]  # weight, state, health, active
+    assert web2[:6] == ["web2", "2", "active", "unchecked", "1", "1"]  # weight, state, health
