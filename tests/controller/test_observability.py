@@ -54,6 +54,7 @@ class Lbd:
 
     def __exit__(self, *exc: object) -> None:
         asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(5)
+        asyncio.run_coroutine_threadsafe(_cancel_others(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
@@ -80,6 +81,15 @@ class Lbd:
             for sample in family.samples:
                 samples.setdefault(sample.name, []).append((sample.labels, sample.value))
         return samples
+
+
+async def _cancel_others() -> None:
+    """End what still runs on the loop (a browser's keep-alive connection), as
+    asyncio.run does when lbd exits."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 @pytest.fixture(scope="module")
