@@ -14,7 +14,16 @@ shop        .103    l7, spliced: ``/static/`` -> pool static (b1), Host ``api.ex
                     -> pool api (b2), anything else -> pool web (b3, b4); backends :8000
 shop-relay  .104    the same rules with ``relay: true`` (lbd relays every packet); :8001
 locality    .105    l7 with scheduler ``lard`` over b1..b4 :8002 (thresholds from options)
+secure      .106    TLS (:443): SNI ``api.example.com`` or ``*.img.example.com`` -> pool
+                    of b1, anything else -> pool of b2, b3, b4 (rr); session affinity
+                    strict; nginx HTTPS :8443
+secure-     .107    the same with a ticket key shared by the pool (affinity preferred);
+shared              :8444
+secure-rr   .108    the same with affinity off (rr alone); :8445
 ==========  ======  ===================================================================
+
+The HTTPS servers present one certificate (SANs: ``TLS_NAMES``) from a test CA made at
+start by openssl (``L7Network.tls``; clients trust ``tls.ca_cert``).
 
 An l7 service's backend endpoints belong to it alone (the switch keys splicing on them),
 hence one nginx port per l7 service.  Every page names its backend (``backend b2
@@ -39,7 +48,8 @@ from topologies.controller_process import LbdProcess
 from topologies.lb_network import LbNetwork, NetworkOptions, free_tcp_ports
 from topologies.lbd_config import switch_entry, write_lbd_config
 from topologies.switch_process import Target
-from topologies.webserver import WebServer
+from topologies.tls_certs import TlsFiles, make_test_ca
+from topologies.webserver import HttpsSite, WebServer
 
 CLIENTS = 2
 POOL_BACKENDS = 4
@@ -48,7 +58,13 @@ SPLICED_PORT, RELAY_PORT, LOCALITY_PORT = 8000, 8001, 8002
 API_HOST = "api.example"
 STATIC_PREFIX = "/static/"
 BIG_FILE = "big.bin"
-VIP_NUMBERS = {"web-nat": 100, "shop": 103, "shop-relay": 104, "locality": 105}
+VIP_NUMBERS = {"web-nat": 100, "shop": 103, "shop-relay": 104, "locality": 105,
+               "secure": 106, "secure-shared": 107, "secure-rr": 108}
+TLS_SERVICE_PORT = 443
+TLS_NAMES = ("www.example.com", "api.example.com", "*.img.example.com")
+# (service, backend port, affinity, shared ticket key)
+TLS_SERVICES = (("secure", 8443, "strict", False), ("secure-shared", 8444, "preferred", True),
+                ("secure-rr", 8445, "off", False))
 CHUNK = 1 << 20
 
 
@@ -107,6 +123,16 @@ def l7_config(site: SitePlan, options: L7Options, *, p4info: Path, bmv2_json: Pa
     services.append({"name": "locality", "vip": vip(site, "locality"), "port": SERVICE_PORT,
                      "mode": "l7", "scheduler": "lard",
                      "lard": {"t_low": t_low, "t_high": t_high}, "default_pool": "locality"})
+    for name, port, affinity, _ in TLS_SERVICES:
+        pools[f"{name}-static"] = _members(backends[:1], port)
+        pools[f"{name}-web"] = _members(backends[1:], port)
+        services.append({
+            "name": name, "vip": vip(site, name), "port": TLS_SERVICE_PORT, "mode": "l7",
+            "scheduler": "rr", "splice_profile": options.splice_profile,
+            "tls": {"affinity": affinity},
+            "rules": [{"sni": "api.example.com", "pool": f"{name}-static"},
+                      {"sni": "*.img.example.com", "pool": f"{name}-static"}],
+            "default_pool": f"{name}-web"})
     for service in services:
         service.update(protocol="tcp", switches=[site.switch])
     return {"pipeline": {"p4info": str(p4info), "bmv2_json": str(bmv2_json)},
@@ -136,6 +162,13 @@ class L7Network(LbNetwork):
                                                      run_dir=options.run_dir))
         self.l7_options = options
         self.big_sha256 = ""
+        self._tls: TlsFiles | None = None
+
+    @property
+    def tls(self) -> TlsFiles:
+        """The test CA and the backends' certificate (made by start)."""
+        assert self._tls is not None, "the network is not started"
+        return self._tls
 
     @property
     def site(self) -> SitePlan:
@@ -153,6 +186,7 @@ class L7Network(LbNetwork):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.big_sha256 = write_big_file(self.run_dir / BIG_FILE,
                                          self.l7_options.big_file_bytes)
+        self._tls = make_test_ca(self.run_dir / "tls", TLS_NAMES)
         super().start()
 
     def stop(self) -> None:
@@ -164,11 +198,13 @@ class L7Network(LbNetwork):
 
     def _set_up_backend(self, site: SitePlan, plan: Any) -> None:
         """The standard servers (:80, :8000, :8080) plus one on the relay and locality
-        ports; every document root gets the big file."""
+        ports and the HTTPS ports; every document root gets the big file."""
         super()._set_up_backend(site, plan)
+        https = HttpsSite(self.tls, tuple(p for _, p, _, shared in TLS_SERVICES if not shared),
+                          tuple(p for _, p, _, shared in TLS_SERVICES if shared))
         extra = WebServer(self.host(plan.name), plan.name, plan.ip,
                           self.run_dir / "www" / f"{plan.name}-extra",
-                          ports=(RELAY_PORT, LOCALITY_PORT))
+                          ports=(RELAY_PORT, LOCALITY_PORT), https=https)
         self.servers.append(extra)
         extra.start()
         for process in extra.processes:

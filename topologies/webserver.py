@@ -11,8 +11,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from topologies.tls_certs import TlsFiles
 
 NGINX = "/usr/sbin/nginx"
 
@@ -25,7 +28,42 @@ def page_text(backend_name: str, address: str) -> str:
     return f"backend {backend_name} {address}\n"
 
 
-def nginx_config(directory: Path, ports: Sequence[int]) -> str:
+@dataclass(frozen=True)
+class HttpsSite:
+    """HTTPS ports of an nginx server (certificate from topologies/tls_certs.py).
+
+    Every nginx keeps a session cache (5 min) and issues tickets; on ``shared_ticket_ports``
+    the ticket key is the shared ``files.ticket_key`` (any server of a pool resumes any
+    session), elsewhere each nginx makes its own at start."""
+
+    files: TlsFiles
+    ports: tuple[int, ...]
+    shared_ticket_ports: tuple[int, ...] = ()
+
+
+def _https_servers(directory: Path, https: HttpsSite | None) -> str:
+    if https is None:
+        return ""
+    blocks = []
+    for port in (*https.ports, *https.shared_ticket_ports):
+        shared = port in https.shared_ticket_ports
+        ticket_key = f"ssl_session_ticket_key {https.files.ticket_key};" if shared else ""
+        blocks.append(f"""
+    server {{
+        listen {port} ssl backlog=4096;
+        ssl_certificate {https.files.cert};
+        ssl_certificate_key {https.files.key};
+        ssl_session_cache shared:S{port}:1m;
+        ssl_session_timeout 5m;
+        ssl_session_tickets on;
+        {ticket_key}
+        root {directory / "www"};
+        index index.html;
+    }}""")
+    return "".join(blocks)
+
+
+def nginx_config(directory: Path, ports: Sequence[int], https: HttpsSite | None = None) -> str:
     logs = directory / "logs"
     listen = " ".join(f"listen {port} backlog=4096;" for port in ports)
     # Workers run as root: the per-run directories are private (0700) temporary directories.
@@ -49,7 +87,7 @@ http {{
         {listen}
         root {directory / "www"};
         index index.html;
-    }}
+    }}{_https_servers(directory, https)}
 }}
 """
 
@@ -58,13 +96,17 @@ class WebServer:
     """Web server processes in ``host`` (a Mininet node) serving ``index.html`` on ``ports``."""
 
     def __init__(self, host: Any, name: str, address: str, directory: Path,
-                 ports: Sequence[int] = (80,), prefer_nginx: bool = True) -> None:
+                 ports: Sequence[int] = (80,), prefer_nginx: bool = True,
+                 https: HttpsSite | None = None) -> None:
         self.host = host
         self.name = name
         self.address = address
         self.directory = directory
         self.ports = tuple(ports)
         self.kind = "nginx" if prefer_nginx and Path(NGINX).exists() else "http.server"
+        self.https = https
+        if https is not None and self.kind != "nginx":
+            raise WebServerError(f"HTTPS on {name} needs nginx ({NGINX})")
         self._processes: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -80,7 +122,7 @@ class WebServer:
             (directory / "index.html").write_text(page_text(self.name, self.address))
         if self.kind == "nginx":
             config = self.directory / "nginx.conf"
-            config.write_text(nginx_config(self.directory, self.ports))
+            config.write_text(nginx_config(self.directory, self.ports, self.https))
             commands = [[NGINX, "-c", str(config), "-p", str(self.directory)]]
         else:  # http.server listens on one port: one process per port
             commands = [[sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0",
@@ -92,17 +134,21 @@ class WebServer:
         try:
             for port in self.ports:
                 self._wait_ready(port, timeout)
+            if self.https is not None:
+                for port in (*self.https.ports, *self.https.shared_ticket_ports):
+                    self._wait_ready(port, timeout, https=True)
         except WebServerError:
             self.stop()
             raise
 
-    def _wait_ready(self, port: int, timeout: float) -> None:
+    def _wait_ready(self, port: int, timeout: float, https: bool = False) -> None:
         deadline = time.monotonic() + timeout
         expected = page_text(self.name, self.address).strip()
+        url = f"https://127.0.0.1:{port}/ -k" if https else f"http://127.0.0.1:{port}/"
         while time.monotonic() < deadline:
             if any(process.poll() is not None for process in self._processes):
                 break
-            if self.host.cmd(f"curl -s -m 1 http://127.0.0.1:{port}/").strip() == expected:
+            if self.host.cmd(f"curl -s -m 1 {url}").strip() == expected:
                 return
             time.sleep(0.1)
         out = (self.directory / "logs" / "server.out").read_text(errors="replace")
