@@ -38,7 +38,7 @@ def fetch(context: ssl.SSLContext, address: str, port: int, name: str,
                 response += chunk
             body = response.partition(b"\r\n\r\n")[2].decode(errors="replace").split()
             backend = body[1] if len(body) == 3 and body[0] == "backend" else "?"
-            return tls.session_reused, backend, handshake_ms, tls.session
+            return bool(tls.session_reused), backend, handshake_ms, tls.session
 
 
 def main(argv: Sequence[str] | None = None) -> int:
