@@ -53,6 +53,7 @@ def _https_servers(directory: Path, https: HttpsSite | None) -> str:
         listen {port} ssl backlog=4096;
         ssl_certificate {https.files.cert};
         ssl_certificate_key {https.files.key};
+        ssl_protocols TLSv1.2 TLSv1.3;  # nginx 1.22 leaves TLS 1.3 out by default
         ssl_session_cache shared:S{port}:1m;
         ssl_session_timeout 5m;
         ssl_session_tickets on;

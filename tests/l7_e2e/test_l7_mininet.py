@@ -387,3 +387,55 @@ def test_many_connections_then_the_tables_are_back_at_baseline(
     assert result["ok"] == count, result
     assert set(result["backends"]) == {"b3", "b4"}
     splices_gone(switch_view, baseline)
+
+
+# ----- TLS services (SNI routing and session reuse, docs/l7.md) ----------------------------
+def https(net: Any, service: str, name: str, path: str = "/") -> str:
+    """curl over TLS to ``service``'s VIP as ``name`` (certificate checked against the
+    run's test CA); the page."""
+    address = net.vip(service)
+    return str(net.host("c1").cmd(
+        f"curl -s -m 10 --cacert {net.tls.ca_cert} --resolve {name}:443:{address} "
+        f"'https://{name}{path}'"))
+
+
+def tls_probe(net: Any, service: str, name: str, count: int, version: str) -> list[dict]:
+    out = net.host("c1").cmd(
+        f"{sys.executable} -m topologies.tls_probe {net.vip(service)} {name} "
+        f"--cafile {net.tls.ca_cert} --count {count} --tls {version}")
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_tls_sni_routes_to_the_pools(l7net: Any) -> None:
+    """SNI api.example.com and *.img.example.com go to b1's pool, others round robin."""
+    assert backend_of(https(l7net, "secure", "api.example.com")) == "b1"
+    assert backend_of(https(l7net, "secure", "a.img.example.com")) == "b1"
+    others = {backend_of(https(l7net, "secure-rr", "www.example.com")) for _ in range(6)}
+    assert others == {"b2", "b3", "b4"}, others
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_tls_resumed_sessions_land_on_the_issuing_server(l7net: Any, version: str) -> None:
+    """With affinity, a returning client's session id / ticket / PSK goes back to the
+    server that issued it, which resumes it."""
+    results = tls_probe(l7net, "secure", "www.example.com", 8, version)
+    assert len(results) == 8 and not any("error" in r for r in results), results
+    assert len({r["backend"] for r in results}) == 1, results
+    assert not results[0]["reused"] and all(r["reused"] for r in results[1:]), results
+
+
+def test_openssl_reconnect_is_resumed_with_affinity(l7net: Any) -> None:
+    out = l7net.host("c1").cmd(
+        f"openssl s_client -connect {l7net.vip('secure')}:443 -servername www.example.com "
+        f"-CAfile {l7net.tls.ca_cert} -tls1_2 -reconnect < /dev/null 2>&1")
+    assert "Verify return code: 0 (ok)" in out, out[-2000:]
+    assert out.count("Reused, TLSv1.2") == 5, out[-2000:]  # -reconnect: 5 reconnections
+
+
+def test_large_download_over_spliced_tls_is_exact(l7net: Any) -> None:
+    address = l7net.vip("secure")
+    out = l7net.host("c1").cmd(
+        f"curl -s --max-time 120 --cacert {l7net.tls.ca_cert} "
+        f"--resolve www.example.com:443:{address} https://www.example.com/big.bin "
+        "| sha256sum")
+    assert out.split()[0] == l7net.big_sha256
