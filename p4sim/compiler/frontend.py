@@ -11,6 +11,7 @@ from p4sim.compiler.diagnostics import CompileError, Diagnostic
 from p4sim.compiler.loops import unroll_loops
 from p4sim.compiler.parser import parse_preprocessed
 from p4sim.compiler.preprocess import Preprocessed, preprocess_file, preprocess_source
+from p4sim.compiler.sideeffects import order_side_effects
 
 
 def _finish(source: Preprocessed, warnings: list[Diagnostic] | None) -> ast.Program:
@@ -18,6 +19,7 @@ def _finish(source: Preprocessed, warnings: list[Diagnostic] | None) -> ast.Prog
     diagnostics = check_program(program)
     if not any(d.severity == "error" for d in diagnostics):
         diagnostics.extend(unroll_loops(program))
+        order_side_effects(program)
     errors = [d for d in diagnostics if d.severity == "error"]
     if warnings is not None:
         warnings.extend(d for d in diagnostics if d.severity != "error")
