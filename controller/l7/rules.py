@@ -218,14 +218,14 @@ def _parse_rule(raw: Any, where: str, pools: Collection[str] | None,
                 "request heads)")
         problems.append(f"{where}.{key}: unknown key{hint} (expected one of "
                         f"{', '.join(sorted(allowed))})")
-    if tls:
-        return _parse_tls_rule(raw, where, pools, problems, count)
     if "pool" not in raw:
         problems.append(f"{where}.pool: missing")
     else:
         _check_pool(raw["pool"], f"{where}.pool", pools, problems)
     if set(raw) <= {"pool"}:
         problems.append(f"{where}: has no condition (use the default pool instead)")
+    if tls:
+        return _parse_tls_rule(raw, where, problems, count)
     host = _parse_host(raw["host"], f"{where}.host", problems) if "host" in raw else None
     path_prefix = None
     if "path_prefix" in raw:
@@ -253,14 +253,8 @@ def _parse_rule(raw: Any, where: str, pools: Collection[str] | None,
                        headers=tuple(headers))
 
 
-def _parse_tls_rule(raw: Mapping, where: str, pools: Collection[str] | None,
-                    problems: list[str], count: int) -> ContentRule | None:
-    if "pool" not in raw:
-        problems.append(f"{where}.pool: missing")
-    else:
-        _check_pool(raw["pool"], f"{where}.pool", pools, problems)
-    if set(raw) <= {"pool"}:
-        problems.append(f"{where}: has no condition (use the default pool instead)")
+def _parse_tls_rule(raw: Mapping, where: str, problems: list[str],
+                    count: int) -> ContentRule | None:
     sni = _parse_host(raw["sni"], f"{where}.sni", problems) if "sni" in raw else None
     alpn = None
     if "alpn" in raw:
