@@ -1,11 +1,15 @@
 """One switch, driven over P4Runtime with finsy.
 
-On every (re)connection the agent pushes the pipeline (finsy skips it when the switch
-already runs the same one), reads everything the switch holds and writes only the
+On every (re)connection as primary the agent pushes the pipeline (finsy skips it when the
+switch already runs the same one), reads everything the switch holds and writes only the
 difference with the desired state: connection entries it does not know are adopted (they
-are live client connections), the rest is repaired.  While connected it serves
-packet-ins (controller-scheduled new connections), digests (connections the data plane
-scheduled with Maglev) and idle-timeout notifications (connections that ended).
+are live client connections), the rest is repaired.  While primary it serves packet-ins
+(controller-scheduled new connections), digests (connections the data plane scheduled
+with Maglev) and idle-timeout notifications (connections that ended).
+
+As a backup (another controller holds a higher election id, docs/ha.md) it writes
+nothing: the switch would refuse it.  It reads the switch now and then instead and keeps
+the ids and pinned connections in step, so that a takeover only repairs what changed.
 
 Every state change and every switch write happens under the daemon's one lock.
 """
@@ -13,6 +17,7 @@ Every state change and every switch write happens under the daemon's one lock.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterable
 from ipaddress import IPv4Address
@@ -71,6 +76,7 @@ DIGEST_MAX_LIST = 64
 DIGEST_MAX_TIMEOUT_NS = 1_000_000
 DIGEST_ACK_TIMEOUT_NS = 1_000_000_000
 SPLICE_TICK_S = 0.2  # splicer timers: request timeout, SYN retransmission, lingers
+FOLLOW_PERIOD_S = 1.0  # a backup reads the switch's entries this often
 SPLICE_REASONS = (PACKET_IN_REASON_SPLICE_CLIENT, PACKET_IN_REASON_SPLICE_SERVER)
 # What a switch message the controller cannot use raises; it is logged, never fatal.
 MALFORMED = (StateError, KeyError, TypeError, ValueError)
@@ -80,16 +86,20 @@ class SwitchAgent:
     """Keeps one switch in sync with the desired state and serves its stream."""
 
     def __init__(self, config: SwitchConfig, pipeline: PipelineConfig, state: LbState,
-                 lock: asyncio.Lock, cookies: SynCookies | None = None) -> None:
+                 lock: asyncio.Lock, cookies: SynCookies | None = None,
+                 election_id: int | None = None) -> None:
         self.config = config
         self.state = state
         self.lock = lock
         options = SwitchOptions(p4info=pipeline.p4info, p4blob=pipeline.bmv2_json,
                                 device_id=config.device_id, ready_handler=self._on_ready)
+        if election_id is not None:
+            options = dataclasses.replace(options, initial_election_id=election_id)
         self.switch = Switch(config.name, config.address, options)
         self.meter = SwitchMeter()
         self.writes = MeasuredWrites(self.switch, self.meter)  # every Write RPC goes here
         self.switch.ee.on(SwitchEvent.CHANNEL_DOWN, self._on_down)
+        self.switch.ee.on(SwitchEvent.BECOME_BACKUP, self._on_backup)
         # gRPC allows one write at a time on a stream: packet-outs and digest acks of the
         # different handler tasks take turns.
         self._stream_lock = asyncio.Lock()
@@ -99,8 +109,9 @@ class SwitchAgent:
         self.installed_conns: dict[Any, Entry] = {}  # FlowKey -> its connection entry
         self.installed_meters: dict[int, tuple[int, int]] = {}  # packet_in_meter configs
         self._conns_version = -1  # state version the connection entries were synced at
-        self.ready = False
+        self.ready = False  # primary, and synchronised since it became primary
         self.needs_resync = False
+        self.followed = False  # was a backup: the switch's ids are the truth at takeover
         self.status = "connecting"
 
     @property
@@ -109,6 +120,12 @@ class SwitchAgent:
 
     # ----- lifecycle ------------------------------------------------------------------
     async def _on_ready(self, switch: Switch) -> None:
+        """finsy calls this each time the channel is ready: connected, or primary or
+        backup again; the tasks it starts end when the role changes."""
+        if not switch.is_primary:
+            self._on_backup(switch)
+            switch.create_task(self._follow())
+            return
         switch.create_task(self._serve_packet_ins())
         switch.create_task(self._serve_digests())
         switch.create_task(self._serve_idle_timeouts())
@@ -125,14 +142,42 @@ class SwitchAgent:
         """Status for the management API: ``connected`` is the P4Runtime channel being up,
         ``synchronised`` that the switch holds the desired state (a full resynchronisation
         ran since it connected, and no write failed since)."""
+        up = self.switch.is_up
         return {"name": self.name, "address": self.config.address,
-                "device_id": self.config.device_id, "connected": self.switch.is_up,
-                "synchronised": self.ready and not self.needs_resync, "status": self.status}
+                "device_id": self.config.device_id, "connected": up,
+                "synchronised": self.ready and not self.needs_resync, "status": self.status,
+                "role": self.role, "election_id": self.switch.election_id,
+                "primary_election_id": self.switch.primary_id if up else None}
+
+    @property
+    def role(self) -> str:
+        """This controller's role on the switch: primary, backup or none (not connected)."""
+        if not self.switch.is_up:
+            return "none"
+        return "primary" if self.switch.is_primary else "backup"
 
     def _on_down(self, switch: Switch) -> None:
         self.ready = False
         self.status = "down (will be synchronised when it reconnects)"
         LOG.warning("%s: P4Runtime channel down", self.name)
+
+    def _on_backup(self, switch: Switch) -> None:
+        if self.ready or not self.followed:
+            LOG.info("%s: backup (the primary has election id %d, this controller %d)",
+                     self.name, switch.primary_id, switch.election_id)
+        self.ready = False
+        self.followed = True
+        self.status = f"backup (primary: election id {switch.primary_id})"
+
+    async def _follow(self) -> None:
+        """Backup: mirror the ids and connections the primary keeps in the switch."""
+        while True:
+            try:
+                async with self.lock:
+                    await self._mirror()
+            except P4ClientError as err:
+                LOG.warning("%s: backup read failed: %s", self.name, err)
+            await asyncio.sleep(FOLLOW_PERIOD_S)
 
     def _has_digest(self, name: str) -> bool:
         return any(d.alias == name or d.name == name for d in self.switch.p4info.digests)
@@ -150,8 +195,9 @@ class SwitchAgent:
                 await self.writes.modify([digest])  # already configured (controller restart)
 
     # ----- reconciliation ---------------------------------------------------------------
-    async def full_resync(self) -> None:
-        """Read everything, adopt live connections, write the difference.  Lock held."""
+    async def _read_entries(self) -> tuple[dict[Any, Entry], dict[Any, Entry],
+                                           dict[str, list[Entry]]]:
+        """The switch's entries: lbd's own tables, connections, splices."""
         actual: dict[Any, Entry] = {}
         actual_conns: dict[Any, Entry] = {}
         splices: dict[str, list[Entry]] = {table: [] for table in SPLICE_TABLES}
@@ -167,8 +213,23 @@ class SwitchAgent:
                 splices[found.table].append(found)
             elif found.table in WRITE_ORDER:  # tables lbd does not own are left alone
                 actual[found.key] = found
-        if not self.state.ids_adopted:
+        return actual, actual_conns, splices
+
+    async def _mirror(self) -> None:
+        """Backup: take the switch's ids and pinned connections as they are.  Lock held."""
+        actual, actual_conns, _ = await self._read_entries()
+        if actual:
             self._adopt_ids(actual, actual_conns)
+        for conn in list(self.state.connections_on(self.name)):
+            if conn.flow not in actual_conns:
+                self.state.unpin(self.name, conn.flow)  # ended while this was a backup
+        self._adopt_connections(actual, actual_conns)
+
+    async def full_resync(self) -> None:
+        """Read everything, adopt live connections, write the difference.  Lock held."""
+        actual, actual_conns, splices = await self._read_entries()
+        if not self.state.ids_adopted or (self.followed and actual):
+            self._adopt_ids(actual, actual_conns)  # a takeover: the old primary's ids hold
         self._adopt_connections(actual, actual_conns)
         desired = desired_entries(self.state, self.config)
         diff = diff_entries(desired, actual)

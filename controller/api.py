@@ -168,9 +168,6 @@ def call(method: str, params: dict[str, Any], *, unix_socket: Path | None = None
          tcp_port: int | None = None, token: str | None = None,
          timeout: float = 10.0) -> Any:
     """Blocking client: send one request, return its result or raise ApiError."""
-    request: dict[str, Any] = {"method": method, "params": params}
-    if token is not None:
-        request["token"] = token
     try:
         if tcp_port is not None:
             sock = socket.create_connection(("127.0.0.1", tcp_port), timeout=timeout)
@@ -180,20 +177,65 @@ def call(method: str, params: dict[str, Any], *, unix_socket: Path | None = None
             sock.settimeout(timeout)
             sock.connect(str(unix_socket))
     except OSError as err:
-        where = f"127.0.0.1:{tcp_port}" if tcp_port is not None else str(unix_socket)
-        raise ApiError(f"cannot connect to lbd at {where}: {err.strerror or err}") from err
+        raise ApiError(f"cannot connect to lbd at {_where(unix_socket, tcp_port)}: "
+                       f"{err.strerror or err}") from err
     with sock, sock.makefile("rwb") as stream:
         try:
-            stream.write(json.dumps(request).encode() + b"\n")
+            stream.write(_request(method, params, token))
             stream.flush()
             line = stream.readline(MAX_LINE * 16)
         except OSError as err:
             raise ApiError(f"lbd connection failed: {err}") from err
+    return _result(line)
+
+
+async def call_async(method: str, params: dict[str, Any], config: ApiConfig, *,
+                     timeout: float = 2.0) -> Any:
+    """Asyncio client (one lbd asking another): as :func:`call`, to the API ``config``
+    describes."""
+    where = _where(config.unix_socket, config.tcp_port)
+
+    async def exchange() -> bytes:
+        if config.tcp_port is not None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", config.tcp_port,
+                                                           limit=MAX_LINE * 16)
+        else:
+            reader, writer = await asyncio.open_unix_connection(str(config.unix_socket),
+                                                                limit=MAX_LINE * 16)
+        try:
+            writer.write(_request(method, params, config.token))
+            await writer.drain()
+            return await reader.readline()
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    try:
+        line = await asyncio.wait_for(exchange(), timeout)
+    except (OSError, ValueError) as err:  # TimeoutError is an OSError
+        raise ApiError(f"lbd at {where}: {str(err) or 'no answer'}") from err
+    return _result(line)
+
+
+def _where(unix_socket: Path | None, tcp_port: int | None) -> str:
+    return f"127.0.0.1:{tcp_port}" if tcp_port is not None else str(unix_socket)
+
+
+def _request(method: str, params: dict[str, Any], token: str | None) -> bytes:
+    request: dict[str, Any] = {"method": method, "params": params}
+    if token is not None:
+        request["token"] = token
+    return json.dumps(request).encode() + b"\n"
+
+
+def _result(line: bytes) -> Any:
+    """The result of one response line, or ApiError with lbd's message."""
     if not line:
         raise ApiError("lbd closed the connection without answering")
     try:
         response = json.loads(line)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ApiError(f"lbd sent an invalid response: {err}") from err
     if not isinstance(response, dict) or not response.get("ok"):
         error = response.get("error") if isinstance(response, dict) else None

@@ -188,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     switch = commands.add_parser("switch", help="switches lbd drives").add_subparsers(
         dest="action", required=True)
-    switch.add_parser("list", help="each switch: P4Runtime connection and synchronisation")
+    switch.add_parser("list", help="each switch: P4Runtime connection, synchronisation, "
+                      "primary and backup controllers")
+    ha = commands.add_parser("ha", help="controller high availability").add_subparsers(
+        dest="action", required=True)
+    ha.add_parser("status", help="this lbd's role (primary or backup), election id and the "
+                  "change journal it follows")
 
     stats = commands.add_parser("stats", help="packets, bytes and connections")
     stats.add_argument("service", nargs="?")
@@ -278,6 +283,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             return "rule.default", {"service": args.service, "pool": args.pool}
         case "switch", "list":
             return "switch.list", {}
+        case "ha", "status":
+            return "ha.status", {}
         case "stats", _:
             return "stats", {} if args.service is None else {"service": args.service}
         case "conns", _:
@@ -334,9 +341,18 @@ def render(method: str, result: Any) -> str:
                              "BYTES"], rows)
     if method == "switch.list":
         return format_table(
-            ["SWITCH", "ADDRESS", "DEVICE", "CONNECTED", "SYNCHRONISED", "STATUS"],
-            [[s["name"], s["address"], s["device_id"], _yes_no(s["connected"]),
-              _yes_no(s["synchronised"]), s["status"]] for s in result])
+            ["SWITCH", "ADDRESS", "DEVICE", "CONNECTED", "ROLE", "SYNCHRONISED", "PRIMARY",
+             "BACKUPS", "STATUS"],
+            [[s["name"], s["address"], s["device_id"], _yes_no(s["connected"]), s.get("role"),
+              _yes_no(s["synchronised"]), s.get("primary"),
+              ",".join(s["backups"]) if s.get("backups") else None, s["status"]]
+             for s in result])
+    if method == "ha.status":
+        return "\n".join([
+            f"instance   {result['label']}", f"role       {result['role']}",
+            f"journal    {result['journal']} ({result['changes']} changes)",
+            f"following  {result['following'] or '-'}",
+            f"peers      {', '.join(result['peers']) or '-'}"])
     if method == "conns":
         return format_table(
             ["SWITCH", "CLIENT", "VIRTUAL", "SERVICE", "BACKEND", "ORIGIN", "AGE(s)"],

@@ -69,6 +69,18 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class HaConfig:
+    """High availability (docs/ha.md): this instance's P4Runtime election id (the highest
+    connected one is primary), the other instances' management APIs (a backup follows the
+    primary's changes there) and the SYN-cookie secret every instance shares."""
+
+    election_id: int
+    peers: tuple[ApiConfig, ...] = ()
+    cookie_secret_file: Path | None = None
+    sync_interval_s: float = 0.2
+
+
+@dataclass(frozen=True)
 class Route:
     """Traffic to ``prefix`` leaves by ``egress_port`` towards the next hop ``mac``."""
 
@@ -206,6 +218,7 @@ class LbConfig:
     api: ApiConfig = field(default_factory=ApiConfig)
     connection_idle_timeout_s: float = 60.0
     health: Mapping[str, HealthPolicy] = field(default_factory=dict)  # pool -> checks
+    ha: HaConfig | None = None
 
     def service(self, name: str) -> Service:
         for service in self.services:
@@ -530,7 +543,7 @@ def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
     from controller.health_config import parse_health_checks
 
     top = check.mapping(raw, "", {"pipeline", "api", "switches", "services", "pools",
-                                  "connection_idle_timeout", "health_checks"},
+                                  "connection_idle_timeout", "health_checks", "ha"},
                         {"pipeline", "switches", "services", "pools"})
 
     pipe = check.mapping(top.get("pipeline"), "pipeline", {"p4info", "bmv2_json"},
@@ -543,6 +556,7 @@ def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
         paths[key] = base_dir / str(value)
 
     api = _parse_api(check, top.get("api"))
+    ha = _parse_ha(check, top.get("ha"), base_dir) if "ha" in top else None
     idle = check.value(top.get("connection_idle_timeout", 60), "connection_idle_timeout",
                        parse_seconds)
 
@@ -595,7 +609,7 @@ def parse_config(raw: Any, base_dir: Path = Path(".")) -> LbConfig:
         raise ConfigError(check.problems)
     assert idle is not None
     return LbConfig(PipelineConfig(paths["p4info"], paths["bmv2_json"]), tuple(switches),
-                    tuple(services), pools, api, idle, health)
+                    tuple(services), pools, api, idle, health, ha)
 
 
 def check_service_fits(check: Checker, svc: Service, path: str, others: list[Service],
@@ -734,21 +748,52 @@ def check_backend_port(check: Checker, be: Backend, path: str,
                 check.fail(path, f"port {be.egress_port!r} is not in switch {sw.name!r} ports")
 
 
-def _parse_api(check: Checker, raw: Any) -> ApiConfig:
+def _parse_api(check: Checker, raw: Any, path: str = "api") -> ApiConfig:
     if raw is None:
         return ApiConfig()
-    data = check.mapping(raw, "api", {"unix_socket", "tcp_port", "token"}, set())
+    data = check.mapping(raw, path, {"unix_socket", "tcp_port", "token"}, set())
     tcp_port = data.get("tcp_port")
     if tcp_port is not None:
-        check.value(tcp_port, "api.tcp_port", parse_int(1, 65535))
+        check.value(tcp_port, f"{path}.tcp_port", parse_int(1, 65535))
         token = data.get("token")
         if not isinstance(token, str) or len(token) < 16:
-            check.fail("api.token", "a token of at least 16 characters is required with tcp_port")
+            check.fail(f"{path}.token",
+                       "a token of at least 16 characters is required with tcp_port")
         return ApiConfig(None, tcp_port, token if isinstance(token, str) else None)
     sock = data.get("unix_socket", DEFAULT_SOCKET)
     if not isinstance(sock, str) or not sock.startswith("/"):
-        check.fail("api.unix_socket", f"{sock!r} is not an absolute path")
+        check.fail(f"{path}.unix_socket", f"{sock!r} is not an absolute path")
     return ApiConfig(Path(str(sock)), None, None)
+
+
+MAX_ELECTION_ID = (1 << 64) - 1
+
+
+def _parse_ha(check: Checker, raw: Any, base_dir: Path) -> HaConfig | None:
+    data = check.mapping(raw, "ha", {"election_id", "peers", "cookie_secret_file",
+                                     "sync_interval"}, {"election_id"})
+    if not data:
+        return None
+    # finsy bids one lower when an id is taken, so an instance's id must leave room below.
+    election_id = check.value(data.get("election_id"), "ha.election_id",
+                              parse_int(2, MAX_ELECTION_ID))
+    peers: list[ApiConfig] = []
+    for i, peer in enumerate(check.seq(data.get("peers"), "ha.peers")):
+        if isinstance(peer, dict) and peer:
+            peers.append(_parse_api(check, peer, f"ha.peers[{i}]"))
+        else:
+            check.fail(f"ha.peers[{i}]", "expected a mapping with unix_socket, or tcp_port "
+                       "and token")
+    secret = data.get("cookie_secret_file")
+    if secret is not None and not (isinstance(secret, str) and secret):
+        check.fail("ha.cookie_secret_file", f"{secret!r} is not a file path")
+    interval = check.value(data.get("sync_interval", 0.2), "ha.sync_interval", parse_seconds)
+    if interval is not None and interval < 0.01:
+        check.fail("ha.sync_interval", f"{interval} is below 0.01 s")
+    if election_id is None or interval is None:
+        return None
+    return HaConfig(election_id, tuple(peers),
+                    base_dir / secret if isinstance(secret, str) and secret else None, interval)
 
 
 def _parse_switch(check: Checker, raw: Any, path: str) -> SwitchConfig | None:

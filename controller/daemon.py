@@ -2,7 +2,8 @@
 
 Reads the YAML config (exit 2 with every problem listed if it is invalid), then runs,
 on one asyncio loop: a finsy Controller with one agent per switch, the housekeeping task,
-the server monitor (health checks) and the management API.  SIGTERM or SIGINT stop it
+the server monitor (health checks), the management API and, with ``ha``, the follower of
+the primary's changes (docs/ha.md).  SIGTERM or SIGINT stop it
 cleanly; the switches keep forwarding (established connections are pinned in their
 connection tables) until it comes back.
 """
@@ -27,8 +28,10 @@ from controller.config import ConfigError, LbConfig, load_config
 from controller.fabric import SwitchFabric
 from controller.health import HealthMonitor
 from controller.http import HttpFrontend
+from controller.l7.syncookies import MAX_SECRET, MIN_SECRET, SynCookies
 from controller.management import Management
 from controller.observe import Observer
+from controller.replication import Replication
 from controller.state import LbState
 
 LOG = logging.getLogger("lbd")
@@ -40,18 +43,20 @@ async def serve(config: LbConfig, config_path: Path, stop: asyncio.Event,
     """Run the controller until ``stop`` is set; re-apply ``config_path`` on ``reload``."""
     lock = asyncio.Lock()
     state = LbState(config)
-    fabric = SwitchFabric(config, state, lock)
+    fabric = SwitchFabric(config, state, lock, SynCookies(cookie_secret(config)))
     management = Management(state, fabric, lock)
+    replication = Replication(config, state, fabric, lock, management.handlers())
     monitor = HealthMonitor(state, lock, fabric.sync)
     observer = Observer(management, state, fabric.agents)
-    api = ApiServer(config.api, {**management.handlers(), "observe": observer.snapshot},
+    api = ApiServer(config.api, {**replication.handlers(), "observe": observer.snapshot},
                     HttpFrontend(config.api, observer.snapshot, observer.metrics))
     await api.start()
     try:
         async with Controller([agent.switch for agent in fabric.agents]):
             tasks = [asyncio.create_task(fabric.housekeeping(), name="housekeeping"),
                      asyncio.create_task(monitor.run(), name="health"),
-                     asyncio.create_task(_reload_on(reload, config_path, management),
+                     asyncio.create_task(replication.follow(), name="follow"),
+                     asyncio.create_task(_reload_on(reload, config_path, replication),
                                          name="reload")]
             await stop.wait()
             for task in tasks:
@@ -62,15 +67,16 @@ async def serve(config: LbConfig, config_path: Path, stop: asyncio.Event,
         await api.close()
 
 
-async def _reload_on(reload: asyncio.Event, path: Path, management: Management) -> None:
-    """SIGHUP: apply the config file again, as ``lbctl config apply`` does (all or nothing)."""
+async def _reload_on(reload: asyncio.Event, path: Path, replication: Replication) -> None:
+    """SIGHUP: apply the config file again, as ``lbctl config apply`` does (all or nothing;
+    refused on a backup)."""
     while True:
         await reload.wait()
         reload.clear()
         try:
-            result = await management.config_apply({"yaml": path.read_text(),
-                                                    "path": str(path.resolve())})
-        except (OSError, ValueError) as err:
+            result = await replication.change("config.apply", {"yaml": path.read_text(),
+                                                               "path": str(path.resolve())})
+        except (OSError, ValueError, ApiError) as err:
             LOG.error("reload of %s refused, nothing changed:\n%s", path, err)
         else:
             LOG.info("reloaded %s: %s", path, result["switches"])
@@ -83,6 +89,22 @@ async def _main(config: LbConfig, config_path: Path) -> None:
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload.set)
     await serve(config, config_path, stop, reload)
+
+
+def cookie_secret(config: LbConfig) -> bytes | None:
+    """The SYN-cookie secret every instance shares (ha.cookie_secret_file), None for a
+    random one of this process's own."""
+    path = config.ha.cookie_secret_file if config.ha is not None else None
+    if path is None:
+        return None
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as err:
+        raise ConfigError([f"ha.cookie_secret_file: {path}: {err.strerror or err}"]) from err
+    if not MIN_SECRET <= len(secret) <= MAX_SECRET:
+        raise ConfigError([f"ha.cookie_secret_file: {path} must hold {MIN_SECRET} to "
+                           f"{MAX_SECRET} bytes, it holds {len(secret)}"])
+    return secret
 
 
 def check_pipeline(config: LbConfig) -> None:
@@ -118,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         check_pipeline(config)
+        cookie_secret(config)
     except ConfigError as err:
         print(f"lbd: invalid configuration {args.config}:", file=sys.stderr)
         for problem in err.problems:

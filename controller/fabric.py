@@ -21,13 +21,23 @@ HOUSEKEEPING_PERIOD_S = 0.5
 class SwitchFabric:
     """One :class:`SwitchAgent` per configured switch; implements management's Fabric."""
 
-    def __init__(self, config: LbConfig, state: LbState, lock: asyncio.Lock) -> None:
+    def __init__(self, config: LbConfig, state: LbState, lock: asyncio.Lock,
+                 cookies: SynCookies | None = None) -> None:
         self.state = state
         self.lock = lock
-        cookies = SynCookies()  # one secret: a client may reach any switch's splicer
-        self.agents = [SwitchAgent(sw, config.pipeline, state, lock, cookies)
+        # One secret: a client may reach any switch's splicer (and, shared through
+        # ha.cookie_secret_file, any controller instance's).
+        cookies = cookies or SynCookies()
+        election_id = config.ha.election_id if config.ha is not None else None
+        self.agents = [SwitchAgent(sw, config.pipeline, state, lock, cookies, election_id)
                        for sw in config.switches]
         self._synced_version = -1
+
+    def role(self) -> str:
+        """This controller instance's role: primary where it is primary of any switch,
+        backup where it is connected to switches only as a backup, else none."""
+        roles = {agent.role for agent in self.agents}
+        return next((r for r in ("primary", "backup") if r in roles), "none")
 
     async def sync(self) -> dict[str, str]:
         """Bring every connected switch up to date (lock held)."""

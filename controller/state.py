@@ -325,9 +325,17 @@ class LbState:
         if service is None:
             raise StateError(f"flow {flow} does not belong to any service")
         self.find_backend(service, backend)
-        conn = Connection(switch, flow, service.name, backend, self.clock(), origin)
+        now = self.clock()
+        conn = Connection(switch, flow, service.name, backend, now, origin)
         if origin != "adopted" and (switch, flow) not in self.connections:
             self.opened[(service.name, backend)] += 1
+        persistence = service.persistence
+        if origin == "adopted" and persistence is not None and self.persistence.lookup(
+                service.name, flow.client, persistence.netmask, now) is None:
+            # A live connection from a switch read (restart, takeover) keeps its client's
+            # persistence: the client's next connection goes to the same server.
+            self.persistence.record(service.name, flow.client, persistence.netmask, backend,
+                                    persistence.timeout_s, now)
         self.connections.add(conn)
         return conn
 
@@ -409,7 +417,7 @@ class LbState:
 
     # ----- changes (management API and config apply) --------------------------------
     def apply_config(self, new: LbConfig) -> None:
-        """Replace the desired services and pools (switch and API settings stay)."""
+        """Replace the desired services and pools (switch, API and HA settings stay)."""
         def endpoints(config: LbConfig) -> list[tuple[str, str, int]]:
             return [(s.name, s.address, s.device_id) for s in config.switches]
 
@@ -417,7 +425,7 @@ class LbState:
             raise StateError("switch names, addresses and device ids cannot change while lbd "
                              "runs; restart lbd")
         old = self.config
-        self._swap(dataclasses.replace(new, api=old.api, pipeline=old.pipeline))
+        self._swap(dataclasses.replace(new, api=old.api, pipeline=old.pipeline, ha=old.ha))
         for service in old.services:
             if not self._has_service(service.name):
                 self._drop_service_state(service)

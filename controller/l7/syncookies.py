@@ -87,6 +87,9 @@ def mss_index(mss: int) -> int:
     return 0
 
 
+MIN_SECRET, MAX_SECRET = 16, 64  # bytes of the secret (a BLAKE2b key holds up to 64)
+
+
 class SynCookies:
     """Makes and checks cookies with one secret (share it between controller replicas).
 
@@ -97,8 +100,9 @@ class SynCookies:
                  clock: Callable[[], float] = time.time) -> None:
         if secret is None:
             secret = os.urandom(32)
-        if not 16 <= len(secret) <= 64:
-            raise ValueError(f"the cookie secret must be 16 to 64 bytes, got {len(secret)}")
+        if not MIN_SECRET <= len(secret) <= MAX_SECRET:
+            raise ValueError(f"the cookie secret must be {MIN_SECRET} to {MAX_SECRET} bytes, "
+                             f"got {len(secret)}")
         if period_s <= 0:
             raise ValueError(f"the cookie period must be positive, got {period_s}")
         self._secret = secret

@@ -20,9 +20,11 @@ from controller.state import LbState
 
 EXAMPLE = Path(__file__).parents[2] / "controller" / "examples" / "lb.yaml"
 S1 = {"name": "s1", "address": "127.0.0.1:9559", "device_id": 1, "connected": True,
-      "synchronised": True, "status": "ok"}
+      "synchronised": True, "status": "ok", "role": "primary", "election_id": 10,
+      "primary_election_id": 10}
 S2 = {"name": "s2", "address": "127.0.0.1:9560", "device_id": 2, "connected": False,
-      "synchronised": False, "status": "down (will be synchronised when it reconnects)"}
+      "synchronised": False, "status": "down (will be synchronised when it reconnects)",
+      "role": "none", "election_id": 10, "primary_election_id": None}
 
 
 class StatusFabric:
@@ -60,10 +62,13 @@ def test_lbctl_switch_list_table_and_json(api_socket: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--socket", str(api_socket), "switch", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["SWITCH", "ADDRESS", "DEVICE", "CONNECTED", "SYNCHRONISED",
-                                "STATUS"]
-    assert lines[1].split() == ["s1", "127.0.0.1:9559", "1", "yes", "yes", "ok"]
-    assert lines[2].split()[:6] == ["s2", "127.0.0.1:9560", "2", "no", "no", "down"]
+    assert lines[0].split() == ["SWITCH", "ADDRESS", "DEVICE", "CONNECTED", "ROLE",
+                                "SYNCHRONISED", "PRIMARY", "BACKUPS", "STATUS"]
+    # Without ha there are no peers to ask: PRIMARY and BACKUPS stay empty ("-").
+    assert lines[1].split() == ["s1", "127.0.0.1:9559", "1", "yes", "primary", "yes", "-",
+                                "-", "ok"]
+    assert lines[2].split()[:8] == ["s2", "127.0.0.1:9560", "2", "no", "none", "no", "-",
+                                    "-"]
     assert main(["--socket", str(api_socket), "--json", "switch", "list"]) == 0
     assert json.loads(capsys.readouterr().out) == [S1, S2]
 
@@ -81,4 +86,5 @@ def test_a_switch_never_reached_is_neither_connected_nor_synchronised(tmp_path: 
     for status, switch in zip(described, config.switches, strict=True):
         assert status == {"name": switch.name, "address": switch.address,
                           "device_id": switch.device_id, "connected": False,
-                          "synchronised": False, "status": "connecting"}
+                          "synchronised": False, "status": "connecting", "role": "none",
+                          "election_id": 10, "primary_election_id": None}
