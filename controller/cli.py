@@ -349,7 +349,8 @@ def render(method: str, result: Any) -> str:
              for s in result])
     if method == "ha.status":
         return "\n".join([
-            f"instance   {result['label']}", f"role       {result['role']}",
+            f"api        {result['api']}", f"role       {result['role']}",
+            f"election   {result['election_id'] or '- (no ha section)'}",
             f"journal    {result['journal']} ({result['changes']} changes)",
             f"following  {result['following'] or '-'}",
             f"peers      {', '.join(result['peers']) or '-'}"])

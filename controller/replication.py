@@ -71,12 +71,6 @@ class Replication:
     def journal_id(self) -> str:
         return f"{self._instance}.{self._epoch}"
 
-    @property
-    def label(self) -> str:
-        """How ``lbctl switch list`` names this instance."""
-        election = self.ha.election_id if self.ha is not None else "-"
-        return f"{election}@{describe_api(self.base.api)}"
-
     def handlers(self) -> dict[str, Handler]:
         """The management handlers, with the changes guarded and journalled, plus
         ``ha.status`` and ``ha.journal``."""
@@ -105,7 +99,7 @@ class Replication:
 
     # ----- API ----------------------------------------------------------------------------
     async def status(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"label": self.label, "role": self.fabric.role(),
+        return {"role": self.fabric.role(),
                 "election_id": self.ha.election_id if self.ha is not None else None,
                 "api": describe_api(self.base.api), "journal": self.journal_id,
                 "changes": len(self.journal), "following": self.following,
@@ -130,17 +124,19 @@ class Replication:
         own = self.fabric.switches()
         if self.ha is None:
             return own
-        views = [(self.label, own)]
+        views = [(describe_api(self.base.api), own)]
         answers = await asyncio.gather(*(call_async("ha.status", {}, peer,
                                                     timeout=PEER_TIMEOUT_S)
                                          for peer in self.ha.peers), return_exceptions=True)
         for answer in answers:
             if isinstance(answer, dict) and isinstance(answer.get("switches"), list):
-                views.append((str(answer.get("label")), answer["switches"]))
+                views.append((str(answer.get("api")), answer["switches"]))
         for switch in own:
-            holders = [(label, seen["role"]) for label, switches in views
-                       for seen in switches if isinstance(seen, dict)
-                       and seen.get("name") == switch["name"] and seen.get("connected")]
+            # An instance is named by the election id it holds on this switch and its API.
+            holders = [(f"{seen.get('election_id')}@{api}", seen.get("role"))
+                       for api, switches in views for seen in switches
+                       if isinstance(seen, dict) and seen.get("name") == switch["name"]
+                       and seen.get("connected")]
             switch["primary"] = next((label for label, role in holders if role == "primary"),
                                      None)
             switch["backups"] = [label for label, role in holders if role == "backup"]
