@@ -34,8 +34,10 @@ class LbdProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def start(self, switches: Sequence[str] = (), timeout: float = 30.0) -> None:
-        """Start lbd; returns once its API answers and it has programmed ``switches``."""
+    def start(self, switches: Sequence[str] = (), timeout: float = 30.0,
+              backup: bool = False) -> None:
+        """Start lbd; returns once its API answers and it has programmed ``switches`` (or,
+        ``backup``, is connected to each of them as a backup)."""
         argv = [venv_tool("lbd"), "--config", str(self.config_path)]
         with open(self.log_path, "ab") as log:
             log.write(("# " + " ".join(argv) + "\n").encode())
@@ -47,7 +49,8 @@ class LbdProcess:
             if self._process.poll() is not None:
                 raise ControllerError(f"lbd exited (see {self.log_path}):\n"
                                       + log_tail(self.log_path))
-            if self.api_socket.exists() and self.synchronised(switches):
+            if self.api_socket.exists() and (self.backup_of(switches) if backup
+                                             else self.synchronised(switches)):
                 return
             time.sleep(0.2)
         self.stop()
@@ -65,6 +68,14 @@ class LbdProcess:
         except ControllerError:
             return False
         return all(status.get(name, {}).get("synchronised") is True for name in switches)
+
+    def backup_of(self, switches: Sequence[str]) -> bool:
+        """lbd answers and is connected to every one of ``switches`` as a backup."""
+        try:
+            status = self.switch_status()
+        except ControllerError:
+            return False
+        return all(status.get(name, {}).get("role") == "backup" for name in switches)
 
     def lbctl(self, *args: str, timeout: float = 20.0) -> str:
         argv = [venv_tool("lbctl"), "--socket", str(self.api_socket), *args]

@@ -9,7 +9,8 @@ runs (VIPs on the clients' network):
 ==========  ======  ===================================================================
 service     VIP     what
 ==========  ======  ===================================================================
-web-nat     .100    L4 NAT over b1..b4 :80
+web-nat     .100    L4 NAT over b1..b4 :80, scheduled by lbd (rr)
+web-mh      .101    the same, scheduled in the data plane (Maglev); backends :8003
 shop        .103    l7, spliced: ``/static/`` -> pool static (b1), Host ``api.example``
                     -> pool api (b2), anything else -> pool web (b3, b4); backends :8000
 shop-relay  .104    the same rules with ``relay: true`` (lbd relays every packet); :8001
@@ -46,7 +47,7 @@ from topologies import runs
 from topologies.addressing import SERVICE_PORT, HostPlan, SitePlan, site_plan
 from topologies.controller_process import LbdProcess
 from topologies.lb_network import LbNetwork, NetworkOptions, free_tcp_ports
-from topologies.lbd_config import switch_entry, write_lbd_config
+from topologies.lbd_config import switch_entry
 from topologies.switch_process import Target
 from topologies.tls_certs import TlsFiles, make_test_ca
 from topologies.webserver import HttpsSite, WebServer
@@ -54,11 +55,11 @@ from topologies.webserver import HttpsSite, WebServer
 CLIENTS = 2
 POOL_BACKENDS = 4
 PROXY_HOST = "b5"  # not in any pool: bench/l7_splice.py runs HAProxy there
-SPLICED_PORT, RELAY_PORT, LOCALITY_PORT = 8000, 8001, 8002
+SPLICED_PORT, RELAY_PORT, LOCALITY_PORT, MAGLEV_PORT = 8000, 8001, 8002, 8003
 API_HOST = "api.example"
 STATIC_PREFIX = "/static/"
 BIG_FILE = "big.bin"
-VIP_NUMBERS = {"web-nat": 100, "shop": 103, "shop-relay": 104, "locality": 105,
+VIP_NUMBERS = {"web-nat": 100, "web-mh": 101, "shop": 103, "shop-relay": 104, "locality": 105,
                "secure": 106, "secure-shared": 107, "secure-rr": 108}
 TLS_SERVICE_PORT = 443
 TLS_NAMES = ("www.example.com", "api.example.com", "*.img.example.com")
@@ -78,6 +79,7 @@ class L7Options:
     splice_profile: str = "full"
     connection_idle_timeout_s: float = 30.0  # also of splice entries whose close was missed
     run_dir: Path | None = None
+    controllers: int = 1  # lbd instances (primary and backups, docs/ha.md)
 
 
 def l7_site() -> SitePlan:
@@ -99,9 +101,11 @@ def l7_config(site: SitePlan, options: L7Options, *, p4info: Path, bmv2_json: Pa
     """The lbd configuration of the table in the module docstring."""
     backends = site.backends[:POOL_BACKENDS]
     pools: dict[str, list[dict[str, Any]]] = {"nat": _members(backends, SERVICE_PORT)}
+    pools["nat-mh"] = _members(backends, MAGLEV_PORT)  # a NAT backend serves one service
     services: list[dict[str, Any]] = [
-        {"name": "web-nat", "vip": vip(site, "web-nat"), "port": SERVICE_PORT, "mode": "nat",
-         "scheduler": "rr", "pool": "nat"}]
+        {"name": name, "vip": vip(site, name), "port": SERVICE_PORT, "mode": "nat",
+         "scheduler": scheduler, "pool": pool}
+        for name, scheduler, pool in (("web-nat", "rr", "nat"), ("web-mh", "mh", "nat-mh"))]
     for name, port, relay in (("shop", SPLICED_PORT, False), ("shop-relay", RELAY_PORT, True)):
         prefix = "" if not relay else "relay-"
         pools[f"{prefix}static"] = _members(backends[:1], port)
@@ -159,7 +163,8 @@ class L7Network(LbNetwork):
     def __init__(self, options: L7Options) -> None:
         super().__init__([l7_site()], NetworkOptions(target=options.target,
                                                      modes=("nat", "l7"),
-                                                     run_dir=options.run_dir))
+                                                     run_dir=options.run_dir,
+                                                     controllers=options.controllers))
         self.l7_options = options
         self.big_sha256 = ""
         self._tls: TlsFiles | None = None
@@ -197,14 +202,14 @@ class L7Network(LbNetwork):
             (self.run_dir / BIG_FILE).unlink(missing_ok=True)
 
     def _set_up_backend(self, site: SitePlan, plan: Any) -> None:
-        """The standard servers (:80, :8000, :8080) plus one on the relay and locality
-        ports and the HTTPS ports; every document root gets the big file."""
+        """The standard servers (:80, :8000, :8080) plus one on the relay, locality and
+        Maglev ports and the HTTPS ports; every document root gets the big file."""
         super()._set_up_backend(site, plan)
         https = HttpsSite(self.tls, tuple(p for _, p, _, shared in TLS_SERVICES if not shared),
                           tuple(p for _, p, _, shared in TLS_SERVICES if shared))
         extra = WebServer(self.host(plan.name), plan.name, plan.ip,
                           self.run_dir / "www" / f"{plan.name}-extra",
-                          ports=(RELAY_PORT, LOCALITY_PORT), https=https)
+                          ports=(RELAY_PORT, LOCALITY_PORT, MAGLEV_PORT), https=https)
         self.servers.append(extra)
         extra.start()
         for process in extra.processes:
@@ -220,11 +225,7 @@ class L7Network(LbNetwork):
         api_socket = self.run_dir / "lbd.sock"
         config = l7_config(self.site, self.l7_options, p4info=self.program.p4info_path,
                            bmv2_json=self.program.json_path, api_socket=api_socket)
-        config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
-        self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
-        self.controller.start()
-        if self.controller.pid is not None:
-            runs.record_pid(self.run_dir, self.controller.pid)
+        self._start_lbds(config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

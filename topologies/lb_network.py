@@ -37,7 +37,7 @@ from topologies.addressing import (
 )
 from topologies.backend_setup import configure_dr, configure_host, configure_tun
 from topologies.controller_process import LbdProcess
-from topologies.lbd_config import lbd_config, write_lbd_config
+from topologies.lbd_config import ha_instances, lbd_config, write_lbd_config
 from topologies.monitor import attach_monitor, remove_monitors
 from topologies.p4build import LB_PROGRAM, CompiledFiles, compile_program
 from topologies.p4switch import P4Switch
@@ -60,6 +60,7 @@ class NetworkOptions:
     # lbd health-checks every pool with this check (a health_checks entry, docs/config.md)
     # from each site's monitoring leg (topologies/monitor.py); None: no checks
     health_check: Mapping[str, Any] | None = None
+    controllers: int = 1  # lbd instances; more than one: primary and backups (docs/ha.md)
 
 
 def free_tcp_ports(count: int) -> list[int]:
@@ -84,7 +85,8 @@ class LbNetwork:
         self.tag = secrets.token_hex(2)
         self.run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"p4lb-{self.tag}-"))
         self.net: Any = None
-        self.controller: LbdProcess | None = None
+        self.controller: LbdProcess | None = None  # the primary when the network starts
+        self.standbys: list[LbdProcess] = []  # further lbd instances, started as backups
         self.servers: list[WebServer] = []
         self.helpers: list[Any] = []  # per-host helper processes (ipip_decap)
         self.monitors: dict[str, Path] = {}  # switch -> its monitoring namespace
@@ -170,11 +172,23 @@ class LbNetwork:
                             modes=self.options.modes, scheduler=self.options.scheduler,
                             connection_idle_timeout=self.options.connection_idle_timeout,
                             health_check=self.options.health_check, monitors=self.monitors)
-        config_path = write_lbd_config(self.run_dir / "lbd.yaml", config)
-        self.controller = LbdProcess(config_path, api_socket, self.run_dir / "lbd.log")
-        self.controller.start([site.switch for site in self.sites])
-        if self.controller.pid is not None:
-            runs.record_pid(self.run_dir, self.controller.pid)
+        self._start_lbds(config)
+
+    def _start_lbds(self, config: dict[str, Any]) -> None:
+        """lbd with ``config``; with ``controllers`` > 1 the first of the instances, then
+        the others once each is a backup of every switch."""
+        switches = [site.switch for site in self.sites]
+        for i, (name, instance) in enumerate(ha_instances(config, self.run_dir,
+                                                          self.options.controllers)):
+            lbd = LbdProcess(write_lbd_config(self.run_dir / f"{name}.yaml", instance),
+                             Path(instance["api"]["unix_socket"]), self.run_dir / f"{name}.log")
+            if i == 0:
+                self.controller = lbd
+            else:
+                self.standbys.append(lbd)
+            lbd.start(switches, backup=i > 0)
+            if lbd.pid is not None:
+                runs.record_pid(self.run_dir, lbd.pid)
 
     def restart_controller(self, signum: signal.Signals = signal.SIGTERM,
                            away: float = 0.0) -> None:
@@ -209,13 +223,13 @@ class LbNetwork:
 
     def _stop(self) -> None:
         """Every step runs even if an earlier one fails; the first failure is re-raised."""
-        controller, self.controller = self.controller, None
+        controllers = [self.controller, *self.standbys]
+        self.controller, self.standbys = None, []
         servers, self.servers = self.servers, []
         helpers, self.helpers = self.helpers, []
         net, self.net = self.net, None
         steps: list[Callable[[], object]] = []
-        if controller is not None:
-            steps.append(controller.stop)
+        steps += [lbd.stop for lbd in controllers if lbd is not None]
         steps += [server.stop for server in servers]
         steps += [partial(stop_process, helper) for helper in helpers]
         if net is not None:

@@ -9,6 +9,7 @@ as the default pool.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,28 @@ def lbd_config(sites: Sequence[SitePlan], *, p4info: Path, bmv2_json: Path, api_
                                       if monitors and site.switch in monitors else {})}
             for site in sites for pool in _pools(site, modes)}
     return config
+
+
+HA_FIRST_ELECTION_ID = 100  # lbd-a's; each further instance 10 lower (a backup)
+
+
+def ha_instances(config: dict[str, Any], run_dir: Path,
+                 count: int) -> list[tuple[str, dict[str, Any]]]:
+    """``count`` lbd instances of one configuration, named ``lbd`` alone or ``lbd-a``,
+    ``lbd-b``, ... (docs/ha.md): each its own API socket in ``run_dir`` and election id
+    (lbd-a's the highest: it starts as primary), the others as peers, one cookie secret."""
+    if count == 1:
+        return [("lbd", config)]
+    names = [f"lbd-{chr(ord('a') + i)}" for i in range(count)]
+    sockets = {name: str(run_dir / f"{name}.sock") for name in names}
+    secret = run_dir / "cookie.key"
+    secret.touch(mode=0o600)
+    secret.write_text(secrets.token_hex(32))
+    return [(name, {**config, "api": {"unix_socket": sockets[name]}, "ha": {
+                "election_id": HA_FIRST_ELECTION_ID - 10 * i,
+                "cookie_secret_file": str(secret),
+                "peers": [{"unix_socket": sockets[peer]} for peer in names if peer != name]}})
+            for i, name in enumerate(names)]
 
 
 def write_lbd_config(path: Path, config: dict[str, Any]) -> Path:
