@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from ipaddress import IPv4Address
 from typing import Any, cast
@@ -76,7 +77,10 @@ DIGEST_MAX_LIST = 64
 DIGEST_MAX_TIMEOUT_NS = 1_000_000
 DIGEST_ACK_TIMEOUT_NS = 1_000_000_000
 SPLICE_TICK_S = 0.2  # splicer timers: request timeout, SYN retransmission, lingers
-FOLLOW_PERIOD_S = 1.0  # a backup reads the switch's entries this often
+# Stream messages wait here while a resynchronisation holds the lock (a takeover): a
+# queue finsy finds full drops the message, and a dropped SYN costs its client 1 s.
+STREAM_QUEUE_SIZE = 4096
+FOLLOW_PERIOD_S = 5.0  # a backup reads the switch's entries this often (reads load it)
 SPLICE_REASONS = (PACKET_IN_REASON_SPLICE_CLIENT, PACKET_IN_REASON_SPLICE_SERVER)
 # What a switch message the controller cannot use raises; it is logged, never fatal.
 MALFORMED = (StateError, KeyError, TypeError, ValueError)
@@ -132,11 +136,13 @@ class SwitchAgent:
         if self._has_digest(SPLICE_TEARDOWN_DIGEST):
             switch.create_task(self._serve_teardown_digests())
         switch.create_task(self._serve_splice_timers())
+        started = time.monotonic()
         async with self.lock:
             await self._enable_digests()
             await self.full_resync()
-        LOG.info("%s: synchronised (%d entries, %d connections)", self.name,
-                 len(self.installed), len(self.installed_conns))
+        LOG.info("%s: synchronised (%d entries, %d connections) in %.0f ms", self.name,
+                 len(self.installed), len(self.installed_conns),
+                 (time.monotonic() - started) * 1000)
 
     def describe(self) -> dict[str, Any]:
         """Status for the management API: ``connected`` is the P4Runtime channel being up,
@@ -399,7 +405,7 @@ class SwitchAgent:
         self.installed_conns[conn.flow] = wanted
 
     async def _serve_packet_ins(self) -> None:
-        async for packet in self.switch.read_packets():
+        async for packet in self.switch.read_packets(queue_size=STREAM_QUEUE_SIZE):
             self.meter.packet_in(packet.metadata.get("reason"))
             try:
                 await self._schedule_packet_in(packet)
@@ -451,7 +457,8 @@ class SwitchAgent:
             await self.switch.write(messages)
 
     async def _serve_digests(self) -> None:
-        async for digests in self.switch.read_digests(NEW_CONNECTION_DIGEST):
+        async for digests in self.switch.read_digests(NEW_CONNECTION_DIGEST,
+                                                 queue_size=STREAM_QUEUE_SIZE):
             try:
                 await self.send_stream([digests.ack()])
                 await self._pin_digests(digests)
@@ -474,7 +481,8 @@ class SwitchAgent:
                 await self.install_connection(conn)
 
     async def _serve_teardown_digests(self) -> None:
-        async for digests in self.switch.read_digests(SPLICE_TEARDOWN_DIGEST):
+        async for digests in self.switch.read_digests(SPLICE_TEARDOWN_DIGEST,
+                                                 queue_size=STREAM_QUEUE_SIZE):
             try:
                 await self.send_stream([digests.ack()])
                 async with self.lock:
@@ -494,7 +502,7 @@ class SwitchAgent:
                 LOG.warning("%s: splicer timers: %s", self.name, err)
 
     async def _serve_idle_timeouts(self) -> None:
-        async for notification in self.switch.read_idle_timeouts():
+        async for notification in self.switch.read_idle_timeouts(queue_size=STREAM_QUEUE_SIZE):
             try:
                 await self._end_connections(notification.table_entry)
             except P4ClientError as err:
