@@ -43,8 +43,9 @@ def probed_round(network: L7Network, kill: Callable[[], float]) -> dict[str, flo
     returns the takeover and each service's outage, in seconds."""
     targets = [f"{s}={network.vip(s)}:80" for s in SERVICES]
     prober = network.host("c2").popen(
-        [sys.executable, "-m", "topologies.new_connections", *targets, "--interval", str(PROBE_INTERVAL_S),
-         "--timeout", "0.5", "--duration", str(BEFORE_KILL_S + AFTER_KILL_S + 30)],
+        [sys.executable, "-m", "topologies.new_connections", *targets,
+         "--interval", str(PROBE_INTERVAL_S), "--timeout", "0.5",
+         "--duration", str(BEFORE_KILL_S + AFTER_KILL_S + 30)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(BEFORE_KILL_S)
