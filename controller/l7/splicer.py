@@ -15,6 +15,7 @@ the state machine is tested without a switch and the agent owns all P4Runtime tr
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -244,7 +245,9 @@ class Splicer:
         self._schedulers: dict[tuple[str, str], ContentScheduler] = {}
         self._active: dict[tuple[str, str, str], int] = {}  # (service, pool, backend)
         self._ports_in_use: set[int] = set()
-        self._next_port = LOCAL_PORTS.start
+        # A random start: a controller that takes over (or restarts) must not reuse the
+        # ports its predecessor used last, which the backends still hold in TIME_WAIT.
+        self._next_port = secrets.choice(LOCAL_PORTS)
         self._affinity: dict[str, AffinityTable] = {}  # TLS services with affinity
         self.counters: dict[str, int] = {}  # event -> count (lbd's metrics, docs/observability.md)
         self.opened: dict[tuple[str, str], int] = {}  # (service, backend) -> connections sent
@@ -398,7 +401,21 @@ class Splicer:
             adopted = self._adopted(spec)
             if adopted is None:
                 effects.append(RemoveSplice(spec))
+        self._resume_ports()
         return effects
+
+    def _resume_ports(self) -> None:
+        """Take ports on where the splices' owner left off (a takeover or restart): just
+        after the used port that the widest free stretch of ports follows, so
+        the ports it freed last, which backends still hold in TIME_WAIT, come last."""
+        used = sorted(self._ports_in_use)
+        if not used:
+            return
+        gaps = [((used[(i + 1) % len(used)] - port) % len(LOCAL_PORTS), port)
+                for i, port in enumerate(used)]
+        _, before_gap = max(gaps)
+        following = before_gap + 1
+        self._next_port = following if following < LOCAL_PORTS.stop else LOCAL_PORTS.start
 
     # ----- client side ------------------------------------------------------------------
     def _new_client_segment(self, service: ContentService, segment: Segment,

@@ -514,3 +514,23 @@ def test_adopt_repairs_a_splice_the_switch_holds_differently(splicer: Splicer) -
     handshake(splicer, Endpoint(CLIENT.address, 7))  # that client is reading its request
     stale = dataclasses.replace(known, client=Endpoint(CLIENT.address, 7))
     assert splicer.adopt([known, stale]) == [RemoveSplice(stale)]
+
+
+@pytest.mark.parametrize(("ports", "next_port"), [
+    ((60000, 60001, 60002), 60003),
+    ((65534, 65535, 1024), 1025),  # the predecessor's ports wrapped around
+])
+def test_after_adopting_ports_continue_where_the_predecessor_left_off(
+        splicer: Splicer, clock: Clock, ports: tuple[int, ...], next_port: int) -> None:
+    """A takeover or restart must not reuse the ports freed last (the backends hold them in
+    TIME_WAIT): the splicer goes on after the newest port in use."""
+    template = spliced(splicer)[0].spec
+    successor = Splicer(router_mac=ROUTER_MAC, splice_address=SPLICE_ADDRESS,
+                        cookies=splicer.cookies, clock=clock)
+    successor.set_services([SERVICE])
+    specs = [dataclasses.replace(template, client=Endpoint(CLIENT.address, 5000 + i),
+                                 local=Endpoint(SPLICE_ADDRESS, port))
+             for i, port in enumerate(ports)]
+    assert successor.adopt(specs) == []
+    _, syn = spliced(successor)
+    assert syn[TCP].sport == next_port  # type: ignore[index]
