@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     rdefault.add_argument("service")
     rdefault.add_argument("pool", nargs="?")
 
+    tls = commands.add_parser("tls", help="TLS services: SNI/ALPN rules, session-affinity "
+                              "tables (size, hit rate)")
+    tls.add_argument("service", nargs="?")
+
     switch = commands.add_parser("switch", help="switches lbd drives").add_subparsers(
         dest="action", required=True)
     switch.add_parser("list", help="each switch: P4Runtime connection, synchronisation, "
@@ -281,6 +285,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             return "rule.del", {"service": args.service, "index": args.index}
         case "rule", "default":
             return "rule.default", {"service": args.service, "pool": args.pool}
+        case "tls", _:
+            return "tls.list", {} if args.service is None else {"service": args.service}
         case "switch", "list":
             return "switch.list", {}
         case "ha", "status":
@@ -327,10 +333,9 @@ def render(method: str, result: Any) -> str:
               b["effective_weight"], b["state"], _health_flag(b), b.get("since_change_s"),
               b.get("check")] for b in result])
     if method == "rule.list":
-        rows = [[index, rule.get("pool") if isinstance(rule, dict) else "?", _conditions(rule)]
-                for index, rule in enumerate(result["rules"])]
-        rows.append(["default", result["default_pool"] or "(none: 503)", ""])
-        return format_table(["RULE", "POOL", "CONDITIONS"], rows)
+        return _rules_table(result)
+    if method == "tls.list":
+        return _tls_tables(result)
     if method == "stats":
         rows = []
         for s in result:
@@ -363,6 +368,40 @@ def render(method: str, result: Any) -> str:
     lines = ["ok"] + [f"  switch {name}: {status}" for name, status in sorted(switches.items())
                       if status != "ok"]
     return "\n".join(lines)
+
+
+def _rules_table(service: dict[str, Any]) -> str:
+    rows = [[index, rule.get("pool") if isinstance(rule, dict) else "?", _conditions(rule)]
+            for index, rule in enumerate(service["rules"])]
+    rows.append(["default", service["default_pool"] or "(none: 503)", ""])
+    return format_table(["RULE", "POOL", "CONDITIONS"], rows)
+
+
+def _tls_tables(services: list[dict[str, Any]]) -> str:
+    """One row per service and switch (its affinity table), then each service's rules."""
+    rows = []
+    for s in services:
+        first = [s["name"], f"{s['vip']}:{s['port']}", s["affinity"],
+                 None if s["affinity"] == "off" else f"{s['affinity_timeout']:g}"]
+        for table in s["tables"] or [None]:
+            rows.append([*first, *_affinity_row(table)])
+            first = ["", "", "", ""]
+    parts = [format_table(["SERVICE", "VIRTUAL", "AFFINITY", "TIMEOUT(s)", "SWITCH",
+                           "ENTRIES", "CLIENTS", "LOOKUPS", "HITS", "HINTS", "HIT RATE",
+                           "RESUMED", "FULL"], rows)]
+    for s in services:
+        parts.append(f"\n{s['name']}: rules by SNI/ALPN (first match wins), bad hello -> "
+                     f"{s['bad_hello']}\n{_rules_table(s)}")
+    return "\n".join(parts)
+
+
+def _affinity_row(table: dict[str, Any] | None) -> list[Any]:
+    if table is None:
+        return [None] * 9
+    rate = f"{table['hit_rate']:.1%}" if table["lookups"] else None
+    return [table["switch"], f"{table['entries']}/{table['size']}", table["clients"],
+            table["lookups"], table["hits"], table["hints"], rate, table["resumed"],
+            table["full"]]
 
 
 def _conditions(rule: Any) -> str:

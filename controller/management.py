@@ -21,6 +21,7 @@ from controller.config import (
     Checker,
     ConfigError,
     Service,
+    TlsConfig,
     parse_backend,
     parse_config,
     parse_service,
@@ -75,6 +76,7 @@ class Management:
             "rule.add": self.rule_add,
             "rule.del": self.rule_del,
             "rule.default": self.rule_default,
+            "tls.list": self.tls_list,
         }
 
     # ----- reads ------------------------------------------------------------------------
@@ -127,6 +129,28 @@ class Management:
             "origin": c.origin, "age_s": round(now - c.since, 1),
         } for c in self.state.all_connections()
             if c.service in names and (switch is None or c.switch == switch)]
+
+    async def tls_list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """TLS services (all, or ``service``): settings, SNI/ALPN rules and each switch's
+        session-affinity table with its size and hit rate (``lbctl tls``)."""
+        if params.get("service") is None:
+            services = [s for s in self.state.config.services
+                        if s.content is not None and s.content.tls is not None]
+        else:
+            services = [self._content_service(params)]
+            assert services[0].content is not None
+            if services[0].content.tls is None:
+                raise ApiError(f"service {services[0].name!r} is not a TLS service")
+        out = []
+        for service in services:
+            assert service.content is not None and service.content.tls is not None
+            tables = [table for source in self.state.affinity_sources
+                      if (table := source(service.name)) is not None]
+            out.append({"name": service.name, "vip": str(service.vip), "port": service.port,
+                        **_tls_settings(service.content.tls),
+                        "default_pool": service.content.default_pool,
+                        "rules": list(service.content.raw_rules), "tables": tables})
+        return out
 
     # ----- changes ----------------------------------------------------------------------
     async def rule_list(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +342,9 @@ class Management:
                 "request_timeout": service.content.request_timeout_s,
                 "max_request_head": service.content.max_request_head,
                 "transparent": service.content.transparent,
-                "relay": service.content.relay},
+                "relay": service.content.relay,
+                "tls": None if service.content.tls is None
+                else _tls_settings(service.content.tls)},
             "persistence": None if persistence is None else {
                 "timeout": persistence.timeout_s, "netmask": str(persistence.netmask)},
             "switches": list(service.switches) if service.switches is not None else None,
@@ -332,6 +358,12 @@ class Management:
                 "active": self.state.active_connections(service.name, b.name),
             } for b in self.state.backends_in_use(service)],
         }
+
+
+def _tls_settings(tls: TlsConfig) -> dict[str, Any]:
+    return {"affinity": tls.affinity, "affinity_timeout": tls.affinity_timeout_s,
+            "affinity_size": tls.affinity_size, "max_client_hello": tls.max_client_hello,
+            "bad_hello": tls.bad_hello}
 
 
 def _text(params: dict[str, Any], key: str) -> str:

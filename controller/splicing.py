@@ -10,6 +10,7 @@ daemon's lock held, like every other switch write.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from ipaddress import IPv4Address
@@ -76,6 +77,7 @@ class SpliceDriver:
                                limits=limits or SplicerLimits())
         state.load_sources.append(self.splicer.active_on)  # lbctl stats, service list
         state.connection_sources.append(self.connections)  # lbctl conns
+        state.affinity_sources.append(self.affinity)  # lbctl tls
 
     def connections(self) -> list[Connection]:
         """Spliced connections as lbctl conns lists them."""
@@ -88,6 +90,16 @@ class SpliceDriver:
             out.append(Connection(self.config.name, flow, conn.service.name,
                                   conn.backend.name, conn.since, "spliced"))
         return out
+
+    def affinity(self, service: str) -> dict[str, Any] | None:
+        """The session-affinity table of a TLS service on this switch, as lbctl tls shows
+        it (None: not a TLS service here, or affinity off)."""
+        table = self.splicer.affinity(service)
+        if table is None:
+            return None
+        return {"switch": self.config.name, "entries": len(table), "clients": table.clients,
+                "size": table.size, "lifetime_s": table.lifetime_s,
+                **dataclasses.asdict(table.stats), "hit_rate": table.stats.hit_rate}
 
     def refresh_services(self) -> None:
         """Take the current l7 services (after any config or management change)."""

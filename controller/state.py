@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Any
 
 from controller.config import (
     MAX_BACKENDS,
@@ -172,6 +173,8 @@ class LbState:
         # (service, backend) -> connections not in the connection table (spliced ones)
         self.load_sources: list[Callable[[str, str], int]] = []
         self.connection_sources: list[Callable[[], Iterable[Connection]]] = []
+        # service -> one switch's TLS session-affinity table, described (lbctl tls)
+        self.affinity_sources: list[Callable[[str], dict[str, Any] | None]] = []
         self.persistence = PersistenceTable()
         self.health = HealthTable()
         self._weights_seen: dict[tuple[str, str], int] = {}

@@ -747,7 +747,7 @@ class Splicer:
             if resumed and client.session_ticket:
                 keys.append(("ticket", client.session_ticket))
         self._count("tls_resumed" if resumed else "tls_full")
-        table.learn(keys, conn.client.address, conn.backend.name)
+        table.learn(keys, conn.client.address, conn.backend.name, resumed=resumed)
 
     def _install(self, conn: SplicedConnection) -> list[Effect]:
         assert conn.spec is not None

@@ -35,6 +35,8 @@ class AffinityStats:
     hits: int = 0  # ... whose key was known
     hints: int = 0  # ... unknown key, sent to the client address's last server
     learned: int = 0
+    resumed: int = 0  # ServerHellos read that resumed the session the client offered
+    full: int = 0  # ... that started a new session (a full handshake)
 
     @property
     def hit_rate(self) -> float:
@@ -109,8 +111,15 @@ class AffinityTable:
                 return backend
         return None
 
-    def learn(self, keys: Iterable[ResumptionKey], client: IPv4Address, backend: str) -> None:
+    def learn(self, keys: Iterable[ResumptionKey], client: IPv4Address, backend: str, *,
+              resumed: bool) -> None:
+        """What a ServerHello of ``backend`` showed; ``resumed``: it accepted the offered
+        session (else the handshake is a full one)."""
         now = self.clock()
+        if resumed:
+            self.stats.resumed += 1
+        else:
+            self.stats.full += 1
         for key in keys:
             self._keys.put(key, backend, now)
             self.stats.learned += 1

@@ -252,7 +252,7 @@ def test_affinity_table_is_bounded_and_expires(clock: Clock) -> None:
     table = AffinityTable(lifetime_s=10, size=2, clock=clock)
     address = IPv4Address("10.0.1.1")
     for index in range(3):
-        table.learn([("session", bytes([index]))], address, f"b{index}")
+        table.learn([("session", bytes([index]))], address, f"b{index}", resumed=False)
     assert len(table) == 2  # the oldest key went first
     assert table.lookup([("session", b"\x00")], address, lambda _: True) is None
     assert table.lookup([("session", b"\x02")], address, lambda _: True) == "b2"
