@@ -29,6 +29,7 @@ bench: setup
 	$(PY) -m bench.l7_profiles
 	$(PY) -m bench.health_detection
 	$(PY) -m bench.ha_failover
+	$(PY) -m bench.tls_resumption
 
 clean:
 	rm -rf .venv .venv-shell .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -2,9 +2,9 @@
 
     python -m topologies.l7 [--target embedded|bmv2] [--cli]
 
-One switch (site 0 of addressing.py), clients ``c1..``, backends ``b1..b4`` running nginx
-and ``b5`` (``PROXY_HOST``) left out of every pool for HAProxy (bench/l7_splice.py).  lbd
-runs (VIPs on the clients' network):
+One switch (site 0 of addressing.py), clients ``c1..`` (``L7Options.clients``), backends
+``b1..b4`` running nginx and ``b5`` (``PROXY_HOST``) left out of every pool for HAProxy
+(bench/l7_splice.py).  lbd runs (VIPs on the clients' network):
 
 ==========  ======  ===================================================================
 service     VIP     what
@@ -24,7 +24,9 @@ secure-rr   .108    the same with affinity off (rr alone); :8445
 ==========  ======  ===================================================================
 
 The HTTPS servers present one certificate (SANs: ``TLS_NAMES``) from a test CA made at
-start by openssl (``L7Network.tls``; clients trust ``tls.ca_cert``).
+start by openssl (``L7Network.tls``; clients trust ``tls.ca_cert``).  They also serve HTTPS
+on ``TLS_DIRECT_PORT`` (8446), in no pool: reached directly, routed by the switch, it is
+the unspliced peer of bench/tls_resumption.py.
 
 An l7 service's backend endpoints belong to it alone (the switch keys splicing on them),
 hence one nginx port per l7 service.  Every page names its backend (``backend b2
@@ -66,6 +68,7 @@ TLS_NAMES = ("www.example.com", "api.example.com", "*.img.example.com")
 # (service, backend port, affinity, shared ticket key)
 TLS_SERVICES = (("secure", 8443, "strict", False), ("secure-shared", 8444, "preferred", True),
                 ("secure-rr", 8445, "off", False))
+TLS_DIRECT_PORT = 8446  # HTTPS on every backend, in no pool (not spliced)
 CHUNK = 1 << 20
 
 
@@ -80,11 +83,12 @@ class L7Options:
     connection_idle_timeout_s: float = 30.0  # also of splice entries whose close was missed
     run_dir: Path | None = None
     controllers: int = 1  # lbd instances (primary and backups, docs/ha.md)
+    clients: int = CLIENTS
 
 
-def l7_site() -> SitePlan:
+def l7_site(clients: int = CLIENTS) -> SitePlan:
     (grpc_port,) = free_tcp_ports(1)
-    return site_plan(0, CLIENTS, POOL_BACKENDS + 1, grpc_port)
+    return site_plan(0, clients, POOL_BACKENDS + 1, grpc_port)
 
 
 def vip(site: SitePlan, service: str) -> str:
@@ -161,7 +165,7 @@ class L7Network(LbNetwork):
     """LbNetwork with the services above (NAT and l7 modes only, no DR/TUN set-up)."""
 
     def __init__(self, options: L7Options) -> None:
-        super().__init__([l7_site()], NetworkOptions(target=options.target,
+        super().__init__([l7_site(options.clients)], NetworkOptions(target=options.target,
                                                      modes=("nat", "l7"),
                                                      run_dir=options.run_dir,
                                                      controllers=options.controllers))
@@ -203,9 +207,11 @@ class L7Network(LbNetwork):
 
     def _set_up_backend(self, site: SitePlan, plan: Any) -> None:
         """The standard servers (:80, :8000, :8080) plus one on the relay, locality and
-        Maglev ports and the HTTPS ports; every document root gets the big file."""
+        Maglev ports and the HTTPS ports (the direct one included); every document root
+        gets the big file."""
         super()._set_up_backend(site, plan)
-        https = HttpsSite(self.tls, tuple(p for _, p, _, shared in TLS_SERVICES if not shared),
+        https = HttpsSite(self.tls, (*(p for _, p, _, shared in TLS_SERVICES if not shared),
+                                     TLS_DIRECT_PORT),
                           tuple(p for _, p, _, shared in TLS_SERVICES if shared))
         extra = WebServer(self.host(plan.name), plan.name, plan.ip,
                           self.run_dir / "www" / f"{plan.name}-extra",

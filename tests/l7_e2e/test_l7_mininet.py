@@ -424,10 +424,23 @@ def test_tls_sni_routes_to_the_pools(l7net: Any) -> None:
 def test_tls_resumed_sessions_land_on_the_issuing_server(l7net: Any, version: str) -> None:
     """With affinity, a returning client's session id / ticket / PSK goes back to the
     server that issued it, which resumes it."""
+    before = affinity_table(l7net, "secure")
     results = tls_probe(l7net, "secure", "www.example.com", 8, version)
     assert len(results) == 8 and not any("error" in r for r in results), results
     assert len({r["backend"] for r in results}) == 1, results
     assert not results[0]["reused"] and all(r["reused"] for r in results[1:]), results
+    after = affinity_table(l7net, "secure")  # lbctl tls: the 7 returns were found
+    assert {key: after[key] - before[key] for key in ("lookups", "resumed", "full")} == \
+        {"lookups": 7, "resumed": 7, "full": 1}, (before, after)
+    assert after["hits"] + after["hints"] - before["hits"] - before["hints"] == 7
+    assert after["entries"] > 0 and after["clients"] >= 1
+    assert "secure-shared" in l7net.lbd.lbctl("tls")
+
+
+def affinity_table(net: Any, service: str) -> dict[str, Any]:
+    (listed,) = net.lbd.lbctl_json("tls", service)
+    (table,) = listed["tables"]
+    return dict(table)
 
 
 def test_openssl_reconnect_is_resumed_with_affinity(l7net: Any) -> None:
