@@ -38,7 +38,32 @@ def order_side_effects(program: ast.Program) -> None:
 # ------------------------------------------------------------------ analysis
 
 def _is_call(e: ast.Node) -> bool:
-    return isinstance(e, ast.MethodCall) and e.call_kind is ast.CallKind.FUNCTION
+    return isinstance(e, ast.MethodCall) and e.call_kind in (ast.CallKind.FUNCTION,
+                                                             ast.CallKind.TABLE_APPLY)
+
+
+def _is_table_apply(e: ast.Node) -> bool:
+    return isinstance(e, ast.MethodCall) and e.call_kind is ast.CallKind.TABLE_APPLY
+
+
+def _is_hit_test(e: ast.Node) -> bool:
+    """``t.apply().hit``/``.miss``, possibly negated: what a pipeline node can test."""
+    while isinstance(e, ast.UnaryOp) and e.op == "!":
+        e = e.operand
+    return isinstance(e, ast.Member) and e.member in ("hit", "miss") and \
+        _is_table_apply(e.expr)
+
+
+def _is_node_condition(e: ast.Expression) -> bool:
+    """A condition the midend turns into pipeline nodes as it is: ``&&``/``||``/``!`` over
+    hit tests and call-free expressions."""
+    if _is_hit_test(e) or not _has_call(e):
+        return True
+    if isinstance(e, ast.UnaryOp) and e.op == "!":
+        return _is_node_condition(e.operand)
+    if isinstance(e, ast.BinaryOp) and e.op in ("&&", "||"):
+        return _is_node_condition(e.left) and _is_node_condition(e.right)
+    return False
 
 
 def _has_call(e: ast.Node) -> bool:
@@ -46,6 +71,8 @@ def _has_call(e: ast.Node) -> bool:
 
 
 def _writes(call: ast.MethodCall) -> bool:
+    if _is_table_apply(call):
+        return True  # its actions may write anything
     callee = call.callee
     return isinstance(callee, ast.FunctionDecl) and any(
         p.direction in ("out", "inout") for p in callee.params)
@@ -64,7 +91,7 @@ def _short_circuited(e: ast.Node) -> bool:
 def _needs_order(e: ast.Expression, whole: ast.Node, in_condition: bool) -> bool:
     if not _has_call(e):
         return False
-    if in_condition or _short_circuited(e):
+    if in_condition or _short_circuited(e) or any(_is_table_apply(n) for n in ast.walk(e)):
         return True
     writers = [n for n in ast.walk(e) if _is_call(n) and _writes(n)]  # type: ignore[arg-type]
     if not writers:
@@ -100,21 +127,24 @@ def _statement(s: ast.Node, in_apply: bool) -> list[ast.Node]:  # noqa: C901
         s.then = _single(_statement(s.then, in_apply), s.then)
         if s.otherwise is not None:
             s.otherwise = _single(_statement(s.otherwise, in_apply), s.otherwise)
-        if _needs_order(s.cond, s.cond, in_apply):
+        if (not _is_node_condition(s.cond)) if in_apply else \
+                _needs_order(s.cond, s.cond, False):
             s.cond = _hoist(s.cond, pre)
     elif isinstance(s, ast.SwitchStatement):
         for case in s.cases:
             if case.body is not None:
                 _block(case.body, in_apply)
-        if _needs_order(s.expr, s.expr, in_apply):
+        action_run = isinstance(s.expr, ast.Member) and _is_table_apply(s.expr.expr)
+        if not action_run and _needs_order(s.expr, s.expr, in_apply):
             s.expr = _hoist(s.expr, pre)
     elif isinstance(s, ast.ForStatement):  # a run-time loop: its body, in an action
         s.body = _single(_statement(s.body, in_apply), s.body)
     elif isinstance(s, ast.AssignStatement):
-        if _needs_order(s.rhs, s, False):
+        if not _is_hit_test(s.rhs) and _needs_order(s.rhs, s, False):
             s.rhs = _hoist(s.rhs, pre)
     elif isinstance(s, ast.VariableDecl):
-        if s.init is not None and _needs_order(s.init, s.init, False):
+        if s.init is not None and not _is_hit_test(s.init) and \
+                _needs_order(s.init, s.init, False):
             s.init = _hoist(s.init, pre)
     elif isinstance(s, ast.ReturnStatement):
         if s.value is not None and _needs_order(s.value, s.value, False):
@@ -162,6 +192,8 @@ def _hoist(e: ast.Expression, pre: list[ast.Node]) -> ast.Expression:
     """``e`` with its calls computed into temporaries by statements appended to ``pre``."""
     if not _has_call(e):
         return e
+    if isinstance(e, ast.Member) and _is_hit_test(e):
+        return _temp(t.BOOL, e, e, pre)  # the midend makes it an if on __HIT__/__MISS__
     if isinstance(e, ast.MethodCall) and _is_call(e):
         _hoist_arguments(e, pre)
         return _temp(e.type, e, e, pre)
@@ -218,17 +250,17 @@ def _hoist_sequence(items: list[ast.Expression], pre: list[ast.Node]) -> list[as
 def _hoist_arguments(call: ast.MethodCall, pre: list[ast.Node]) -> None:
     """Arguments left to right as written; an ``in`` argument read before a later call
     is copied first; ``out``/``inout`` arguments stay the caller's storage."""
-    params = getattr(call.callee, "params", None)
+    directions = _directions(call)
     by_value = {}
-    if isinstance(params, list) and call.ordered_args is not None:
-        by_value = {id(arg): p for p, arg in zip(params, call.ordered_args, strict=False)
+    if directions is not None and call.ordered_args is not None:
+        by_value = {id(arg): d for d, arg in zip(directions, call.ordered_args, strict=False)
                     if arg is not None}
     replaced: dict[int, ast.Expression] = {}
     new_args: list[ast.Argument] = []
     for index, arg in enumerate(call.args):
-        param = by_value.get(id(arg.value))
+        direction = by_value.get(id(arg.value))
         value = arg.value
-        if param is None or param.direction in ("", "in"):
+        if direction is None or direction in ("", "in"):
             value = _hoist(value, pre)
             if any(_has_call(later.value) for later in call.args[index + 1:]):
                 value = _materialize(value, pre)
@@ -238,3 +270,14 @@ def _hoist_arguments(call: ast.MethodCall, pre: list[ast.Node]) -> None:
     if call.ordered_args is not None:
         call.ordered_args = [replaced.get(id(a), a) if a is not None else None
                              for a in call.ordered_args]
+
+
+def _directions(call: ast.MethodCall) -> list[str] | None:
+    """The directions of the called thing's parameters, in declaration order."""
+    params = getattr(call.callee, "params", None)
+    if isinstance(params, list):
+        return [p.direction for p in params]
+    if isinstance(call.method, ast.Member) and isinstance(
+            call.method.expr.type, t.ControlType | t.ParserType):
+        return [p.direction for p in call.method.expr.type.params]
+    return None
