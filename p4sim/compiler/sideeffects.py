@@ -140,6 +140,8 @@ def _statement(s: ast.Node, in_apply: bool) -> list[ast.Node]:  # noqa: C901
     elif isinstance(s, ast.ForStatement):  # a run-time loop: its body, in an action
         s.body = _single(_statement(s.body, in_apply), s.body)
     elif isinstance(s, ast.AssignStatement):
+        if _has_call(s.lhs):  # an index computed by a call: the left side first
+            s.lhs = _hoist(s.lhs, pre)
         if not _is_hit_test(s.rhs) and _needs_order(s.rhs, s, False):
             s.rhs = _hoist(s.rhs, pre)
     elif isinstance(s, ast.VariableDecl):

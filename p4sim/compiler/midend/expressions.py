@@ -114,11 +114,15 @@ class ExpressionLowering:
         self.codes = codes
         # Values of calls already expanded into primitives (function calls), by node id.
         self.precomputed: dict[int, Json] = {}
+        # The storage holding header/struct results of expanded calls, by node id.
+        self.precomputed_storage: dict[int, Location] = {}
 
     # ------------------------------------------------------------ locations
 
     def location(self, e: ast.Expression, scope: Scope) -> Location:
         """The storage an lvalue (or a header/struct-valued expression) denotes."""
+        if id(e) in self.precomputed_storage:
+            return self.precomputed_storage[id(e)]
         if isinstance(e, ast.PathExpression):
             if e.decl is None:
                 raise LoweringError(e, f"{e.name}: unresolved name")

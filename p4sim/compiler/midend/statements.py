@@ -317,10 +317,17 @@ class BodyLowering:
     def _assign_slice(self, lhs: ast.Slice, rhs: ast.Expression, scope: Scope,
                       node: ast.Node) -> None:
         expr = self.ctx.expr
-        target = expr.location(lhs.expr, scope)
         hi = expr.const_int(lhs.hi)
         lo = expr.const_int(lhs.lo)
-        width = t.strip_newtype(lhs.expr.type) if lhs.expr.type else None
+        base = lhs.expr
+        while isinstance(base, ast.Slice) and hi is not None and lo is not None:
+            # a slice of a slice: ``e[7:4][2:1]`` is ``e[6:5]``
+            outer_lo = expr.const_int(base.lo)
+            if outer_lo is None:
+                break
+            hi, lo, base = outer_lo + hi, outer_lo + lo, base.expr
+        target = expr.location(base, scope)
+        width = t.strip_newtype(base.type) if base.type else None
         if not isinstance(target, FieldLoc) or hi is None or lo is None or \
                 not isinstance(width, t.BitsType):
             raise LoweringError(node, "slice assignment is only supported on bit fields")
@@ -335,6 +342,9 @@ class BodyLowering:
     def assign_to(self, dst: Location, rhs: ast.Expression, scope: Scope,
                   node: ast.Node) -> None:
         expr = self.ctx.expr
+        while isinstance(rhs, ast.Cast) and isinstance(rhs.expr, ast.StructExpression |
+                                                        ast.ListExpression):
+            rhs = rhs.expr  # ``(T){...}``: the initializer, typed as T
         if isinstance(dst, FieldLoc):
             self.emit("assign", [dst.json(), expr.value(rhs, scope)], node)
             return
@@ -387,13 +397,16 @@ class BodyLowering:
         """Expand function calls nested in ``e`` into temporaries, in evaluation order."""
         for node in _postorder(e):
             if isinstance(node, ast.MethodCall) and node.call_kind is ast.CallKind.FUNCTION \
-                    and id(node) not in self.ctx.expr.precomputed:
+                    and id(node) not in self.ctx.expr.precomputed \
+                    and id(node) not in self.ctx.expr.precomputed_storage:
                 decl = node.callee
                 assert isinstance(decl, ast.FunctionDecl) and node.type is not None
                 result = self.ctx.storage.variable("tmp", node.type)
                 self.inline(decl, node, scope, result)
                 if isinstance(result, FieldLoc):
                     self.ctx.expr.precomputed[id(node)] = result.json()
+                else:
+                    self.ctx.expr.precomputed_storage[id(node)] = result
 
     def call(self, call: ast.MethodCall, scope: Scope, node: ast.Node) -> None:
         kind = call.call_kind
@@ -450,9 +463,18 @@ class BodyLowering:
                 inner.bind(param, expr.location(arg, scope))
                 continue
             ptype = repr_type(param.type_ref.type)
-            if isinstance(ptype, t.StructLikeType | t.StackType) or \
-                    isinstance(ptype, t.ExternType):
+            if isinstance(ptype, t.ExternType):
                 inner.bind(param, expr.location(arg, scope))
+                continue
+            if isinstance(ptype, t.StructLikeType | t.StackType):
+                if _is_storage(arg) and not _may_change_during(decl, param):
+                    inner.bind(param, expr.location(arg, scope))
+                    continue
+                # copy-in of a list/struct expression, or of storage the body may change
+                assert param.type_ref.type is not None
+                copy_loc = self.ctx.storage.variable(param.name, param.type_ref.type)
+                self.assign_to(copy_loc, arg, scope, call)
+                inner.bind(param, copy_loc)
                 continue
             value = expr.value(arg, scope)
             read_only = expr.constant(arg) is not None or value.get("type") == "runtime_data"
@@ -492,6 +514,35 @@ class BodyLowering:
                 self._patch(end_target)
             else:
                 self.statement(s, scope)
+
+
+def _is_storage(e: ast.Expression) -> bool:
+    """A reference to storage (``a``, ``a.f``, ``a[i]``) rather than a computed value."""
+    while isinstance(e, ast.Member | ast.ArrayIndex):
+        e = e.expr
+    return isinstance(e, ast.PathExpression)
+
+
+def _may_change_during(decl: ast.ActionDecl | ast.FunctionDecl, param: ast.Param) -> bool:
+    """Whether the body of ``decl`` may see an ``in`` parameter bound to the caller's
+    storage change: it writes the parameter, or it also writes through ``out``/``inout``
+    parameters (which may alias the argument)."""
+    if any(p.direction in ("out", "inout") for p in decl.params):
+        return True
+    for node in ast.walk(decl.body):
+        targets: list[ast.Expression] = []
+        if isinstance(node, ast.AssignStatement):
+            targets.append(node.lhs)
+        elif isinstance(node, ast.MethodCall):
+            targets.extend(a.value for a in node.args)
+            if isinstance(node.method, ast.Member):
+                targets.append(node.method.expr)  # x.setValid(), s.push_front(1)
+        for target in targets:
+            while isinstance(target, ast.Member | ast.ArrayIndex | ast.Slice):
+                target = target.expr
+            if isinstance(target, ast.PathExpression) and target.decl is param:
+                return True
+    return False
 
 
 def _is_packet(e: ast.Expression) -> bool:
