@@ -12,6 +12,7 @@ from p4sim.compiler.loops import unroll_loops
 from p4sim.compiler.parser import parse_preprocessed
 from p4sim.compiler.preprocess import Preprocessed, preprocess_file, preprocess_source
 from p4sim.compiler.sideeffects import order_side_effects
+from p4sim.compiler.stack_indexes import simplify_stack_indexes
 
 
 def _finish(source: Preprocessed, warnings: list[Diagnostic] | None) -> ast.Program:
@@ -20,6 +21,7 @@ def _finish(source: Preprocessed, warnings: list[Diagnostic] | None) -> ast.Prog
     if not any(d.severity == "error" for d in diagnostics):
         diagnostics.extend(unroll_loops(program))
         order_side_effects(program)
+        simplify_stack_indexes(program)
     errors = [d for d in diagnostics if d.severity == "error"]
     if warnings is not None:
         warnings.extend(d for d in diagnostics if d.severity != "error")

@@ -108,6 +108,11 @@ def _clone(node: _N, env: _Env) -> _N:
     return new
 
 
+def clone_statement(node: _N) -> _N:
+    """A copy of ``node`` whose declarations are new (references inside follow them)."""
+    return _clone(node, {})
+
+
 def _clone_any(node: ast.Node, env: _Env) -> ast.Node:
     """:func:`_clone`; a reference to a variable of ``env`` becomes a literal."""
     memo: dict[int, ast.Node] = {}

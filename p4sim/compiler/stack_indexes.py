@@ -1,0 +1,173 @@
+"""Run-time header-stack indexes, as p4c's ``HSIndexContretizer`` (``HSIndexSimplifier``).
+
+p4c's BMv2 mid end rewrites every statement of an apply block or action that uses a stack
+element at a non-constant index ``s[i]`` into a chain over the constant indexes::
+
+    hsiVar = i; if (hsiVar == 0) { <statement with s[0]> } else if (hsiVar == 1) ...
+
+(for an ``if``, ``(hsiVar == k) && cond`` with the original ``else`` at the end).  An
+element written out of range is not written; an assignment that reads one out of range
+assigns an undefined value (``hsVar``, never written: zero or invalid on BMv2) to its
+target; an ``if`` whose condition reads one runs its ``else``.  BMv2 itself would fail on
+``dereference_header_stack``.  Parser states keep their run-time indexes, as in p4c; so do
+function bodies (p4c inlines them first, p4sim only in the midend).  Runs after
+``sideeffects.py`` (calls in indexes are already temporaries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields
+
+from p4sim.compiler import ast
+from p4sim.compiler import types as t
+from p4sim.compiler.loops import clone_statement
+from p4sim.compiler.source_text import expression_text
+
+
+def simplify_stack_indexes(program: ast.Program) -> None:
+    """Rewrite, in place, the statements of apply blocks and actions that index stacks
+    at run time."""
+    for node in list(ast.walk(program)):
+        if isinstance(node, ast.ControlDecl | ast.ActionDecl):
+            node.body.statements = _statements(node.body.statements)
+
+
+def _statements(statements: list[ast.Node]) -> list[ast.Node]:
+    out: list[ast.Node] = []
+    for s in statements:
+        out.extend(_statement(s))
+    return out
+
+
+def _single(statements: list[ast.Node], where: ast.Node) -> ast.Statement:
+    if len(statements) == 1 and isinstance(statements[0], ast.Statement):
+        return statements[0]
+    return ast.BlockStatement(pos=where.pos, statements=statements)
+
+
+def _statement(s: ast.Node) -> list[ast.Node]:
+    if isinstance(s, ast.BlockStatement):
+        s.statements = _statements(s.statements)
+        return [s]
+    if isinstance(s, ast.IfStatement):
+        s.then = _single(_statement(s.then), s.then)
+        if s.otherwise is not None:
+            s.otherwise = _single(_statement(s.otherwise), s.otherwise)
+        return _expand(s, _runtime_index(s.cond))
+    if isinstance(s, ast.SwitchStatement):
+        for case in s.cases:
+            if case.body is not None:
+                case.body.statements = _statements(case.body.statements)
+        return _expand(s, _runtime_index(s.expr))
+    if isinstance(s, ast.VariableDecl) and s.init is not None and \
+            _runtime_index(s.init) is not None:
+        init, s.init = s.init, None
+        target = ast.PathExpression(pos=s.pos, name=s.name, decl=s, type=s.type_ref.type)
+        return [s, *_statement(ast.AssignStatement(pos=s.pos, lhs=target, rhs=init))]
+    if isinstance(s, ast.AssignStatement):
+        written = _runtime_index(s.lhs)
+        if written is not None:
+            return _expand(s, written)
+        return _expand(s, _runtime_index(s.rhs), out_of_range_target=s.lhs)
+    if isinstance(s, ast.MethodCallStatement):
+        return _expand(s, _runtime_index(s))
+    return [s]  # exit, return, a run-time loop (which runs inside an action)
+
+
+def _expand(s: ast.Statement, found: ast.ArrayIndex | None,
+            out_of_range_target: ast.Expression | None = None) -> list[ast.Node]:
+    """``s`` as a chain over the constant values of the run-time index ``found``; when
+    ``s`` reads the element (``out_of_range_target``), an index out of range assigns an
+    undefined value (a variable never written) to the target instead."""
+    if found is None:
+        return [s]
+    stack_type = found.expr.type
+    index_type = found.index.type
+    assert isinstance(stack_type, t.StackType)
+    pre: list[ast.Node] = []
+    same = [n for n in _postorder(s) if isinstance(n, ast.ArrayIndex) and _same(n, found)]
+    index = found.index
+    if not isinstance(index, ast.PathExpression):
+        temp = _variable("hsiVar", index_type, index)
+        pre = [temp, ast.AssignStatement(pos=index.pos, lhs=_ref(temp), rhs=index)]
+        index = _ref(temp)
+    width = index_type.width if isinstance(index_type, t.BitsType) else None
+    size = stack_type.size if width is None else min(stack_type.size, 1 << width)
+    links: list[ast.IfStatement] = []
+    for k in range(size):
+        originals = [n.index for n in same]
+        for n in same:
+            n.index = _literal(k, index_type, n.index)
+        copied = clone_statement(s)
+        for n, original in zip(same, originals, strict=True):
+            n.index = original
+        test = _compare("==", index, k, index_type)
+        if isinstance(copied, ast.IfStatement):
+            copied.cond = ast.BinaryOp(pos=s.pos, op="&&", left=test, right=copied.cond,
+                                       type=t.BOOL)
+            copied.otherwise = None
+            links.append(copied)
+        else:
+            links.append(ast.IfStatement(pos=s.pos, cond=test, then=copied))
+    if out_of_range_target is not None and size == stack_type.size:
+        undefined = _variable("hsVar", out_of_range_target.type, s)
+        pre.insert(0, undefined)
+        links.append(ast.IfStatement(
+            pos=s.pos, cond=_compare(">=", index, size - 1, index_type),
+            then=ast.AssignStatement(pos=s.pos, lhs=clone_statement(out_of_range_target),
+                                     rhs=_ref(undefined))))
+    for link, following in zip(links, links[1:], strict=False):
+        link.otherwise = following
+    if isinstance(s, ast.IfStatement):
+        links[-1].otherwise = s.otherwise
+    return [*pre, *_statement(links[0])]
+
+
+def _runtime_index(node: ast.Node) -> ast.ArrayIndex | None:
+    """The first stack element indexed at run time below ``node`` (p4c's post-order)."""
+    for n in _postorder(node):
+        if isinstance(n, ast.ArrayIndex) and isinstance(n.expr.type, t.StackType) and \
+                n.index.const_value is None:
+            return n
+    return None
+
+
+def _postorder(node: ast.Node) -> Iterator[ast.Node]:
+    for f in fields(node):
+        if f.metadata.get("semantic"):
+            continue
+        value = getattr(node, f.name)
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, ast.Node) and not isinstance(child, ast.Statement):
+                yield from _postorder(child)
+    yield node
+
+
+def _same(a: ast.ArrayIndex, b: ast.ArrayIndex) -> bool:
+    return expression_text(a.expr) == expression_text(b.expr) and \
+        expression_text(a.index) == expression_text(b.index)
+
+
+def _variable(name: str, typ: t.P4Type | None, where: ast.Node) -> ast.VariableDecl:
+    return ast.VariableDecl(pos=where.pos, name=name, type_ref=ast.TypeRef(pos=where.pos,
+                                                                           type=typ))
+
+
+def _compare(op: str, index: ast.Expression, k: int, typ: t.P4Type | None) -> ast.BinaryOp:
+    return ast.BinaryOp(pos=index.pos, op=op, left=clone_statement(index),
+                        right=_literal(k, typ, index), type=t.BOOL)
+
+
+def _ref(decl: ast.VariableDecl) -> ast.PathExpression:
+    return ast.PathExpression(pos=decl.pos, name=decl.name, decl=decl,
+                              type=decl.type_ref.type)
+
+
+def _literal(k: int, typ: t.P4Type | None, where: ast.Node) -> ast.IntLiteral:
+    bits = typ if isinstance(typ, t.BitsType) else None
+    return ast.IntLiteral(pos=where.pos, value=k, text=str(k),
+                          width=bits.width if bits else None,
+                          signed=bits.signed if bits else False,
+                          type=typ if bits else t.INT_LITERAL, const_value=k)
