@@ -2073,10 +2073,7 @@ class Checker:
             return t.TableApplyResultType(base)
         if isinstance(base, t.ParserType | t.ControlType) and name == "apply":
             target = method.expr.decl if isinstance(method.expr, ast.PathExpression) else None
-            if isinstance(target, ast.Param):
-                raise self.fail(e, f"{_text(method)}: applying a parser or control passed as "
-                                   "a parameter is not supported by p4sim")
-            if not isinstance(target, ast.InstantiationDecl):
+            if not isinstance(target, ast.InstantiationDecl | ast.Param):
                 raise self.fail(e, f"{_text(method)}: apply needs an instance")
             return self.block_apply(e, target, base, scope)
         if isinstance(base, t.ExternType) and isinstance(base.decl, ast.ExternDecl):

@@ -18,6 +18,11 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Pipeline
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.instances import (
+    ControlInstance,
+    bind_constructor_arguments,
+    constructor_values,
+)
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
@@ -45,14 +50,6 @@ class Fragment:
         for setter in self.exits:
             setter(other.entry)
         return Fragment(self.entry, other.exits, other.terminated)
-
-
-@dataclass
-class ControlInstance:
-    """A sub-control declared in a control's locals (inlined when applied)."""
-
-    decl: ast.InstantiationDecl
-    control: ast.ControlDecl
 
 
 def _table_apply(e: ast.Expression) -> ast.TableDecl | None:
@@ -467,16 +464,9 @@ class ControlLowering:
                 raise LoweringError(call, "only locally instantiated controls can be applied")
             instance = instance_loc.json_value
         inner = Scope(control_plane_name(instance.decl, scope), scope)
-        if len(instance.decl.args) < len(instance.control.constructor_params):
-            raise LoweringError(call, f"{instance.control.name} needs constructor arguments; "
-                                      "it cannot be applied without an instance")
-        for param, ctor_arg in zip(instance.control.constructor_params, instance.decl.args,
-                                   strict=False):
-            constant = self.ctx.expr.constant(ctor_arg.value)
-            if constant is None:
-                raise LoweringError(ctor_arg.value, "control constructor arguments must be "
-                                                    "compile-time constants on this target")
-            inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
+        bind_constructor_arguments(self.ctx, instance.control.constructor_params,
+                                   constructor_values(instance.decl), inner,
+                                   instance.scope or scope, call)
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
         copy_in: list[ast.Node] = []

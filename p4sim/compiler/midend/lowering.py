@@ -20,6 +20,7 @@ from p4sim.compiler.midend.control_plane import (
 )
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
+from p4sim.compiler.midend.instances import bind_constructor_arguments, constructor_values
 from p4sim.compiler.midend.locations import (
     ExternLoc,
     FieldLoc,
@@ -79,6 +80,8 @@ class _Lowering:
         self.program = program
         self.ctx = LoweringContext.create(program)
         self.global_scope = Scope("")
+        # the constructor arguments of the V1Switch blocks, by id of their declaration
+        self._block_arguments: dict[int, list[ast.Expression | None]] = {}
 
     def run(self) -> LoweredProgram:
         self._codes()
@@ -175,6 +178,10 @@ class _Lowering:
         blocks: dict[str, ast.ParserDecl | ast.ControlDecl] = {}
         for role, arg in zip(V1SWITCH_BLOCKS, self._package_arguments(main), strict=True):
             decl = self._block_decl(arg.value)
+            instance = arg.value.decl if isinstance(arg.value, ast.PathExpression) else \
+                arg.value
+            if isinstance(instance, ast.InstantiationDecl | ast.ConstructorCall):
+                self._block_arguments[id(decl)] = constructor_values(instance)
             expected = ast.ParserDecl if role == "parser" else ast.ControlDecl
             if not isinstance(decl, expected):
                 raise LoweringError(arg.value, f"V1Switch {role} argument has the wrong kind")
@@ -365,9 +372,18 @@ class _Lowering:
 
     # ------------------------------------------------------------ blocks
 
+    def _block_scope(self, block: ast.ParserDecl | ast.ControlDecl) -> Scope:
+        """The scope of a V1Switch block, its constructor parameters bound."""
+        scope = Scope(block.name, self.global_scope)
+        if block.constructor_params:
+            bind_constructor_arguments(self.ctx, block.constructor_params,
+                                       self._block_arguments.get(id(block), []), scope,
+                                       self.global_scope, block)
+        return scope
+
     def _parser(self, parser: ast.ParserDecl, hdr: StructLoc, meta: StructLoc,
                 standard_metadata: StructLoc) -> None:
-        scope = Scope(parser.name, self.global_scope)
+        scope = self._block_scope(parser)
         self._bind_interface(parser.params, scope, [PacketLoc("packet_in"), hdr, meta,
                                                     standard_metadata])
         ParserLowering(self.ctx).lower(parser, scope)
@@ -378,7 +394,7 @@ class _Lowering:
             raise LoweringError(control, f"the V1Switch {name} control must have 3 parameters")
         pipeline = Pipeline(name, source_info(control, control.name))
         self.ctx.sections.pipelines.append(pipeline)
-        scope = Scope(control.name, self.global_scope)
+        scope = self._block_scope(control)
         self._bind_interface(control.params, scope, [hdr, meta, standard_metadata])
         first_action = len(self.ctx.cp.actions)
         first_json_action = len(self.ctx.sections.actions)
@@ -501,7 +517,7 @@ class _Lowering:
 
     def _checksums(self, control: ast.ControlDecl, hdr: StructLoc, meta: StructLoc,
                    verify: bool) -> None:
-        scope = Scope(control.name, self.global_scope)
+        scope = self._block_scope(control)
         self._bind_interface(control.params, scope, [hdr, meta])
         for local in control.locals:
             raise LoweringError(local, "declarations in checksum controls are not supported on "
@@ -548,7 +564,7 @@ class _Lowering:
                 "update": not verify, "if_cond": ctx.expr.condition(condition, scope)})
 
     def _deparser(self, control: ast.ControlDecl, hdr: StructLoc) -> None:
-        scope = Scope(control.name, self.global_scope)
+        scope = self._block_scope(control)
         self._bind_interface(control.params, scope, [PacketLoc("packet_out"), hdr])
         self.ctx.sections.deparser_source_info = source_info(control, control.name)
         self._emits(control.body.statements, scope)

@@ -12,6 +12,11 @@ from p4sim.compiler.midend.context import LoweringContext
 from p4sim.compiler.midend.control_plane import CpMatchField, CpValueSet
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, op, repr_type
+from p4sim.compiler.midend.instances import (
+    SubParser,
+    bind_constructor_arguments,
+    constructor_values,
+)
 from p4sim.compiler.midend.locations import ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
@@ -37,12 +42,6 @@ class _PendingState:
     scope: Scope
     prefix: str            # JSON name prefix of the parser's states ("" at top level)
     accept_to: str | None  # where ``accept`` leads (a sub-parser's continuation)
-
-
-@dataclass
-class _SubParser:
-    decl: ast.InstantiationDecl
-    parser: ast.ParserDecl
 
 
 class ParserLowering:
@@ -81,7 +80,7 @@ class ParserLowering:
                     local.callee or getattr(local.type_ref, "decl", None), ast.ParserDecl):
                 sub = local.callee or getattr(local.type_ref, "decl", None)
                 assert isinstance(sub, ast.ParserDecl)
-                scope.bind(local, ValueLoc(_SubParser(local, sub), t.VOID))
+                scope.bind(local, ValueLoc(SubParser(local, sub), t.VOID))
             elif isinstance(local, ast.ConstDecl):
                 continue
             else:
@@ -143,7 +142,7 @@ class ParserLowering:
                    [{"type": "hexstr", "value": "0x01", "mask": None, "next_state": then_name},
                     _default(else_name)])
 
-    def _sub_parser_call(self, s: ast.Node, scope: Scope) -> tuple[_SubParser,
+    def _sub_parser_call(self, s: ast.Node, scope: Scope) -> tuple[SubParser,
                                                                    ast.MethodCall] | None:
         if not isinstance(s, ast.MethodCallStatement) or \
                 s.call.call_kind is not ast.CallKind.PARSER_APPLY:
@@ -151,16 +150,19 @@ class ParserLowering:
         method = s.call.method
         assert isinstance(method, ast.Member)
         target = self.ctx.expr.location(method.expr, scope)
-        if not (isinstance(target, ValueLoc) and isinstance(target.json_value, _SubParser)):
+        if not (isinstance(target, ValueLoc) and isinstance(target.json_value, SubParser)):
             raise LoweringError(s, "only locally instantiated parsers can be applied")
         return target.json_value, s.call
 
     def _split_on_sub_parser(self, state: _PendingState, body: BodyLowering,
-                             sub: tuple[_SubParser, ast.MethodCall],
+                             sub: tuple[SubParser, ast.MethodCall],
                              rest: list[ast.Node]) -> None:
         instance, call = sub
         after = self._continuation(state, "after", rest, state.transition)
         inner = Scope(control_plane_name(instance.decl, state.scope), state.scope)
+        bind_constructor_arguments(self.ctx, instance.parser.constructor_params,
+                                   constructor_values(instance.decl), inner,
+                                   instance.scope or state.scope, call)
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
         for param, arg in zip(instance.parser.params, args, strict=False):

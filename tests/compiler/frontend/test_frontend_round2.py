@@ -117,11 +117,6 @@ REJECTED = [
     pytest.param("", "", "bit<8>[4] bytes;", "bit<8>[4]", 0,
                  "bit<8>[4]: arrays of bit<8> are not supported by p4sim (only header stacks: "
                  "arrays of headers or header unions)", id="array-of-bits-unsupported"),
-    pytest.param("control Step(inout bit<8> v) { apply { v = v + 1; } }\n"
-                 "control Step_t(inout bit<8> v);\n"
-                 "control Twice(inout bit<8> v)(Step_t s) { apply { s.apply(v); } }", "", "",
-                 "s.apply", 0, "s.apply: applying a parser or control passed as a parameter "
-                 "is not supported by p4sim", id="apply-constructor-parameter-unsupported"),
     pytest.param("", "", "meta.z <<= meta.flag;", "meta.flag;", 0,
                  "meta.flag: shift amount must be an integer", id="compound-shift-by-bool"),
 ]
