@@ -99,6 +99,12 @@ class Engine:
         self._std = _StdMeta(self.program)
         self._template = self.program.layout.template
         self._now_us = 0
+        std = self._std
+        self._egress_zeroed = tuple(s for s in (std.deq_timedelta, std.deq_qdepth, std.qid)
+                                    if s is not None)
+        """Queueing metadata an egress pass reads as zero (no queues here)."""
+        self._ingress_q: deque[Packet] = deque()
+        self._egress_q: deque[Packet] = deque()
 
     # ================================================================== data path =====
 
@@ -134,11 +140,15 @@ class Engine:
         f[std.ingress_port] = ingress_port & 0x1FF  # type: ignore[index]
         f[std.packet_length] = len(data)  # type: ignore[index]
         # one timestamp per input packet: everything it causes happens "at the same time"
-        self._now_us = (self.clock_ns() - self._origin_ns) // 1000
+        now_us = self._now_us = (self.clock_ns() - self._origin_ns) // 1000
         if std.ingress_ts is not None:
-            f[std.ingress_ts] = self._now_us & 0xFFFFFFFFFFFF
-        ingress_q: deque[Packet] = deque([p])
-        egress_q: deque[Packet] = deque()
+            f[std.ingress_ts] = now_us & 0xFFFFFFFFFFFF
+        # the queues are the engine's own (process is not reentrant): emptied, not made anew
+        ingress_q = self._ingress_q
+        egress_q = self._egress_q
+        ingress_q.clear()
+        egress_q.clear()
+        ingress_q.append(p)
         passes = 0
         while ingress_q or egress_q:
             passes += 1
@@ -244,12 +254,8 @@ class Engine:
         f = p.f
         if std.egress_ts is not None:
             f[std.egress_ts] = self._now_us & 0xFFFFFFFFFFFF
-        if std.deq_timedelta is not None:
-            f[std.deq_timedelta] = 0
-        if std.deq_qdepth is not None:
-            f[std.deq_qdepth] = 0
-        if std.qid is not None:
-            f[std.qid] = 0
+        for slot in self._egress_zeroed:
+            f[slot] = 0
         f[std.egress_port] = p.egress_port  # type: ignore[index]
         f[std.egress_spec] = 0  # type: ignore[index]
         f[std.packet_length] = p.length_reg  # type: ignore[index]

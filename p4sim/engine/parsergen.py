@@ -459,6 +459,11 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
             raise ConfigError(f"{what}: unsupported input type {kind!r}")
     flush_run()
     body.append("pad = -nb % 8")
+    if hash_fn is csum16:
+        # the ones' complement sum straight from the packed integer (see csum16): no bytes
+        # object when nothing follows the fields
+        body.extend(_csum16_of_fields(with_payload, cg.const(csum16, "H")))
+        return cg.compile(cg.fresh("calc"), "p, f", body)
     body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
     h = cg.const(hash_fn, "H")
     if with_payload:
@@ -467,6 +472,22 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
     else:
         body.append(f"return {h}(buf)")
     return cg.compile(cg.fresh("calc"), "p, f", body)
+
+
+def _csum16_of_fields(with_payload: bool, h: str) -> list[str]:
+    """csum16 of ``acc`` (``nb`` bits, padded by ``pad``) as integer arithmetic: an odd byte
+    count is padded with a zero byte, as csum16 does."""
+    integer = ["v = acc << pad",
+               "if (nb + pad) & 8:",
+               "    v <<= 8",
+               "t = v % 0xFFFF",
+               "return ~(t or (0xFFFF if v else 0)) & 0xFFFF"]
+    if not with_payload:
+        return integer
+    # a partial L4 checksum is finished after the pipeline: no pass over the payload
+    return ["if not p.l4_partial:",
+            f"    return {h}((acc << pad).to_bytes((nb + pad) // 8, 'big') + p.payload)",
+            *integer]
 
 
 def build_ipv4_checksum(cg: CodeGen, hdr: HeaderDef) -> CalcFn:

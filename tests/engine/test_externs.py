@@ -197,3 +197,36 @@ def test_log_msg_formats_values(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("INFO", logger="p4sim.engine.log_msg"):
         engine.process(1, udp_packet())
     assert "ttl=64 proto=17" in caplog.text
+
+
+@pytest.mark.parametrize(("fields", "payload"), [
+    (["ttl"], False),                              # 1 byte: padded with a zero byte
+    (["ttl", "totalLen"], False),                  # 3 bytes
+    (["flags", "fragOffset", "protocol"], False),  # 3 bytes across a 3/13-bit split
+    (["ttl", "identification"], True),             # 3 bytes, then the payload
+])
+def test_csum16_calculation_matches_the_bytes_it_covers(fields: list[str], payload: bool) -> None:
+    """csum16 over fields runs as integer arithmetic: the same value as csum16 of the packed
+    bytes (odd lengths zero-padded, an all-zero input, the payload after the fields)."""
+    b = eth_ipv4_program()
+    inputs = [fld("ipv4", f) for f in fields] + ([{"type": "payload"}] if payload else [])
+    b.calculation("h", "csum16", inputs)
+    b.action("hash_it", [], [
+        prim("modify_field_with_hash_based_offset", fld("ipv4", "identification"), hexv(0),
+             {"type": "calculation", "value": "h"}, hexv(1 << 16))])
+    b.table("ingress", "t", [], ["hash_it"], default="hash_it")
+    engine = Engine(b.json)
+    csum16 = algo("csum16")
+    for ttl in (0, 1, 64, 255):
+        frame = bytearray(udp_packet(dst="10.0.1.23"))
+        frame[22] = ttl
+        if ttl == 0:
+            frame[16:22] = bytes(6)  # totalLen, identification, flags/fragment offset zero
+        ip = frame[14:34]
+        packed = {"ttl": ip[8:9], "totalLen": ip[2:4], "identification": ip[4:6],
+                  "protocol": ip[9:10]}
+        covered = (ip[6:8] + ip[9:10] if fields[0] == "flags"
+                   else b"".join(packed[f] for f in fields))
+        expected = csum16(bytes(covered) + (bytes(frame[42:]) if payload else b""))  # after UDP
+        out = engine.process(1, bytes(frame)).packets[0][1]
+        assert int.from_bytes(out[18:20], "big") == expected
