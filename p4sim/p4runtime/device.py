@@ -251,19 +251,25 @@ class Device:
     def receive(self, port: int, data: bytes, vnet: Vnet | None = None) -> None:
         """A packet arrived on a data port: run the pipeline, emit what it produced.
         ``vnet``: the packet is a GSO super-segment or has a partial L4 checksum."""
+        self.receive_batch(port, [(data, vnet)])
+
+    def receive_batch(self, port: int, frames: Iterable[tuple[bytes, Vnet | None]]) -> None:
+        """Packets that arrived together on a data port, in order (the lock taken once)."""
         with self.lock:
             engine = self.engine
             if engine is None:
                 return
-            try:
-                result = engine.process(port, data, l4_partial=vnet is not None and vnet.partial)
-            except EngineError as err:
-                log.warning("packet from port %d dropped: %s", port, err)
-                return
-            except Exception:  # a malformed packet must never stop the switch
-                log.exception("engine failure on a packet from port %d", port)
-                return
-            self._emit(result, vnet)
+            process = engine.process
+            for data, vnet in frames:
+                try:
+                    result = process(port, data, l4_partial=vnet is not None and vnet.partial)
+                except EngineError as err:
+                    log.warning("packet from port %d dropped: %s", port, err)
+                    continue
+                except Exception:  # a malformed packet must never stop the switch
+                    log.exception("engine failure on a packet from port %d", port)
+                    continue
+                self._emit(result, vnet)
 
     def packet_out(self, packet: p4r.PacketOut) -> None:
         """Inject a PacketOut on the CPU port; INVALID_ARGUMENT on bad metadata."""

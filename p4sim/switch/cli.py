@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("p4sim-switch: device %d, P4Runtime on %s, ports %s", args.device_id,
              args.grpc_server_addr, args.interfaces)
     try:
-        ports.serve(device.receive, stop)
+        ports.serve(device.receive_batch, stop)
     finally:
         server.stop(grace=1).wait(2)
         device.stop()

@@ -19,6 +19,7 @@ _libc.recvmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.
 _libc.sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
 MSG_DONTWAIT = 0x40
 SOCKADDR_LL_BYTES = 20
+PACKET_OUTGOING = 4
 _PKTTYPE_OFFSET = 10
 _MMSG = 64  # sizeof(struct mmsghdr)
 _IOV = 16   # sizeof(struct iovec)
@@ -32,50 +33,71 @@ if ctypes.string_at(id(_probe := b"p4sim") + _BYTES_DATA, 5) != _probe:  # pragm
 
 
 class BatchReceiver:
-    """Preallocated buffers for up to ``count`` messages of ``size`` bytes each."""
+    """Preallocated buffers for up to ``count`` messages of ``size`` bytes each.
+
+    The buffers are read through memoryviews (no ctypes call per message), and the message
+    headers the kernel updated are restored from a template in one copy."""
 
     def __init__(self, fd: int, count: int, size: int, control_size: int) -> None:
         self._fd = fd
         self._count = count
+        self._size = size
         self._control_size = control_size
         self._data = ctypes.create_string_buffer(size * count)
         self._names = ctypes.create_string_buffer(SOCKADDR_LL_BYTES * count)
         self._controls = ctypes.create_string_buffer(control_size * count)
         self._iovs = ctypes.create_string_buffer(_IOV * count)
         self._msgs = ctypes.create_string_buffer(_MMSG * count)
-        self._data_at = [ctypes.addressof(self._data) + i * size for i in range(count)]
-        self._control_at = [ctypes.addressof(self._controls) + i * control_size
-                            for i in range(count)]
         for i in range(count):
-            struct.pack_into("=QQ", self._iovs, i * _IOV, self._data_at[i], size)
+            struct.pack_into("=QQ", self._iovs, i * _IOV, ctypes.addressof(self._data) + i * size,
+                             size)
             struct.pack_into("=QIxxxxQQQQ", self._msgs, i * _MMSG,
                              ctypes.addressof(self._names) + i * SOCKADDR_LL_BYTES,
                              SOCKADDR_LL_BYTES, ctypes.addressof(self._iovs) + i * _IOV, 1,
-                             self._control_at[i], control_size)
+                             ctypes.addressof(self._controls) + i * control_size, control_size)
+        self._template = self._msgs.raw
+        self._msgs_view = memoryview(self._msgs).cast("B")
+        self._words = self._msgs_view.cast("I")
+        """The message headers as 32-bit words (msg_len, the low half of msg_controllen)."""
+        self._data_view = memoryview(self._data).cast("B")
+        self._names_view = memoryview(self._names).cast("B")
+        self._controls_view = memoryview(self._controls).cast("B")
 
-    def receive(self) -> list[tuple[bytes, int, bytes]]:
-        """(data, sll_pkttype, control data) of the messages waiting; raises OSError on a
-        socket error other than "nothing to read"."""
+    def receive(self, head: int, status_at: int, status_bits: int
+                ) -> list[tuple[bytes, bytes | None, bytes | None]]:
+        """The messages waiting, except outgoing ones: (data after its first ``head`` bytes
+        (a virtio-net header), those bytes if their first two (flags, gso_type) are not zero
+        else None, the control data if its byte at ``status_at`` has one of ``status_bits``
+        else None).  Raises OSError on a socket error other than "nothing to read"."""
         n = _libc.recvmmsg(self._fd, ctypes.addressof(self._msgs), self._count,
                            MSG_DONTWAIT, None)
-        if n < 0:
+        if n <= 0:
+            if n == 0:
+                return []
             err = ctypes.get_errno()
             if err in (errno.EAGAIN, errno.EINTR):
                 return []
             raise OSError(err, f"recvmmsg: {errno.errorcode.get(err, err)}")
-        out = []
-        msgs, names, string_at = self._msgs, self._names, ctypes.string_at
-        unpack_from, pack_into = struct.unpack_from, struct.pack_into
+        out: list[tuple[bytes, bytes | None, bytes | None]] = []
+        words, data, names, controls = (self._words, self._data_view, self._names_view,
+                                        self._controls_view)
+        size, control_size = self._size, self._control_size
         for i in range(n):
-            base = i * _MMSG
-            (controllen,) = unpack_from("=Q", msgs, base + _CONTROLLEN)
-            (length,) = unpack_from("=I", msgs, base + _MSGLEN)
-            control = string_at(self._control_at[i], controllen) if controllen else b""
-            out.append((string_at(self._data_at[i], length),
-                        names[i * SOCKADDR_LL_BYTES + _PKTTYPE_OFFSET][0], control))
-            # the kernel wrote the lengths it used: restore the buffer sizes
-            pack_into("=I", msgs, base + _NAMELEN, SOCKADDR_LL_BYTES)
-            pack_into("=Q", msgs, base + _CONTROLLEN, self._control_size)
+            if names[i * SOCKADDR_LL_BYTES + _PKTTYPE_OFFSET] == PACKET_OUTGOING:
+                continue
+            at = i * size
+            length = words[(i * _MMSG + _MSGLEN) >> 2]
+            if length < head:
+                continue
+            header = bytes(data[at:at + head]) if data[at] or data[at + 1] else None
+            control = None
+            if words[(i * _MMSG + _CONTROLLEN) >> 2] > status_at:
+                c = i * control_size
+                if controls[c + status_at] & status_bits:
+                    control = bytes(controls[c:c + words[(i * _MMSG + _CONTROLLEN) >> 2]])
+            out.append((bytes(data[at + head:at + length]), header, control))
+        # the kernel wrote the name and control lengths it used: back to the buffer sizes
+        self._msgs_view[:n * _MMSG] = self._template[:n * _MMSG]
         return out
 
 

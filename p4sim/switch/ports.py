@@ -53,9 +53,11 @@ _AUXDATA = struct.Struct("=IIIHHHH")
 _CMSG_SPACE = socket.CMSG_SPACE(_AUXDATA.size)
 _BATCH = 64
 _AUX_STATUS = 16
-"""Offset of tp_status (its low byte) in a control buffer holding one PACKET_AUXDATA."""
+"""Offset of tp_status (its low byte) in a control buffer holding one PACKET_AUXDATA
+(after the 16-byte struct cmsghdr)."""
 
-Receiver = Callable[[int, bytes, "Vnet | None"], None]
+Receiver = Callable[[int, list[tuple[bytes, "Vnet | None"]]], None]
+"""Takes the frames read from a port in one go (port number, [(frame, virtio-net header)])."""
 
 
 class PortError(Exception):
@@ -106,16 +108,17 @@ class Port:
         self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
                                      _CMSG_SPACE) if offload else None)
         self._sender = BatchSender(sock.fileno(), _BATCH) if offload else None
-        self._pending: list[tuple[bytes, bytes]] = []
+        self.pending: list[tuple[bytes, bytes]] = []
+        """(virtio-net header, frame) queued for the next :meth:`flush`."""
         self.gone = False
         self.pcap_in = self.pcap_out = None
         if pcap_dir is not None:
             self.pcap_in = PcapWriter(pcap_dir / f"{interface}_in.pcap")
             self.pcap_out = PcapWriter(pcap_dir / f"{interface}_out.pcap")
 
-    def receive_batch(self) -> list[bytes]:
-        """Up to a batch of frames waiting on the socket (never blocks)."""
-        frames: list[bytes] = []
+    def receive_batch(self) -> list[tuple[bytes, Vnet | None]]:
+        """Up to a batch of frames waiting on the socket (never blocks), one call each."""
+        frames: list[tuple[bytes, Vnet | None]] = []
         for _ in range(_BATCH):
             try:
                 data, ancillary, _, address = self.socket.recvmsg(MAX_FRAME_BYTES, _CMSG_SPACE)
@@ -133,7 +136,7 @@ class Port:
             frame = restore_vlan_tag(data, ancillary)
             if self.pcap_in is not None:
                 self.pcap_in.write(frame)
-            frames.append(frame)
+            frames.append((frame, None))
         return frames
 
     def receive_offloaded(self) -> list[tuple[bytes, Vnet | None]]:
@@ -141,7 +144,7 @@ class Port:
         header (None for an ordinary frame with a complete checksum)."""
         assert self._batch is not None
         try:
-            messages = self._batch.receive()
+            messages = self._batch.receive(VNET_HDR.size, _AUX_STATUS, TP_STATUS_VLAN_VALID)
         except OSError as err:
             if err.errno in (errno.ENODEV, errno.ENXIO):
                 log.warning("port %d: interface %s is gone", self.number, self.interface)
@@ -150,19 +153,16 @@ class Port:
                 log.warning("port %d: receive error: %s", self.number, err)
             return []
         frames: list[tuple[bytes, Vnet | None]] = []
-        for data, pkttype, control in messages:
-            if pkttype == PACKET_OUTGOING or len(data) < VNET_HDR.size:
-                continue
-            frame = data[VNET_HDR.size:]
-            # tp_status of the PACKET_AUXDATA message (the only one enabled)
-            if len(control) > _AUX_STATUS and control[_AUX_STATUS] & TP_STATUS_VLAN_VALID:
+        pcap = self.pcap_in
+        for frame, header, control in messages:
+            if control is not None:  # the kernel took an 802.1Q tag out
                 frame = restore_vlan_tag(frame, _ancillary(control))
-            if self.pcap_in is not None:
-                self.pcap_in.write(frame)
-            if not data[0] and not data[1]:  # no flags, no GSO: an ordinary frame
+            if pcap is not None:
+                pcap.write(frame)
+            if header is None:  # no flags, no GSO: an ordinary frame
                 frames.append((frame, None))
                 continue
-            vnet = parse_vnet(data)
+            vnet = parse_vnet(header)
             if not (vnet.partial or vnet.gso):  # DATA_VALID only: checksums complete
                 frames.append((frame, None))
                 continue
@@ -179,7 +179,7 @@ class Port:
         if self.pcap_out is not None:
             self.pcap_out.write(data)
         if self.offload and queue:
-            self._pending.append((header, data))
+            self.pending.append((header, data))
             return
         try:
             if self.offload:
@@ -191,8 +191,8 @@ class Port:
             log.debug("port %d: send failed: %s", self.number, err)
 
     def flush(self) -> None:
-        if self._pending:
-            pending, self._pending = self._pending, []
+        if self.pending:
+            pending, self.pending = self.pending, []
             assert self._sender is not None
             sent = self._sender.send(pending)
             if sent < len(pending):
@@ -263,7 +263,8 @@ class Ports:
             target.send(frame, header, queue)
 
     def serve(self, receive: Receiver, stop: threading.Event) -> None:
-        """Deliver received frames to ``receive`` until ``stop`` is set."""
+        """Deliver received frames to ``receive``, a port's batch at a time, until ``stop`` is
+        set; what the pipeline emitted meanwhile is sent when the batch is done."""
         poller = select.epoll()
         by_fd = {port.socket.fileno(): port for port in self._ports.values()}
         for fd in by_fd:
@@ -274,16 +275,14 @@ class Ports:
             while not stop.is_set():
                 for fd, _ in poller.poll(0.2):
                     port = by_fd[fd]
-                    if port.offload:
-                        for frame, vnet in port.receive_offloaded():
-                            receive(port.number, frame, vnet)
-                    else:
-                        for frame in port.receive_batch():
-                            receive(port.number, frame, None)
+                    frames = port.receive_offloaded() if port.offload else port.receive_batch()
+                    if frames:
+                        receive(port.number, frames)
                     if port.gone:
                         poller.unregister(fd)
                 for port in ports:
-                    port.flush()
+                    if port.pending:
+                        port.flush()
         finally:
             self._serving = None
             poller.close()
