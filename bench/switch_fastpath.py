@@ -1,24 +1,30 @@
 """The switch fast path (GSO super-segments, batched I/O) against its peers, in one run.
 
     sudo .venv/bin/python -m bench.switch_fastpath [--size-mb 100] [--max-time 60]
-                                                   [--pps-count 150000] [--entries 100000]
-                                                   [--no-exact-path]
+                                                   [--repeat 3] [--pps-count 300000]
+                                                   [--pps-rate 200000] [--entries 100000]
+                                                   [--baseline REV] [--no-exact-path]
 
 1. Downloads of ``/big.bin`` (random bytes, SHA-256 checked, ``curl | sha256sum`` in the
-   client every time) without any switch, in namespaces joined by veth pairs with the
-   kernel's default offloads: direct (one veth pair), kernel routing through a middle
-   namespace, HAProxy (Debian's, ``mode http``) in that middle namespace;
+   client every time; each path ``--repeat`` times, the median counts) without any switch,
+   in namespaces joined by veth pairs with the kernel's default offloads: direct (one veth
+   pair), kernel routing through a middle namespace, HAProxy (Debian's, ``mode http``) in
+   that middle namespace;
 2. the same file through ``p4sim-switch`` on topologies/l7.py (bench/l7_splice's set-up):
    direct (routed by the switch), L4 NAT, spliced L7, HAProxy behind the switch; then the
    spliced download again with ``--no-offload`` (the exact, one-frame-per-call path) unless
    ``--no-exact-path``;
 3. 64-byte UDP frames/s through ``p4sim-switch`` (bench/switch_pps, bench/basic.p4) with the
-   batch path and with ``--no-offload``;
+   batch path, with ``--no-offload`` (same code, one frame per system call) and as the switch
+   was before the fast path (``--baseline``, a revision of this repository whose ``p4sim``
+   is extracted with ``git archive``: the previous path the goal is measured against);
 4. resident memory of the switch process running p4src/lb.p4 empty and with ``--entries``
    connection_table entries installed over P4Runtime.
 
 Prints the figures and the ratios the issue asks for (spliced / HAProxy natively, goal 1.0;
-batch / previous path packets/s, goal 3).
+batch / previous path packets/s, goal 3).  The machine has two cores shared by client,
+server, proxy and switch: every figure is CPU-bound, so downloads are repeated and
+interleaved (path after path, then again) and the median is reported.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +56,8 @@ from topologies.webserver import WebServer
 
 REPO = Path(__file__).resolve().parent.parent
 NATIVE = ("p4f-c", "p4f-p", "p4f-s")  # client, middle (router / HAProxy), server
+BASELINE = "a0ed96fb619714af482adc8419fbaf95a12e7a09"
+"""The last revision before the offload path (commit 7712d34's parent)."""
 
 
 class NsHost:
@@ -99,7 +108,7 @@ def native_lab() -> Iterator[None]:
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
 
 
-def native_downloads(work: Path, size: int, max_time: float) -> list[Download]:
+def native_downloads(work: Path, size: int, max_time: float, repeat: int) -> list[Download]:
     client, middle, server = (NsHost(n) for n in NATIVE)
     sha256 = write_big_file(work / BIG_FILE, size)
     with native_lab():
@@ -132,7 +141,7 @@ backend web
                      ("kernel router, no switch", f"http://10.13.2.2:{DIRECT_PORT}/{BIG_FILE}"),
                      ("HAProxy, no switch", f"http://10.13.1.2:{PROXY_PORT}/{BIG_FILE}")]
             return [fetch(client, label, url, max_time, stats, size, sha256)
-                    for label, url in paths]
+                    for _ in range(repeat) for label, url in paths]
         finally:
             proxy.terminate()
             proxy.wait(5)
@@ -140,7 +149,7 @@ backend web
             (work / BIG_FILE).unlink(missing_ok=True)
 
 
-def switch_downloads(size: int, max_time: float, offload: bool) -> list[Download]:
+def switch_downloads(size: int, max_time: float, offload: bool, repeat: int) -> list[Download]:
     """Downloads through the switch on topologies/l7.py (offload on or off)."""
     previous = os.environ.get(OFFLOAD_ENV)
     os.environ[OFFLOAD_ENV] = "1" if offload else "0"
@@ -150,7 +159,8 @@ def switch_downloads(size: int, max_time: float, offload: bool) -> list[Download
         with network:
             if not offload:
                 return [download(network, "spliced l7" + suffix,
-                                 f"http://{network.vip('shop')}/{BIG_FILE}", max_time)]
+                                 f"http://{network.vip('shop')}/{BIG_FILE}", max_time)
+                        for _ in range(repeat)]
             proxy = start_haproxy(network)
             try:
                 b3 = network.site.backends[2]
@@ -160,7 +170,8 @@ def switch_downloads(size: int, max_time: float, offload: bool) -> list[Download
                          ("spliced l7", f"http://{network.vip('shop')}/{BIG_FILE}"),
                          ("HAProxy behind switch",
                           f"http://{proxy_ip}:{PROXY_PORT}/{BIG_FILE}")]
-                return [download(network, label, url, max_time) for label, url in paths]
+                return [download(network, label, url, max_time)
+                        for _ in range(repeat) for label, url in paths]
             finally:
                 proxy.terminate()
                 proxy.wait(5)
@@ -171,12 +182,43 @@ def switch_downloads(size: int, max_time: float, offload: bool) -> list[Download
             os.environ[OFFLOAD_ENV] = previous
 
 
-def packet_rates(work: Path, count: int) -> list[switch_pps.Result]:
+def baseline_tree(work: Path, revision: str) -> Path | None:
+    """``p4sim`` as it was at ``revision`` (extracted with git archive), None without git."""
+    tree = work / "baseline"
+    tree.mkdir()
+    try:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "p4sim"],
+                                 capture_output=True, check=True, timeout=60).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as err:
+        print(f"switch_fastpath: no baseline {revision}: {err}", file=sys.stderr)
+        return None
+    return tree
+
+
+def packet_rates(work: Path, count: int, rate: int, baseline: Path | None
+                 ) -> list[switch_pps.Result]:
+    """The batch path, --no-offload and the baseline revision, twice each, interleaved."""
+    runs: list[tuple[str, tuple[str, ...], Path | None]] = [
+        ("batch", (), None), ("--no-offload", ("--no-offload",), None)]
+    if baseline is not None:
+        runs.append(("previous", (), baseline))
     results = []
+    here = os.environ.get("PYTHONPATH")
     with switch_pps.lab():
-        for label, args in (("batch", ()), ("previous", ("--no-offload",))):
-            results.append(switch_pps.measure(Target.EMBEDDED, "basic", count, count, 300,
-                                              work / label, switch_args=args, label=label))
+        for _ in range(2):
+            for label, args, tree in runs:
+                # the switch process imports p4sim from the baseline tree when it has one
+                os.environ["PYTHONPATH"] = str(tree) if tree is not None else (here or "")
+                try:
+                    results.append(switch_pps.measure(
+                        Target.EMBEDDED, "basic", count, rate, 300, work / f"{label}-{_}",
+                        switch_args=args, label=label))
+                finally:
+                    if here is None:
+                        os.environ.pop("PYTHONPATH", None)
+                    else:
+                        os.environ["PYTHONPATH"] = here
     return results
 
 
@@ -242,8 +284,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--max-time", type=float, default=60.0,
                         help="bound of each download, seconds")
-    parser.add_argument("--pps-count", type=int, default=150_000,
-                        help="64-byte frames offered (at that many per second)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="downloads per path (the median is reported)")
+    parser.add_argument("--pps-count", type=int, default=300_000,
+                        help="64-byte frames offered per packet-rate run")
+    parser.add_argument("--pps-rate", type=int, default=200_000,
+                        help="offered 64-byte frames per second (above what the switch does)")
+    parser.add_argument("--baseline", default=BASELINE,
+                        help="revision whose p4sim is the previous path (default: the last "
+                        "one before the offload path)")
     parser.add_argument("--entries", type=int, default=100_000,
                         help="connection entries for the memory figure")
     parser.add_argument("--no-exact-path", action="store_true",
@@ -259,36 +308,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     downloads: list[Download] = []
     with tempfile.TemporaryDirectory(prefix="p4f-") as tmp:
         work = Path(tmp)
-        downloads += native_downloads(work, size, args.max_time)
-        downloads += switch_downloads(size, args.max_time, offload=True)
+        downloads += native_downloads(work, size, args.max_time, args.repeat)
+        downloads += switch_downloads(size, args.max_time, True, args.repeat)
         if not args.no_exact_path:
-            downloads += switch_downloads(size, args.max_time, offload=False)
-        rates = packet_rates(work, args.pps_count)
+            downloads += switch_downloads(size, args.max_time, False, args.repeat)
+        rates = packet_rates(work, args.pps_count, args.pps_rate,
+                             baseline_tree(work, args.baseline))
         before, after = connection_memory(work, args.entries)
-    print(f"\nswitch fast path, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-          f"{os.cpu_count()} CPUs, {args.size_mb} MiB download")
-    print(f"{'path':<32}{'Mbit/s':>10}{'total s':>10}  exact")
-    for d in downloads:
-        exact = {True: "yes", False: "NO", None: "cut short"}[d.exact]
-        print(f"{d.label:<32}{d.mbit_per_s:>10.1f}{d.seconds:>10.2f}  {exact}")
-    by_label = {d.label: d.mbit_per_s for d in downloads}
-    spliced = by_label["spliced l7"]
-    print()
-    for other in ("HAProxy, no switch", "HAProxy behind switch", "direct, no switch",
-                  "kernel router, no switch", "L4 NAT", "spliced l7 (--no-offload)"):
-        if by_label.get(other):
-            print(f"spliced / {other:<28}{spliced / by_label[other]:8.2f}")
-    print(f"\n{'64-byte UDP':<14}{'sent':>9}{'received':>10}{'pkt/s':>10}{'median us':>11}")
-    for r in rates:
-        print(f"{r.target:<14}{r.sent:>9}{r.received:>10}{r.pps:>10.0f}"
-              f"{r.median_latency_us:>11.1f}")
-    if len(rates) == 2 and rates[1].pps > 0:
-        print(f"batch / previous path: {rates[0].pps / rates[1].pps:.2f}")
-    print(f"\np4sim-switch RSS on lb.p4: {before / 1024:.1f} MiB empty, {after / 1024:.1f} MiB "
-          f"with {args.entries} connection entries "
-          f"({(after - before) * 1024 / max(args.entries, 1):.0f} bytes per entry)")
+    print(report(downloads, rates, before, after, args))
     return 0
 
+
+def _median_by_label(values: Sequence[tuple[str, float]]) -> dict[str, float]:
+    by_label: dict[str, list[float]] = {}
+    for label, value in values:
+        by_label.setdefault(label, []).append(value)
+    return {label: statistics.median(v) for label, v in by_label.items()}
+
+
+def report(downloads: Sequence[Download], rates: Sequence[switch_pps.Result], before: int,
+           after: int, args: argparse.Namespace) -> str:
+    lines = [f"\nswitch fast path, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+             f"{os.cpu_count()} CPUs, {args.size_mb} MiB download, median of {args.repeat}",
+             f"{'path':<32}{'Mbit/s':>10}{'runs (Mbit/s)':>32}  exact"]
+    mbit = _median_by_label([(d.label, d.mbit_per_s) for d in downloads])
+    for label, value in mbit.items():
+        runs = [d for d in downloads if d.label == label]
+        exact = ("yes" if all(d.exact for d in runs)
+                 else "NO" if any(d.exact is False for d in runs) else "cut short")
+        figures = " ".join(f"{d.mbit_per_s:.0f}" for d in runs)
+        lines.append(f"{label:<32}{value:>10.1f}{figures:>32}  {exact}")
+    spliced = mbit["spliced l7"]
+    lines.append("")
+    for other in ("HAProxy, no switch", "HAProxy behind switch", "direct, no switch",
+                  "kernel router, no switch", "direct, via switch", "L4 NAT",
+                  "spliced l7 (--no-offload)"):
+        if mbit.get(other):
+            lines.append(f"spliced / {other:<28}{spliced / mbit[other]:8.2f}")
+    lines.append(f"\n{'64-byte UDP':<14}{'sent':>9}{'received':>10}{'pkt/s':>10}"
+                 f"{'median us':>11}")
+    for r in rates:
+        lines.append(f"{r.target:<14}{r.sent:>9}{r.received:>10}{r.pps:>10.0f}"
+                     f"{r.median_latency_us:>11.1f}")
+    pps = _median_by_label([(r.target, r.pps) for r in rates])
+    for other in ("previous", "--no-offload"):
+        if pps.get(other):
+            what = (f"the switch at {args.baseline[:12]}" if other == "previous"
+                    else "this switch with --no-offload")
+            lines.append(f"batch / {other} ({what}): {pps['batch'] / pps[other]:.2f}")
+    lines.append(f"\np4sim-switch RSS on lb.p4: {before / 1024:.1f} MiB empty, "
+                 f"{after / 1024:.1f} MiB with {args.entries} connection entries "
+                 f"({(after - before) * 1024 / max(args.entries, 1):.0f} bytes per entry)")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     sys.exit(main())
