@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -30,6 +30,7 @@ import pytest
 import yaml
 from finsy import P4Schema, P4TableEntry
 from finsy.proto import p4r, p4r_grpc
+from switch_rig import free_port, sh, wait_for
 
 from controller.dataplane import Entry
 
@@ -79,39 +80,8 @@ Server(("0.0.0.0", 8080), Handler).serve_forever()
 """
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def sh(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
-
-
 def in_ns(ns: str, *argv: str) -> None:
     sh("ip", "netns", "exec", ns, *argv)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("l7")
-    json_path, p4info_path = out / "lb.json", out / "lb.p4info.txtpb"
-    result = subprocess.run([str(BIN / "p4sim-compile"), str(REPO / "p4src" / "lb.p4"), "-o",
-                             str(json_path), "--p4runtime-files", str(p4info_path)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"p4sim-compile failed:\n{result.stderr}"
-    return json_path, p4info_path
 
 
 @pytest.fixture(scope="module")
