@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from topologies.p4build import venv_tool
 from topologies.switch_process import log_tail
@@ -91,6 +94,24 @@ class LbdProcess:
     def lbctl_json(self, *args: str) -> Any:
         return json.loads(self.lbctl("--json", *args))
 
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """lbd's /metrics over its Unix socket (no token there), parsed by prometheus_client:
+        sample value by (name, sorted labels)."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(10)
+            sock.connect(str(self.api_socket))
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: lbd\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise ControllerError(f"/metrics: {head[:200]!r}")
+        return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(body.decode())
+                for sample in family.samples}
+
+
     def stop(self, grace: float = 5.0, signum: signal.Signals = signal.SIGTERM) -> None:
         """``signum`` (SIGTERM: lbd shuts down cleanly), then SIGKILL after ``grace``."""
         process, self._process = self._process, None
@@ -102,3 +123,10 @@ class LbdProcess:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def metric(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+           **labels: str) -> float:
+    """The sum of the samples called ``name`` that carry ``labels``."""
+    return sum(v for (found, got), v in samples.items()
+               if found == name and all((k, x) in got for k, x in labels.items()))

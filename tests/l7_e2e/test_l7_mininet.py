@@ -458,3 +458,26 @@ def test_large_download_over_spliced_tls_is_exact(l7net: Any) -> None:
         f"--resolve www.example.com:443:{address} https://www.example.com/big.bin "
         "| sha256sum")
     assert out.split()[0] == l7net.big_sha256
+
+
+def test_splicer_metrics_move_with_spliced_connections(l7net: Any) -> None:
+    """/metrics (parsed by prometheus_client) counts what the splicer does for each new
+    connection: SYN cookie sent and validated, request read, splice installed."""
+    from topologies.controller_process import metric
+
+    switch = l7net.site.switch
+    names = ("p4lb_splicer_syn_cookies_sent_total", "p4lb_splicer_syn_cookies_validated_total",
+             "p4lb_splicer_requests_parsed_total", "p4lb_splicer_splices_installed_total")
+    before = l7net.lbd.metrics()
+    for _ in range(REQUESTS_FOR_METRICS):
+        assert curl(l7net, f"http://{l7net.vip('shop')}/").startswith("backend ")
+    after = l7net.lbd.metrics()
+    for name in names:
+        grown = metric(after, name, switch=switch) - metric(before, name, switch=switch)
+        assert grown >= REQUESTS_FOR_METRICS, (name, grown)
+    client_ins = metric(after, "p4lb_packet_ins_total", switch=switch, reason="splice_client")
+    assert client_ins - metric(before, "p4lb_packet_ins_total", switch=switch,
+                               reason="splice_client") >= 2 * REQUESTS_FOR_METRICS
+
+
+REQUESTS_FOR_METRICS = 10
