@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,19 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> obje
             return result
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+SWITCH_PROGRAMS = ["p4sim-switch", "simple_switch_grpc"]
+
+
+def switch_program(name: str) -> str:
+    """The executable of the switch ``name``; the test is skipped if it is not installed."""
+    import pytest
+
+    program = str(BIN / name) if name == "p4sim-switch" else shutil.which(name)
+    if program is None:
+        pytest.skip(f"{name} is not installed")
+    return program
 
 
 def sh(*argv: str) -> None:
@@ -211,27 +225,44 @@ class Rig:
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def ns_socket(interface: str) -> socket.socket:
-    """An AF_PACKET socket on ``interface`` inside the test namespace."""
+def socket_in_namespace(namespace: str, family: int, kind: int, proto: int = 0) -> socket.socket:
+    """A socket created inside ``namespace``; it stays in that namespace once made."""
     made: list[socket.socket] = []
+    failed: list[BaseException] = []
 
-    def open_in_namespace() -> None:
-        fd = os.open(f"/run/netns/{NS}", os.O_RDONLY)
+    def create() -> None:
         try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns failed")
-        finally:
-            os.close(fd)
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-        sock.bind((interface, 0))
-        sock.settimeout(0.2)
-        made.append(sock)
+            fd = os.open(f"/run/netns/{namespace}", os.O_RDONLY)
+            try:
+                if _libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns failed")
+            finally:
+                os.close(fd)
+            made.append(socket.socket(family, kind, proto))
+        except BaseException as error:  # re-raised in the caller's thread
+            failed.append(error)
 
-    thread = threading.Thread(target=open_in_namespace)  # setns changes this thread only
+    thread = threading.Thread(target=create)  # setns changes this thread only
     thread.start()
     thread.join()
-    assert made, "could not open a socket in the test namespace"
+    if failed:
+        raise failed[0]
     return made[0]
+
+
+def packet_socket(namespace: str, interface: str) -> socket.socket:
+    """An AF_PACKET socket bound to ``interface`` inside ``namespace``."""
+    sock = socket_in_namespace(namespace, socket.AF_PACKET, socket.SOCK_RAW,
+                               socket.htons(0x0003))
+    sock.bind((interface, 0))
+    return sock
+
+
+def ns_socket(interface: str) -> socket.socket:
+    """An AF_PACKET socket on ``interface`` inside the test namespace."""
+    sock = packet_socket(NS, interface)
+    sock.settimeout(0.2)
+    return sock
 
 
 def tcp_syn(dport: int, sport: int) -> bytes:

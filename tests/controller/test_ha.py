@@ -22,11 +22,12 @@ from finsy.proto import p4r, p4r_grpc
 from switch_rig import (
     B1_MAC,
     B2_MAC,
-    BIN,
+    SWITCH_PROGRAMS,
     LbdProcess,
     Rig,
     connection_entries,
     send_and_capture,
+    switch_program,
     tcp_syn,
     wait_for,
 )
@@ -79,13 +80,10 @@ def primary_and_synchronised(lbd: LbdProcess) -> bool:
                for s in switches)  # type: ignore[union-attr]
 
 
-@pytest.fixture(scope="module", params=["p4sim-switch", "simple_switch_grpc"])
+@pytest.fixture(scope="module", params=SWITCH_PROGRAMS)
 def ha(request: pytest.FixtureRequest, pipeline: tuple[Path, Path], namespace: str,
        tmp_path_factory: pytest.TempPathFactory) -> Iterator[HaRig]:
-    program = str(BIN / "p4sim-switch") if request.param == "p4sim-switch" \
-        else shutil.which(request.param)
-    if program is None:
-        pytest.skip(f"{request.param} is not installed")
+    program = switch_program(request.param)
     rig = HaRig(program, pipeline, tmp_path_factory.mktemp("ha"))
     try:
         rig.switch.start()

@@ -9,7 +9,6 @@ over P4Runtime.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import http.client
 import importlib.util
@@ -30,7 +29,7 @@ import pytest
 import yaml
 from finsy import P4Schema, P4TableEntry
 from finsy.proto import p4r, p4r_grpc
-from switch_rig import free_port, sh, wait_for
+from switch_rig import free_port, packet_socket, sh, socket_in_namespace, wait_for
 
 from controller.dataplane import Entry
 
@@ -51,7 +50,6 @@ ROUTER_MAC, CLIENT_MAC, SERVER_MAC = "00:00:00:00:01:00", "00:00:00:00:00:10", \
     "00:00:00:00:00:20"
 VIP = "10.0.0.100"
 BIG = bytes(i % 251 for i in range(300_000))
-CLONE_NEWNET = 0x40000000
 SPLICE_TABLES = ("splice_to_server_table", "splice_to_client_table")
 
 SERVER_CODE = """
@@ -253,27 +251,11 @@ def rig(pipeline: tuple[Path, Path], namespaces: None,
 
 
 # ----- a TCP client in the client namespace --------------------------------------------
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def client_socket(timeout: float = 15.0) -> socket.socket:
     """A TCP socket created inside the client namespace (it stays there once made)."""
-    made: list[socket.socket] = []
-
-    def create() -> None:
-        fd = os.open(f"/run/netns/{CLIENT_NS}", os.O_RDONLY)
-        try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns failed")
-        finally:
-            os.close(fd)
-        made.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-
-    thread = threading.Thread(target=create)  # setns changes this thread only
-    thread.start()
-    thread.join()
-    made[0].settimeout(timeout)
-    return made[0]
+    sock = socket_in_namespace(CLIENT_NS, socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    return sock
 
 
 class ClientConnection(http.client.HTTPConnection):
@@ -287,23 +269,7 @@ class ClientConnection(http.client.HTTPConnection):
 
 def raw_client_socket() -> socket.socket:
     """An AF_PACKET socket on the client's interface (to send crafted frames)."""
-    made: list[socket.socket] = []
-
-    def create() -> None:
-        fd = os.open(f"/run/netns/{CLIENT_NS}", os.O_RDONLY)
-        try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns failed")
-        finally:
-            os.close(fd)
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-        sock.bind((f"{CLIENT_IF}p", 0))
-        made.append(sock)
-
-    thread = threading.Thread(target=create)
-    thread.start()
-    thread.join()
-    return made[0]
+    return packet_socket(CLIENT_NS, f"{CLIENT_IF}p")
 
 
 def fetch(method: str, path: str, body: bytes | None = None,

@@ -19,12 +19,14 @@ from switch_rig import (
     BIN,
     CLIENT_IF,
     ROUTER_MAC,
+    SWITCH_PROGRAMS,
     VIP,
     Rig,
     connection_entries,
     ns_socket,
     send_and_capture,
     sh,
+    switch_program,
     tcp_syn,
     wait_for,
 )
@@ -40,14 +42,11 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module", params=["p4sim-switch", "simple_switch_grpc"])
+@pytest.fixture(scope="module", params=SWITCH_PROGRAMS)
 def rig(request: pytest.FixtureRequest, pipeline: tuple[Path, Path], namespace: str,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """The whole module runs against the embedded switch, and against BMv2 if installed."""
-    program = str(BIN / "p4sim-switch") if request.param == "p4sim-switch" \
-        else shutil.which(request.param)
-    if program is None:
-        pytest.skip(f"{request.param} is not installed")
+    program = switch_program(request.param)
     rig = Rig(program, pipeline, tmp_path_factory.mktemp("rig"))
     try:
         rig.switch.start()
