@@ -5,8 +5,8 @@
                                                    [--pps-rate 200000] [--entries 100000]
                                                    [--baseline REV] [--no-exact-path]
 
-1. Downloads of ``/big.bin`` (random bytes, SHA-256 checked, ``curl | sha256sum`` in the
-   client every time; each path ``--repeat`` times, the median counts) without any switch,
+1. Downloads of ``/big.bin`` (random bytes, written by curl to tmpfs and SHA-256 checked
+   after every transfer; each path ``--repeat`` times, the median counts) without any switch,
    in namespaces joined by veth pairs with the kernel's default offloads: direct (one veth
    pair), kernel routing through a middle namespace, HAProxy (Debian's, ``mode http``) in
    that middle namespace;
@@ -136,11 +136,10 @@ backend web
                              stderr=subprocess.STDOUT)
         try:
             time.sleep(1.0)
-            stats = work / "curl-native.txt"
             paths = [("direct, no switch", f"http://10.13.3.2:{DIRECT_PORT}/{BIG_FILE}"),
                      ("kernel router, no switch", f"http://10.13.2.2:{DIRECT_PORT}/{BIG_FILE}"),
                      ("HAProxy, no switch", f"http://10.13.1.2:{PROXY_PORT}/{BIG_FILE}")]
-            return [fetch(client, label, url, max_time, stats, size, sha256)
+            return [fetch(client, label, url, max_time, size, sha256)
                     for _ in range(repeat) for label, url in paths]
         finally:
             proxy.terminate()
