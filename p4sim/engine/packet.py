@@ -16,7 +16,7 @@ class Packet:
         self.f = f
         self.data = data
         self.off = 0
-        self.payload = data
+        self.payload: bytes | memoryview = data
         self.ingress_length = len(data)
         self.length_reg = len(data)
         self.exit = False

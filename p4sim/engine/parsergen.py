@@ -16,6 +16,8 @@ CORE_ERRORS = {"NoError": 0, "PacketTooShort": 1, "NoMatch": 2, "StackOutOfBound
 
 MAX_PARSER_STATES = 4096
 """Parser states visited per packet before giving up with ParserTimeout (loops)."""
+PAYLOAD_VIEW_BYTES = 1024
+"""From this many bytes on, the unparsed payload is a view of the packet, not a copy."""
 
 ParseFn = Callable[[Packet], int]
 CalcFn = Callable[[Packet, list[int]], int]
@@ -277,7 +279,9 @@ class ParserBuilder:
                 code = no_error
             except ParserError as exc:
                 code = exc.code
-            p.payload = data[p.off:]
+            # a large payload (a GSO super-segment) is not copied: the deparser joins it
+            p.payload = data[p.off:] if n - p.off < PAYLOAD_VIEW_BYTES \
+                else memoryview(data)[p.off:]
             return code
 
         return parse

@@ -102,27 +102,29 @@ class BatchReceiver:
 
 
 class BatchSender:
-    """Sends up to ``count`` messages of two buffers (virtio-net header, frame) per call."""
+    """Sends up to ``count`` messages per call, each of three buffers: a virtio-net header,
+    a head and the rest of a frame from an offset (see ``offload.Transmission``)."""
 
     def __init__(self, fd: int, count: int) -> None:
         self._fd = fd
         self._count = count
-        self._iovs = ctypes.create_string_buffer(_IOV * 2 * count)
+        self._iovs = ctypes.create_string_buffer(_IOV * 3 * count)
         self._msgs = ctypes.create_string_buffer(_MMSG * count)
         for i in range(count):
             struct.pack_into("=QIxxxxQQ", self._msgs, i * _MMSG, 0, 0,
-                             ctypes.addressof(self._iovs) + 2 * i * _IOV, 2)
+                             ctypes.addressof(self._iovs) + 3 * i * _IOV, 3)
 
-    def send(self, messages: Sequence[tuple[bytes, bytes]]) -> int:
-        """Send the messages; returns how many the kernel took.  A message the kernel
-        refuses (no buffer space, too big) is skipped, as lost on a wire."""
+    def send(self, messages: Sequence[tuple[bytes, bytes, bytes, int]]) -> int:
+        """Send the messages (virtio-net header, head, frame, offset of the frame's rest);
+        returns how many the kernel took.  A message the kernel refuses (no buffer space,
+        too big) is skipped, as lost on a wire."""
         sent = 0
         for first in range(0, len(messages), self._count):
             chunk = messages[first:first + self._count]
             values: list[int] = []
-            for header, frame in chunk:
-                values += (id(header) + _BYTES_DATA, len(header), id(frame) + _BYTES_DATA,
-                           len(frame))
+            for header, head, frame, rest in chunk:
+                values += (id(header) + _BYTES_DATA, len(header), id(head) + _BYTES_DATA,
+                           len(head), id(frame) + _BYTES_DATA + rest, len(frame) - rest)
             struct.pack_into(f"={len(values)}Q", self._iovs, 0, *values)
             sent += self._send_all(len(chunk))
         return sent

@@ -26,6 +26,23 @@ GSO_NONE, GSO_TCPV4, GSO_UDP, GSO_TCPV6, GSO_UDP_L4 = 0, 1, 3, 4, 5
 GSO_ECN = 0x80
 PLAIN_HEADER = VNET_HDR.pack(0, GSO_NONE, 0, 0, 0, 0)
 
+Transmission = tuple[bytes, bytes, bytes, int]
+"""(virtio-net header, head, frame, rest): what goes on the wire is ``head`` followed by
+``frame[rest:]``.  The switch only rewrites the front of a super-segment (the partial
+checksum), so the rest of the pipeline's output is sent from where it is instead of being
+copied: three iovecs, no 64 KB copy per packet."""
+
+
+def plain(frame: bytes) -> Transmission:
+    """``frame`` as it is, without offload."""
+    return (PLAIN_HEADER, b"", frame, 0)
+
+
+def wire_bytes(transmission: Transmission) -> bytes:
+    """The frame a transmission puts on the wire."""
+    _, head, frame, rest = transmission
+    return head + frame[rest:] if head or rest else frame
+
 _VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 _ETH_IPV4, _ETH_IPV6 = 0x0800, 0x86DD
 _TCP, _UDP, _IPIP, _IPV6_IN = 6, 17, 4, 41
@@ -152,18 +169,35 @@ def _pseudo_header(frame: bytes | bytearray, layout: Layout, l4_length: int) -> 
 def _set_l4_checksum(frame: bytearray, layout: Layout, complete: bool) -> None:
     """The partial (pseudo-header sum, as the kernel leaves it) or complete L4 checksum."""
     at = layout.l4 + _CSUM_OFFSET[layout.proto]
+    if not complete:
+        partial = _partial_l4_checksum(frame, layout)
+        if partial is not None:
+            frame[at:at + 2] = partial
+        return
+    if _keeps_no_checksum(frame, layout, at):
+        return
     l4_length = _ip_length(frame, layout)
-    if layout.proto == _UDP and frame[at:at + 2] == b"\x00\x00" and layout.ips[-1][1] == 4:
-        return  # no UDP checksum over IPv4 stays none
     pseudo = _pseudo_header(frame, layout, l4_length)
-    if complete:
-        frame[at:at + 2] = b"\x00\x00"
-        value = csum16(pseudo + bytes(frame[layout.l4:layout.l4 + l4_length]))
-        if value == 0 and layout.proto == _UDP:
-            value = 0xFFFF
-    else:
-        value = ~csum16(pseudo) & 0xFFFF
+    frame[at:at + 2] = b"\x00\x00"
+    value = csum16(pseudo + bytes(frame[layout.l4:layout.l4 + l4_length]))
+    if value == 0 and layout.proto == _UDP:
+        value = 0xFFFF
     frame[at:at + 2] = value.to_bytes(2)
+
+
+def _partial_l4_checksum(frame: bytes | bytearray, layout: Layout) -> bytes | None:
+    """The partial L4 checksum of ``frame``: the pseudo-header sum, from the IP headers
+    only (None: a UDP datagram over IPv4 without a checksum keeps none)."""
+    at = layout.l4 + _CSUM_OFFSET[layout.proto]
+    if _keeps_no_checksum(frame, layout, at):
+        return None
+    pseudo = _pseudo_header(frame, layout, _ip_length(frame, layout))
+    return (~csum16(pseudo) & 0xFFFF).to_bytes(2)
+
+
+def _keeps_no_checksum(frame: bytes | bytearray, layout: Layout, at: int) -> bool:
+    return (layout.proto == _UDP and frame[at:at + 2] == b"\x00\x00"
+            and layout.ips[-1][1] == 4)
 
 
 def _set_ipv4_checksum(frame: bytearray, l3: int) -> None:
@@ -223,21 +257,22 @@ def _gso_type(layout: Layout, ecn: int) -> int:
     return (GSO_TCPV4 if layout.ips[-1][1] == 4 else GSO_TCPV6) | ecn
 
 
-def egress(frame: bytes, vnet: Vnet | None) -> list[tuple[bytes, bytes]]:
-    """(virtio-net header, frame) pairs to transmit for a pipeline output whose input came
-    with ``vnet``: the super-segment as one GSO packet when the kernel can segment it (plain
-    IP / TCP or UDP), else segments with complete checksums."""
+def egress(frame: bytes, vnet: Vnet | None) -> list[Transmission]:
+    """What to transmit for a pipeline output whose input came with ``vnet``: the
+    super-segment as one GSO packet when the kernel can segment it (plain IP / TCP or UDP),
+    else segments with complete checksums."""
     if vnet is None or not (vnet.partial or vnet.gso):
-        return [(PLAIN_HEADER, frame)]
+        return [plain(frame)]
     layout = locate(frame)
     if layout is None:
         # the program made it something else: its checksum cannot be finished here
-        return [(PLAIN_HEADER, frame)] if not vnet.gso else []
+        return [plain(frame)] if not vnet.gso else []
     size = vnet.gso_size if vnet.gso else 0
     if layout.encapsulated:
-        return [(PLAIN_HEADER, s) for s in segment(frame, layout, size)]
-    out = bytearray(frame)
-    _set_l4_checksum(out, layout, complete=False)
+        return [plain(s) for s in segment(frame, layout, size)]
+    at = layout.l4 + _CSUM_OFFSET[layout.proto]
+    checksum = _partial_l4_checksum(frame, layout)
+    head = frame[:at] + (frame[at:at + 2] if checksum is None else checksum)
     payload = layout.end - layout.l4 - layout.l4_header
     gso_type = GSO_NONE
     if vnet.gso and payload > size:
@@ -245,7 +280,7 @@ def egress(frame: bytes, vnet: Vnet | None) -> list[tuple[bytes, bytes]]:
     header = VNET_HDR.pack(NEEDS_CSUM, gso_type, layout.l4 + layout.l4_header,
                            size if gso_type != GSO_NONE else 0, layout.l4,
                            _CSUM_OFFSET[layout.proto])
-    return [(header, bytes(out))]
+    return [(header, head, frame, at + 2)]
 
 
 def finish(frame: bytes, vnet: Vnet | None) -> list[bytes]:

@@ -25,13 +25,15 @@ from pathlib import Path
 
 from p4sim.switch.mmsg import BatchReceiver, BatchSender
 from p4sim.switch.offload import (
-    PLAIN_HEADER,
     VNET_HDR,
+    Transmission,
     Vnet,
     egress,
     finish,
     locate,
     parse_vnet,
+    plain,
+    wire_bytes,
 )
 from p4sim.switch.pcap import PcapWriter
 
@@ -108,8 +110,8 @@ class Port:
         self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
                                      _CMSG_SPACE) if offload else None)
         self._sender = BatchSender(sock.fileno(), _BATCH) if offload else None
-        self.pending: list[tuple[bytes, bytes]] = []
-        """(virtio-net header, frame) queued for the next :meth:`flush`."""
+        self.pending: list[Transmission] = []
+        """Transmissions queued for the next :meth:`flush`."""
         self.gone = False
         self.pcap_in = self.pcap_out = None
         if pcap_dir is not None:
@@ -173,19 +175,20 @@ class Port:
             frames.append((frame, vnet))
         return frames
 
-    def send(self, data: bytes, header: bytes = PLAIN_HEADER, queue: bool = False) -> None:
-        """Transmit a frame (with its virtio-net header on an offload port); ``queue``: at
-        the next :meth:`flush`."""
+    def send(self, transmission: Transmission, queue: bool = False) -> None:
+        """Transmit (the virtio-net header only on an offload port); ``queue``: at the next
+        :meth:`flush`."""
         if self.pcap_out is not None:
-            self.pcap_out.write(data)
+            self.pcap_out.write(wire_bytes(transmission))
         if self.offload and queue:
-            self.pending.append((header, data))
+            self.pending.append(transmission)
             return
+        header, head, frame, rest = transmission
         try:
             if self.offload:
-                self.socket.sendmsg((header, data))
+                self.socket.sendmsg((header, head, memoryview(frame)[rest:]))
             else:
-                self.socket.send(data)
+                self.socket.send(wire_bytes(transmission))
         except OSError as err:
             # ENOBUFS/EMSGSIZE/ENETDOWN: the frame is lost, as on a real wire.
             log.debug("port %d: send failed: %s", self.number, err)
@@ -247,7 +250,7 @@ class Ports:
     def send(self, port: int, data: bytes) -> None:
         target = self._ports.get(port)
         if target is not None:
-            target.send(data, queue=threading.get_ident() == self._serving)
+            target.send(plain(data), queue=threading.get_ident() == self._serving)
 
     def send_offloaded(self, port: int, data: bytes, vnet: Vnet) -> None:
         """A pipeline output of a GSO/partial-checksum input (offload ports only)."""
@@ -257,10 +260,10 @@ class Ports:
         queue = threading.get_ident() == self._serving
         if not target.offload:
             for frame in finish(data, vnet):
-                target.send(frame, queue=queue)
+                target.send(plain(frame), queue)
             return
-        for header, frame in egress(data, vnet):
-            target.send(frame, header, queue)
+        for transmission in egress(data, vnet):
+            target.send(transmission, queue)
 
     def serve(self, receive: Receiver, stop: threading.Event) -> None:
         """Deliver received frames to ``receive``, a port's batch at a time, until ``stop`` is

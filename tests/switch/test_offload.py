@@ -23,10 +23,12 @@ from p4sim.switch.offload import (
     NEEDS_CSUM,
     PLAIN_HEADER,
     VNET_HDR,
+    Transmission,
     Vnet,
     egress,
     finish,
     locate,
+    wire_bytes,
 )
 
 PAYLOAD = os.urandom(10_000)
@@ -72,6 +74,11 @@ def verified(frame: bytes) -> Packet:
     return pkt
 
 
+def on_wire(transmissions: list[Transmission]) -> list[tuple[bytes, bytes]]:
+    """(virtio-net header, frame on the wire) of each transmission."""
+    return [(t[0], wire_bytes(t)) for t in transmissions]
+
+
 def gso_vnet(gso_type: int = GSO_TCPV4) -> Vnet:
     return Vnet(NEEDS_CSUM, gso_type, MSS)
 
@@ -80,7 +87,7 @@ def test_egress_of_a_rewritten_super_segment_is_one_gso_packet_with_a_new_partia
     pkt = tcp4()
     pkt[IP].src = "192.0.2.7"  # as NAT rewrote it
     pkt[TCP].chksum = 0x1234   # whatever the pipeline left there
-    out = egress(bytes(pkt), gso_vnet())
+    out = on_wire(egress(bytes(pkt), gso_vnet()))
     assert len(out) == 1
     header, frame = out[0]
     flags, gso_type, hdr_len, gso_size, csum_start, csum_offset = VNET_HDR.unpack(header)
@@ -93,12 +100,21 @@ def test_egress_of_a_rewritten_super_segment_is_one_gso_packet_with_a_new_partia
     assert frame[l4 + 18:] == bytes(pkt)[l4 + 18:]
 
 
+def test_only_the_front_of_a_super_segment_is_rewritten_the_rest_is_sent_in_place() -> None:
+    output = bytes(tcp4())
+    [(_, head, frame, rest)] = egress(output, gso_vnet())
+    l4 = 14 + 20
+    assert frame is output  # no copy of the 64 KB
+    assert (len(head), rest) == (l4 + 18, l4 + 18)  # up to the end of the TCP checksum
+
+
 def test_ecn_flag_and_vlan_offsets_follow_the_output() -> None:
     pkt = tcp4()
     tagged = pkt[Ether].copy()
     tagged.remove_payload()
     tagged = tagged / Dot1Q(vlan=7) / pkt[IP]
-    header, frame = egress(bytes(tagged), Vnet(NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, MSS))[0]
+    ecn = Vnet(NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, MSS)
+    header, frame = on_wire(egress(bytes(tagged), ecn))[0]
     _, gso_type, hdr_len, _, csum_start, _ = VNET_HDR.unpack(header)
     assert gso_type == GSO_TCPV4 | GSO_ECN
     assert (csum_start, hdr_len) == (18 + 20, 18 + 20 + 32)
@@ -106,14 +122,14 @@ def test_ecn_flag_and_vlan_offsets_follow_the_output() -> None:
 
 def test_a_partial_packet_not_worth_segmenting_keeps_needs_csum_without_gso() -> None:
     pkt = tcp4(PAYLOAD[:100])
-    header, frame = egress(bytes(pkt), Vnet(NEEDS_CSUM, GSO_NONE, 0))[0]
+    header, frame = on_wire(egress(bytes(pkt), Vnet(NEEDS_CSUM, GSO_NONE, 0)))[0]
     flags, gso_type, _, gso_size, _, _ = VNET_HDR.unpack(header)
     assert (flags, gso_type, gso_size) == (NEEDS_CSUM, GSO_NONE, 0)
 
 
 def test_plain_frames_pass_unchanged() -> None:
     frame = bytes(tcp4(PAYLOAD[:100]))
-    assert egress(frame, None) == [(PLAIN_HEADER, frame)]
+    assert on_wire(egress(frame, None)) == [(PLAIN_HEADER, frame)]
     assert finish(frame, None) == [frame]
 
 
@@ -144,7 +160,7 @@ def test_ipip_encapsulated_output_is_segmented_with_both_headers_adjusted() -> N
     raw = bytes(outer)
     layout = locate(raw)
     assert layout is not None and layout.encapsulated
-    out = egress(raw, gso_vnet())
+    out = on_wire(egress(raw, gso_vnet()))
     assert all(header == PLAIN_HEADER for header, _ in out)
     data = b""
     for index, (_, frame) in enumerate(out):
@@ -161,7 +177,7 @@ def test_ipip_encapsulated_output_is_segmented_with_both_headers_adjusted() -> N
 def test_ipv6_super_segment() -> None:
     pkt = (Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2")
            / TCP(sport=1, dport=2, seq=7, flags="A") / PAYLOAD)
-    header, frame = egress(bytes(pkt), gso_vnet(GSO_TCPV6))[0]
+    header, frame = on_wire(egress(bytes(pkt), gso_vnet(GSO_TCPV6)))[0]
     _, gso_type, _, _, csum_start, _ = VNET_HDR.unpack(header)
     assert (gso_type, csum_start) == (GSO_TCPV6, 54)
     assert int.from_bytes(frame[54 + 16:54 + 18]) == partial_sum(pkt[IPv6], 6, 20 + len(PAYLOAD))
@@ -176,7 +192,7 @@ def test_udp_l4_segmentation() -> None:
     pkt = (Ether() / IP(src="10.0.1.1", dst="10.0.2.2", id=1) / UDP(sport=5, dport=6)
            / PAYLOAD[:4000])
     vnet = Vnet(NEEDS_CSUM, GSO_UDP_L4, 1000)
-    header, _ = egress(bytes(pkt), vnet)[0]
+    header, _ = on_wire(egress(bytes(pkt), vnet))[0]
     assert VNET_HDR.unpack(header)[1] == GSO_UDP_L4
     segments = finish(bytes(pkt), vnet)
     assert len(segments) == 4
@@ -187,8 +203,9 @@ def test_udp_l4_segmentation() -> None:
 
 def test_frames_the_switch_cannot_describe_are_not_sent_as_gso() -> None:
     arp_like = bytes(Ether(type=0x0806) / (b"\x00" * 28))
-    assert egress(arp_like, gso_vnet()) == []
-    assert egress(arp_like, Vnet(NEEDS_CSUM, GSO_NONE, 0)) == [(PLAIN_HEADER, arp_like)]
+    assert on_wire(egress(arp_like, gso_vnet())) == []
+    partial = Vnet(NEEDS_CSUM, GSO_NONE, 0)
+    assert on_wire(egress(arp_like, partial)) == [(PLAIN_HEADER, arp_like)]
     fragment = bytes(Ether() / IP(flags="MF", proto=6) / (b"\x00" * 40))
     assert locate(fragment) is None
     truncated = bytes(tcp4())[:40]
