@@ -22,6 +22,7 @@ from p4sim.compiler.midend.instances import (
     ControlInstance,
     bind_constructor_arguments,
     constructor_values,
+    instance_name,
 )
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
@@ -463,7 +464,7 @@ class ControlLowering:
                     isinstance(instance_loc.json_value, ControlInstance)):
                 raise LoweringError(call, "only locally instantiated controls can be applied")
             instance = instance_loc.json_value
-        inner = Scope(control_plane_name(instance.decl, scope), scope)
+        inner = Scope(instance_name(instance, scope), scope)
         bind_constructor_arguments(self.ctx, instance.control.constructor_params,
                                    constructor_values(instance.decl), inner,
                                    instance.scope or scope, call)

@@ -16,6 +16,7 @@ from p4sim.compiler.midend.instances import (
     SubParser,
     bind_constructor_arguments,
     constructor_values,
+    instance_name,
 )
 from p4sim.compiler.midend.locations import ValueLoc
 from p4sim.compiler.midend.scope import Scope, control_plane_name
@@ -159,7 +160,7 @@ class ParserLowering:
                              rest: list[ast.Node]) -> None:
         instance, call = sub
         after = self._continuation(state, "after", rest, state.transition)
-        inner = Scope(control_plane_name(instance.decl, state.scope), state.scope)
+        inner = Scope(instance_name(instance, state.scope), state.scope)
         bind_constructor_arguments(self.ctx, instance.parser.constructor_params,
                                    constructor_values(instance.decl), inner,
                                    instance.scope or state.scope, call)
