@@ -18,6 +18,7 @@ from p4sim.compiler import types as t
 from p4sim.compiler.midend.bmv2_sections import Pipeline
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.errors import LoweringError
+from p4sim.compiler.midend.expressions import repr_type
 from p4sim.compiler.midend.instances import (
     ControlInstance,
     bind_constructor_arguments,
@@ -25,6 +26,7 @@ from p4sim.compiler.midend.instances import (
     instance_name,
 )
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, ValueLoc
+from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
 from p4sim.compiler.midend.tables import TableLowering
@@ -471,6 +473,9 @@ class ControlLowering:
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
         copy_in: list[ast.Node] = []
+        # headers of out arguments are invalidated after the in-arguments are read: an
+        # in-argument naming the same storage is copied in first (p4c: a temporary)
+        resets = out_header_resets(instance.control.params, call)
         for param, arg in zip(instance.control.params, args, strict=False):
             if arg is None:
                 continue
@@ -478,7 +483,8 @@ class ControlLowering:
             if constant is not None:
                 inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
             elif param.direction in ("out", "inout") or isinstance(
-                    arg, ast.PathExpression | ast.Member | ast.ArrayIndex):
+                    arg, ast.PathExpression | ast.Member | ast.ArrayIndex) and (
+                    not resets or isinstance(repr_type(param.type_ref.type), t.ExternType)):
                 inner.bind(param, self.ctx.expr.location(arg, scope))
             else:  # an in-argument computed by an expression: copied in first
                 assert param.type_ref.type is not None
@@ -489,6 +495,7 @@ class ControlLowering:
                 inner.bind(holder, temp)
                 inner.bind(param, temp)
                 copy_in.append(ast.AssignStatement(pos=arg.pos, lhs=holder, rhs=arg))
+        copy_in.extend(resets)
         body = self.instantiate(instance.control, inner)
         if not copy_in:
             return body

@@ -19,6 +19,7 @@ from p4sim.compiler.midend.instances import (
     instance_name,
 )
 from p4sim.compiler.midend.locations import ValueLoc
+from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
 from p4sim.compiler.source_text import p4info_annotations
@@ -166,14 +167,24 @@ class ParserLowering:
                                    instance.scope or state.scope, call)
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
+        resets = out_header_resets(instance.parser.params, call)
         for param, arg in zip(instance.parser.params, args, strict=False):
             if arg is None:
                 continue
             constant = self.ctx.expr.constant(arg) if param.direction in ("", "in") else None
             if constant is not None:
                 inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
+            elif resets and param.direction in ("", "in") and \
+                    not isinstance(repr_type(param.type_ref.type), t.ExternType):
+                # read before the out arguments' headers are invalidated (p4c: a temporary)
+                assert param.type_ref.type is not None
+                copy = self.ctx.storage.variable(param.name, param.type_ref.type)
+                body.assign_to(copy, arg, state.scope, call)
+                inner.bind(param, copy)
             else:
                 inner.bind(param, self.ctx.expr.location(arg, state.scope))
+        for reset in resets:
+            body.statement(reset, inner)
         prefix = f"{instance.decl.name}_" if not state.prefix else \
             f"{state.prefix}{instance.decl.name}_"
         start = self._instantiate(instance.parser, inner, prefix, after)

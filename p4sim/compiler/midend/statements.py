@@ -26,6 +26,7 @@ from p4sim.compiler.midend.locations import (
     UnionLoc,
     ValueLoc,
 )
+from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope
 from p4sim.compiler.source_text import expression_text
 
@@ -487,11 +488,12 @@ class BodyLowering:
             self.emit("assign", [copy.json(), value], call,
                       f"{param.name} = {expression_text(arg)}")
             inner.bind(param, copy)
+        body = out_header_resets(decl.params, call) + list(decl.body.statements)
         self._return_jumps.append([])
         if isinstance(decl, ast.FunctionDecl) and result is not None:
-            self._function_body(decl.body.statements, inner, result)
+            self._function_body(body, inner, result)
         else:
-            self.statements(decl.body.statements, inner)
+            self.statements(body, inner)
         for jump in self._return_jumps.pop():
             self._patch(jump)
 

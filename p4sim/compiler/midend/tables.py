@@ -29,6 +29,7 @@ from p4sim.compiler.midend.control_plane import (
 from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import VALID_FIELD, bit_width
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, HeaderLoc, ValueLoc
+from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
 from p4sim.compiler.source_text import expression_text, p4info_annotations
@@ -280,7 +281,8 @@ class TableLowering:
                                        param.type_ref.type or t.INT_LITERAL))
             runtime_data.append({"name": param.name_annotation() or param.name,
                                  "bitwidth": width})
-        primitives = BodyLowering(ctx).action_body(decl.body.statements, inner)
+        primitives = BodyLowering(ctx).action_body(
+            out_header_resets(decl.params, ref or decl) + list(decl.body.statements), inner)
         action_id = ctx.sections.add_action(name, runtime_data, primitives)
         self._action_copies[(owner, name)] = action_id
         return name, action_id
