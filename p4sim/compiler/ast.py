@@ -384,8 +384,12 @@ class Statement(Node):
 
 @dataclass(eq=False, kw_only=True)
 class AssignStatement(Statement):
+    """``compound`` for ``a op= b``, parsed as ``a = a op b``: the left operand of ``rhs``
+    reads the target, which must denote the storage ``lhs`` writes."""
+
     lhs: Expression
     rhs: Expression
+    compound: bool = False
 
 
 @dataclass(eq=False, kw_only=True)

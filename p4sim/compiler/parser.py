@@ -950,14 +950,12 @@ class _AstBuilder(Transformer[Token, Any]):
         return ast.AssignStatement(pos=c[0].pos, lhs=c[0], rhs=c[1])
 
     def compound_assignment(self, c: list[Any]) -> ast.AssignStatement:
-        """``a op= b`` is ``a = a op b`` with a copy of the target as left operand.
-
-        p4c evaluates the target once; that only differs when an index has side effects.
-        """
+        """``a op= b`` is ``a = a op b`` with a copy of the target as left operand; the
+        target is evaluated once (``sideeffects.py`` computes calls in it first)."""
         target, op, value = c
         operand = ast.BinaryOp(pos=target.pos, op=str(op)[:-1], left=copy.deepcopy(target),
                                right=value)
-        return ast.AssignStatement(pos=target.pos, lhs=target, rhs=operand)
+        return ast.AssignStatement(pos=target.pos, lhs=target, rhs=operand, compound=True)
 
     def empty_statement(self, c: list[Any]) -> ast.EmptyStatement:
         return ast.EmptyStatement(pos=self.tok_pos(c[0]))

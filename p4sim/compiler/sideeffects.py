@@ -24,6 +24,7 @@ from dataclasses import fields
 
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
+from p4sim.compiler.loops import clone_statement
 
 
 def order_side_effects(program: ast.Program) -> None:
@@ -142,6 +143,9 @@ def _statement(s: ast.Node, in_apply: bool) -> list[ast.Node]:  # noqa: C901
     elif isinstance(s, ast.AssignStatement):
         if _has_call(s.lhs):  # an index computed by a call: the left side first
             s.lhs = _hoist(s.lhs, pre)
+            if s.compound:  # ``a op= b``: ``a`` read through the same temporaries
+                assert isinstance(s.rhs, ast.BinaryOp)
+                s.rhs.left = clone_statement(s.lhs)
         if not _is_hit_test(s.rhs) and _needs_order(s.rhs, s, False):
             s.rhs = _hoist(s.rhs, pre)
     elif isinstance(s, ast.VariableDecl):

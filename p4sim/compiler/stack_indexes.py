@@ -22,7 +22,6 @@ from dataclasses import fields
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
 from p4sim.compiler.loops import clone_statement
-from p4sim.compiler.source_text import expression_text
 
 
 def simplify_stack_indexes(program: ast.Program) -> None:
@@ -145,9 +144,32 @@ def _postorder(node: ast.Node) -> Iterator[ast.Node]:
     yield node
 
 
-def _same(a: ast.ArrayIndex, b: ast.ArrayIndex) -> bool:
-    return expression_text(a.expr) == expression_text(b.expr) and \
-        expression_text(a.index) == expression_text(b.index)
+def _same(a: ast.Node, b: ast.Node) -> bool:
+    """``a`` and ``b`` denote the same thing: same structure, names resolving to the same
+    declarations (two temporaries may share a name)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, ast.PathExpression):
+        assert isinstance(b, ast.PathExpression)
+        return a.name == b.name and a.decl is b.decl
+    if isinstance(a, ast.Expression) and a.const_value is not None:
+        return isinstance(b, ast.Expression) and a.const_value == b.const_value
+    for f in fields(a):
+        if f.metadata.get("semantic") or f.name == "pos":
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y) or not all(_same_value(i, j) for i, j in zip(x, y, strict=True)):
+                return False
+        elif not _same_value(x, y):
+            return False
+    return True
+
+
+def _same_value(x: object, y: object) -> bool:
+    if isinstance(x, ast.Node) and isinstance(y, ast.Node):
+        return _same(x, y)
+    return x == y
 
 
 def _variable(name: str, typ: t.P4Type | None, where: ast.Node) -> ast.VariableDecl:
