@@ -606,6 +606,7 @@ class FunctionDecl(Declaration):
     params: list[Param] = field(default_factory=list)
     body: BlockStatement
     type: P4Type | None = _semantic()
+    control_body: BlockStatement | None = _semantic()  # stack_indexes.py, for controls
 
 
 @dataclass(eq=False, kw_only=True)
@@ -613,6 +614,7 @@ class ActionDecl(Declaration):
     params: list[Param] = field(default_factory=list)
     body: BlockStatement
     type: P4Type | None = _semantic()
+    control_body: BlockStatement | None = _semantic()  # stack_indexes.py, for controls
 
 
 @dataclass(eq=False, kw_only=True)

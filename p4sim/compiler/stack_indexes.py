@@ -9,9 +9,12 @@ element at a non-constant index ``s[i]`` into a chain over the constant indexes:
 element written out of range is not written; an assignment that reads one out of range
 assigns an undefined value (``hsVar``, never written: zero or invalid on BMv2) to its
 target; an ``if`` whose condition reads one runs its ``else``.  BMv2 itself would fail on
-``dereference_header_stack``.  Parser states keep their run-time indexes, as in p4c; so do
-function bodies (p4c inlines them first, p4sim only in the midend).  Runs after
-``sideeffects.py`` (calls in indexes are already temporaries).
+``dereference_header_stack``.  Parser states keep their run-time indexes, as in p4c.  p4c
+inlines functions before this pass and p4sim only in its midend, so a function gets a
+rewritten copy of its body for calls from controls (a ``return`` reading out of range
+returns the undefined value); the midend also rewrites the computation of a table key
+indexing a stack at run time (p4c's ``SimplifyKey`` moves such a key into a temporary
+first).  Runs after ``sideeffects.py`` (calls in indexes are already temporaries).
 """
 
 from __future__ import annotations
@@ -26,10 +29,26 @@ from p4sim.compiler.loops import clone_statement
 
 def simplify_stack_indexes(program: ast.Program) -> None:
     """Rewrite, in place, the statements of apply blocks and actions that index stacks
-    at run time."""
+    at run time; give each function that does a rewritten copy of its body
+    (``control_body``) for calls from controls."""
     for node in list(ast.walk(program)):
         if isinstance(node, ast.ControlDecl | ast.ActionDecl):
             node.body.statements = _statements(node.body.statements)
+        elif isinstance(node, ast.FunctionDecl) and any(
+                _runtime_index(n) is not None for n in ast.walk(node.body)
+                if isinstance(n, ast.Statement)):
+            body = clone_statement(node.body)
+            body.statements = _statements(body.statements)
+            node.control_body = body
+
+
+def expand_statement(s: ast.Statement) -> list[ast.Node]:
+    """``s`` rewritten over the constant values of its run-time stack indexes."""
+    return _statement(s)
+
+
+def has_runtime_index(e: ast.Expression) -> bool:
+    return _runtime_index(e) is not None
 
 
 def _statements(statements: list[ast.Node]) -> list[ast.Node]:
@@ -71,6 +90,9 @@ def _statement(s: ast.Node) -> list[ast.Node]:
         return _expand(s, _runtime_index(s.rhs), out_of_range_target=s.lhs)
     if isinstance(s, ast.MethodCallStatement):
         return _expand(s, _runtime_index(s))
+    if isinstance(s, ast.ReturnStatement) and s.value is not None:
+        # p4c inlines the function first: ``retval = value``, an assignment reading it
+        return _expand(s, _runtime_index(s.value), out_of_range_target=s.value)
     return [s]  # exit, return, a run-time loop (which runs inside an action)
 
 
@@ -112,10 +134,12 @@ def _expand(s: ast.Statement, found: ast.ArrayIndex | None,
     if out_of_range_target is not None and size == stack_type.size:
         undefined = _variable("hsVar", out_of_range_target.type, s)
         pre.insert(0, undefined)
+        undefined_use: ast.Statement = ast.ReturnStatement(
+            pos=s.pos, value=_ref(undefined)) if isinstance(s, ast.ReturnStatement) else \
+            ast.AssignStatement(pos=s.pos, lhs=clone_statement(out_of_range_target),
+                                rhs=_ref(undefined))
         links.append(ast.IfStatement(
-            pos=s.pos, cond=_compare(">=", index, size - 1, index_type),
-            then=ast.AssignStatement(pos=s.pos, lhs=clone_statement(out_of_range_target),
-                                     rhs=_ref(undefined))))
+            pos=s.pos, cond=_compare(">=", index, size - 1, index_type), then=undefined_use))
     for link, following in zip(links, links[1:], strict=False):
         link.otherwise = following
     if isinstance(s, ast.IfStatement):

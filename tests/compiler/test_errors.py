@@ -94,3 +94,31 @@ control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) 
     line = _line_of(source, "update_checksum(true")
     assert _error(source) == (f"bad.p4:{line}:9: error: update_checksum is only supported in "
                               "the checksum controls of V1Switch")
+
+
+def test_runtime_stack_index_assigned_in_parser() -> None:
+    # p4c keeps run-time indexes in parsers and emits a parser ``set`` whose destination
+    # is an expression, which BMv2 refuses to load (p4c issue 4194)
+    source = """
+header s_t { bit<8> v; }
+struct headers { s_t[2] s; }
+struct metadata { bit<1> i; }
+parser P(packet_in pk, out headers hdr, inout metadata meta,
+         inout standard_metadata_t sm) {
+    state start {
+        pk.extract(hdr.s[0]);
+        pk.extract(hdr.s[1]);
+        hdr.s[meta.i].v = 1;
+        transition accept;
+    }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
+""" + MAIN
+    line = _line_of(source, "hdr.s[meta.i].v = 1;")
+    assert _error(source) == (f"bad.p4:{line}:9: error: a field of a header-stack element at "
+                              "a run-time index cannot be assigned in a parser on this target "
+                              "(BMv2's parser 'set' writes fields only)")

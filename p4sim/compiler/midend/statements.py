@@ -128,6 +128,11 @@ class BodyLowering:
         if not self.in_parser:
             parameters = [_localize(p) for p in parameters]
         if self.in_parser:
+            if name == "assign" and parameters[0].get("type") == "expression":
+                # p4c emits this ``set`` all the same, and BMv2 refuses to load it
+                raise LoweringError(node, "a field of a header-stack element at a run-time "
+                                          "index cannot be assigned in a parser on this "
+                                          "target (BMv2's parser 'set' writes fields only)")
             if name == "assign":
                 name = "set"
             if name not in PARSER_NATIVE_OPS:
@@ -488,7 +493,11 @@ class BodyLowering:
             self.emit("assign", [copy.json(), value], call,
                       f"{param.name} = {expression_text(arg)}")
             inner.bind(param, copy)
-        body = out_header_resets(decl.params, call) + list(decl.body.statements)
+        statements = decl.body
+        if isinstance(decl, ast.FunctionDecl) and decl.control_body is not None and \
+                not self.in_parser:
+            statements = decl.control_body
+        body = out_header_resets(decl.params, call) + list(statements.statements)
         self._return_jumps.append([])
         if isinstance(decl, ast.FunctionDecl) and result is not None:
             self._function_body(body, inner, result)

@@ -10,6 +10,7 @@ from typing import Any
 from p4sim.compiler import ast
 from p4sim.compiler import types as t
 from p4sim.compiler.diagnostics import Diagnostic
+from p4sim.compiler.loops import clone_statement
 from p4sim.compiler.midend.bmv2_sections import Pipeline, hex_json, hexstr
 from p4sim.compiler.midend.context import LoweringContext, source_info
 from p4sim.compiler.midend.control_plane import (
@@ -33,6 +34,7 @@ from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import BodyLowering
 from p4sim.compiler.source_text import expression_text, p4info_annotations
+from p4sim.compiler.stack_indexes import expand_statement, has_runtime_index
 
 Json = Any
 
@@ -734,6 +736,17 @@ class TableLowering:
             return None
         body = BodyLowering(self.ctx)
         for temp, expr in setup:
+            if has_runtime_index(expr):  # as p4c's HSIndexContretizer after SimplifyKey
+                decl = ast.VariableDecl(pos=expr.pos, name=temp.field,
+                                        type_ref=ast.TypeRef(pos=expr.pos, type=expr.type))
+                holder = ast.PathExpression(pos=expr.pos, name=temp.field, decl=decl,
+                                            type=expr.type)
+                inner = scope.child()
+                inner.bind(decl, temp)
+                assign = ast.AssignStatement(pos=expr.pos, lhs=holder,
+                                             rhs=clone_statement(expr))
+                body.statements(expand_statement(assign), inner)
+                continue
             body.emit("assign", [temp.json(), self.ctx.expr.value(expr, scope)], node,
                       f"{temp.field} = {expression_text(expr)}")
         return self.synthesized(body.out, node)
