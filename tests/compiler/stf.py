@@ -89,11 +89,12 @@ def _lpm(text: str, width: int) -> Lpm:
 
 
 class StfRunner:
-    """One STF file's commands applied in order to one Engine."""
+    """One STF file's commands applied in order to one Engine (or to ``engine``, anything
+with the Engine methods the commands use, e.g. a running switch)."""
 
-    def __init__(self, bmv2_json: dict[str, Any]) -> None:
+    def __init__(self, bmv2_json: dict[str, Any], engine: Any = None) -> None:
         self.json = bmv2_json
-        self.engine = Engine(bmv2_json)
+        self.engine = engine if engine is not None else Engine(bmv2_json)
         self.tables = {t["name"]: t for p in bmv2_json["pipelines"] for t in p["tables"]}
         self.actions = {a["id"]: a for a in bmv2_json["actions"]}
         self.received: dict[int, list[bytes]] = {}
