@@ -122,3 +122,24 @@ control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
     assert _error(source) == (f"bad.p4:{line}:9: error: a field of a header-stack element at "
                               "a run-time index cannot be assigned in a parser on this target "
                               "(BMv2's parser 'set' writes fields only)")
+
+
+def test_runtime_stack_index_extracted() -> None:
+    source = """
+header s_t { bit<8> v; }
+struct headers { s_t[2] s; }
+struct metadata { bit<1> i; }
+parser P(packet_in pk, out headers hdr, inout metadata meta,
+         inout standard_metadata_t sm) {
+    state start { pk.extract(hdr.s[meta.i]); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
+""" + MAIN
+    line = _line_of(source, "pk.extract(hdr.s[meta.i])")
+    assert _error(source) == (f"bad.p4:{line}:30: error: hdr.s[meta.i]: extracting a "
+                              "header-stack element at a run-time index is not supported on "
+                              "this target (use .next)")

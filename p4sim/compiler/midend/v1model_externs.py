@@ -18,6 +18,7 @@ from p4sim.compiler.midend.errors import LoweringError
 from p4sim.compiler.midend.expressions import bit_width, repr_type
 from p4sim.compiler.midend.header_flattening import flat_fields
 from p4sim.compiler.midend.locations import (
+    DynamicHeaderLoc,
     ExternLoc,
     FieldLoc,
     HeaderLoc,
@@ -360,4 +361,9 @@ def _extract_target(body: BodyLowering, e: ast.Expression, scope: Scope) -> Json
     loc = body.ctx.expr.location(e, scope)
     if isinstance(loc, HeaderLoc):
         return {"type": "regular", "value": loc.name}
+    if isinstance(loc, DynamicHeaderLoc):
+        # BMv2's extract names its header (or the stack, for .next); p4c emits the
+        # dereference expression where BMv2 expects that name
+        raise LoweringError(e, f"{expression_text(e)}: extracting a header-stack element at "
+                               "a run-time index is not supported on this target (use .next)")
     raise LoweringError(e, f"{expression_text(e)}: extract needs a header")
