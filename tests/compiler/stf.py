@@ -168,7 +168,7 @@ with the Engine methods the commands use, e.g. a running switch)."""
         return _by_suffix([r["name"] for r in self.json["register_arrays"]], name, "register")
 
     def _set_group(self, group: int) -> None:
-        replicas = [(rid, port) for node in self.mc_groups[group]
+        replicas = [(port, rid) for node in self.mc_groups[group]
                     for rid, ports in [self.mc_nodes[node]] for port in ports]
         self.engine.mc_group_set(group, replicas)
 
