@@ -143,3 +143,17 @@ control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
     assert _error(source) == (f"bad.p4:{line}:30: error: hdr.s[meta.i]: extracting a "
                               "header-stack element at a run-time index is not supported on "
                               "this target (use .next)")
+
+
+@pytest.mark.parametrize("name", ["resubmit", "recirculate"])
+def test_deprecated_field_list_resubmit_and_recirculate(name: str) -> None:
+    source = HEADERS + f"""
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {{
+    apply {{
+        {name}({{ meta.x }});
+    }}
+}}
+""" + DEPARSER + MAIN
+    line = _line_of(source, f"{name}({{")
+    assert _error(source) == (f"bad.p4:{line}:9: error: {name} with a field list is deprecated "
+                              f"and not supported; use {name}_preserving_field_list")

@@ -178,6 +178,9 @@ def extern_function(body: BodyLowering, call: ast.MethodCall, scope: Scope,
         if name == "clone_preserving_field_list":
             index = _field_list(body, _required(call, 2))
         body.emit(primitive, [session, hex_json(index, 32)], node)
+    elif name in ("resubmit", "recirculate"):
+        raise LoweringError(call, f"{name} with a field list is deprecated and not supported; "
+                                  f"use {name}_preserving_field_list")
     elif name in ("resubmit_preserving_field_list", "recirculate_preserving_field_list"):
         index = _field_list(body, _required(call, 0))
         body.emit(name.split("_", 1)[0], [hex_json(index, 32)], node)
