@@ -462,11 +462,26 @@ class BodyLowering:
         inner = scope.child()
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
+        outputs = [(param, given, expr.location(given, scope))
+                   for param, given in zip(decl.params, args, strict=False)
+                   if given is not None and param.direction in ("out", "inout")]
+        copy_outs: list[tuple[Location, Location]] = []
+        if _outputs_alias(decl, outputs):
+            # copy-in/copy-out through temporaries: binding the parameters to the arguments
+            # would let a write through one of them show through another (or through the
+            # storage the body names directly) before the call returns
+            for param, given, target in outputs:
+                assert param.type_ref.type is not None
+                temp = self.ctx.storage.variable(param.name, param.type_ref.type)
+                if param.direction == "inout":
+                    self.assign_to(temp, given, scope, call)
+                inner.bind(param, temp)
+                copy_outs.append((target, temp))
+        else:
+            for param, _, target in outputs:
+                inner.bind(param, target)
         for param, arg in zip(decl.params, args, strict=False):
-            if arg is None:
-                continue
-            if param.direction in ("out", "inout"):
-                inner.bind(param, expr.location(arg, scope))
+            if arg is None or param.direction in ("out", "inout"):
                 continue
             ptype = repr_type(param.type_ref.type)
             if isinstance(ptype, t.ExternType):
@@ -505,6 +520,8 @@ class BodyLowering:
             self.statements(body, inner)
         for jump in self._return_jumps.pop():
             self._patch(jump)
+        for target, temp in copy_outs:  # left to right, as the spec copies out
+            self.copy(target, temp, call)
 
     def _function_body(self, body: list[ast.Node], scope: Scope, result: Location) -> None:
         for s in body:
@@ -525,6 +542,95 @@ class BodyLowering:
                 self._patch(end_target)
             else:
                 self.statement(s, scope)
+
+
+AccessPath = tuple[ast.Node, tuple[str | None, ...]]
+
+
+def _access_path(e: ast.Expression) -> AccessPath | None:
+    """The declaration an lvalue-like expression starts from and the members and constant
+    indexes below it (``None`` for an index known only at run time); a slice stands for its
+    whole field."""
+    parts: list[str | None] = []
+    while True:
+        if isinstance(e, ast.Member):
+            parts.append(e.member)
+            e = e.expr
+        elif isinstance(e, ast.ArrayIndex):
+            index = e.index.const_value
+            parts.append(str(int(index)) if isinstance(index, int) else None)
+            e = e.expr
+        elif isinstance(e, ast.Slice):
+            parts.clear()
+            e = e.expr
+        elif isinstance(e, ast.PathExpression) and e.decl is not None:
+            return e.decl, tuple(reversed(parts))
+        else:
+            return None
+
+
+def _paths_overlap(a: AccessPath, b: AccessPath) -> bool:
+    if a[0] is not b[0]:
+        return False
+    return all(x is None or y is None or x == y for x, y in zip(a[1], b[1], strict=False))
+
+
+def _body_paths(node: ast.Node, found: list[AccessPath]) -> None:
+    """The storage that ``node`` names directly: maximal member/index chains (their
+    run-time indexes are searched too)."""
+    if isinstance(node, ast.Member | ast.ArrayIndex | ast.Slice | ast.PathExpression):
+        path = _access_path(node)
+        if path is not None:
+            found.append(path)
+            e: ast.Node = node
+            while isinstance(e, ast.Member | ast.ArrayIndex | ast.Slice):
+                if isinstance(e, ast.ArrayIndex):
+                    _body_paths(e.index, found)
+                e = e.expr
+            return
+    for child in node.children():
+        _body_paths(child, found)
+
+
+def _atoms(loc: Location) -> list[tuple[str, str]]:
+    """The header fields (``*``: all of a header's; ``("*", "*")``: unknown, a run-time
+    stack element) that a location covers."""
+    if isinstance(loc, FieldLoc):
+        return [("*", "*")] if loc.element is not None else [(loc.header, loc.field)]
+    if isinstance(loc, HeaderLoc):
+        return [(loc.name, "*")]
+    if isinstance(loc, DynamicHeaderLoc):
+        return [("*", "*")]
+    if isinstance(loc, StackLoc):
+        return [(name, "*") for name in loc.element_names] + \
+            [atom for union in loc.unions for atom in _atoms(union)]
+    if isinstance(loc, UnionLoc):
+        return [(header.name, "*") for _, header in loc.members]
+    if isinstance(loc, StructLoc):
+        return [atom for member in loc.fields.values() for atom in _atoms(member)]
+    return []
+
+
+def _atoms_overlap(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> bool:
+    return any((h1 == h2 or "*" in (h1, h2)) and (f1 == f2 or "*" in (f1, f2))
+               for h1, f1 in a for h2, f2 in b)
+
+
+def _outputs_alias(decl: ast.ActionDecl | ast.FunctionDecl,
+                   outputs: list[tuple[ast.Param, ast.Expression, Location]]) -> bool:
+    """Whether two ``out``/``inout`` arguments share storage, or the body names storage
+    that an ``out``/``inout`` argument is part of (the P4_16 spec's copy-in/copy-out then
+    differs from passing the arguments by reference)."""
+    atoms = [_atoms(loc) for _, _, loc in outputs]
+    if any(_atoms_overlap(atoms[i], atoms[j])
+           for i in range(len(atoms)) for j in range(i + 1, len(atoms))):
+        return True
+    arg_paths = [path for _, arg, _ in outputs if (path := _access_path(arg)) is not None]
+    if not arg_paths:
+        return False
+    body: list[AccessPath] = []
+    _body_paths(decl.body, body)
+    return any(_paths_overlap(a, b) for a in arg_paths for b in body)
 
 
 def _is_storage(e: ast.Expression) -> bool:
