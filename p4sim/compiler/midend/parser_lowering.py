@@ -44,6 +44,7 @@ class _PendingState:
     scope: Scope
     prefix: str            # JSON name prefix of the parser's states ("" at top level)
     accept_to: str | None  # where ``accept`` leads (a sub-parser's continuation)
+    state_names: dict[str, str]  # the JSON names of this parser application's states
 
 
 class ParserLowering:
@@ -54,6 +55,7 @@ class ParserLowering:
     def __init__(self, ctx: LoweringContext) -> None:
         self.ctx = ctx
         self._pending: list[_PendingState] = []
+        self._state_names: set[str] = set()
 
     def lower(self, parser: ast.ParserDecl, scope: Scope) -> None:
         start = self._instantiate(parser, scope, "", None)
@@ -90,12 +92,25 @@ class ParserLowering:
                                            "on this target")
         if all(state.name != "start" for state in parser.states):
             raise LoweringError(parser, f"parser {parser.name} has no start state")
-        for name, statements, transition in simplify_states(parser.states):
+        states = simplify_states(parser.states)
+        names = self._application_names(prefix, [name for name, _, _ in states])
+        for name, statements, transition in states:
             if name == "start":
                 statements = initializers + statements
-            self._pending.append(_PendingState(prefix + name, statements, transition,
-                                               scope.child(), prefix, accept_to))
-        return prefix + "start"
+            self._pending.append(_PendingState(names[name], statements, transition,
+                                               scope.child(), prefix, accept_to, names))
+        return names["start"]
+
+    def _application_names(self, prefix: str, states: list[str]) -> dict[str, str]:
+        """JSON names for one application of a parser: ``<prefix><state>``, with ``_0``,
+        ``_1``... appended when the same instance is applied again (p4c's inliner gives
+        each inlined copy fresh names the same way)."""
+        suffix, counter = "", 0
+        while any(prefix + name + suffix in self._state_names for name in states):
+            suffix, counter = f"_{counter}", counter + 1
+        names = {name: prefix + name + suffix for name in states}
+        self._state_names.update(names.values())
+        return names
 
     def _lower_state(self, state: _PendingState) -> None:
         ctx = self.ctx
@@ -126,7 +141,7 @@ class ParserLowering:
                       transition: ast.Expression | str | None) -> str:
         name = self.ctx.sections.fresh_name(f"{state.name}_{suffix}")
         self._pending.append(_PendingState(name, rest, transition, state.scope, state.prefix,
-                                           state.accept_to))
+                                           state.accept_to, state.state_names))
         return name
 
     def _split_on_if(self, state: _PendingState, body: BodyLowering, s: ast.IfStatement,
@@ -250,7 +265,7 @@ class ParserLowering:
             return state.accept_to
         if target.name == "reject":
             return None
-        return state.prefix + target.name
+        return state.state_names[target.name]
 
     def _case(self, case: ast.SelectCase, widths: list[int],
               state: _PendingState) -> list[Json]:
