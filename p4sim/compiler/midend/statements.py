@@ -113,6 +113,8 @@ class BodyLowering:
         self.in_parser = in_parser
         self.out: list[Json] = []
         self._return_jumps: list[list[Json]] = []
+        # per inlined call, like _return_jumps: its out/inout copy-outs (see inline)
+        self._copy_outs: list[list[tuple[Location, Location]]] = []
         # per enclosing run-time loop: the jumps of its break and continue statements
         self._loop_jumps: list[tuple[list[Json], list[Json]]] = []
 
@@ -233,6 +235,11 @@ class BodyLowering:
             if self.in_parser:
                 raise LoweringError(s, "exit is not allowed in a parser")
             self.emit("exit", [], s)
+            # the arguments of the calls being left are still copied out; the outermost
+            # call's copy-out follows the end its jump leads to
+            for copy_outs in reversed(self._copy_outs[1:]):
+                for target, temp in copy_outs:
+                    self.copy(target, temp, s)
             if self._return_jumps:
                 self._return_jumps[0].append(self._jump("_jump", [], s))
         elif isinstance(s, ast.ReturnStatement):
@@ -514,10 +521,12 @@ class BodyLowering:
             statements = decl.control_body
         body = out_header_resets(decl.params, call) + list(statements.statements)
         self._return_jumps.append([])
+        self._copy_outs.append(copy_outs)
         if isinstance(decl, ast.FunctionDecl) and result is not None:
             self._function_body(body, inner, result)
         else:
             self.statements(body, inner)
+        self._copy_outs.pop()
         for jump in self._return_jumps.pop():
             self._patch(jump)
         for target, temp in copy_outs:  # left to right, as the spec copies out
