@@ -28,7 +28,7 @@ from p4sim.compiler.midend.instances import (
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, ValueLoc
 from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
-from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.midend.statements import BodyLowering, atoms_overlap, location_atoms
 from p4sim.compiler.midend.tables import TableLowering
 
 Json = Any
@@ -476,17 +476,22 @@ class ControlLowering:
         # headers of out arguments are invalidated after the in-arguments are read: an
         # in-argument naming the same storage is copied in first (p4c: a temporary)
         resets = out_header_resets(instance.control.params, call)
+        copy_out: list[ast.Node] = []
+        aliased = self._arguments_alias(instance.control.params, args, scope)
         for param, arg in zip(instance.control.params, args, strict=False):
             if arg is None:
                 continue
             constant = self.ctx.expr.constant(arg) if param.direction in ("", "in") else None
+            by_reference = isinstance(repr_type(param.type_ref.type), t.ExternType) or \
+                not aliased and (param.direction in ("out", "inout") or not resets and isinstance(
+                    arg, ast.PathExpression | ast.Member | ast.ArrayIndex))
             if constant is not None:
                 inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
-            elif param.direction in ("out", "inout") or isinstance(
-                    arg, ast.PathExpression | ast.Member | ast.ArrayIndex) and (
-                    not resets or isinstance(repr_type(param.type_ref.type), t.ExternType)):
+            elif by_reference:
                 inner.bind(param, self.ctx.expr.location(arg, scope))
-            else:  # an in-argument computed by an expression: copied in first
+            else:
+                # an in-argument computed by an expression, or (when out/inout arguments
+                # share storage with other arguments) any argument: through a copy
                 assert param.type_ref.type is not None
                 temp = self.ctx.storage.variable(f"{param.name}", param.type_ref.type)
                 holder = ast.PathExpression(pos=arg.pos, name=param.name,
@@ -494,13 +499,30 @@ class ControlLowering:
                 holder.decl = holder
                 inner.bind(holder, temp)
                 inner.bind(param, temp)
-                copy_in.append(ast.AssignStatement(pos=arg.pos, lhs=holder, rhs=arg))
+                if param.direction != "out":
+                    copy_in.append(ast.AssignStatement(pos=arg.pos, lhs=holder, rhs=arg))
+                if param.direction in ("out", "inout"):
+                    copy_out.append(ast.AssignStatement(pos=arg.pos, lhs=arg, rhs=holder))
         copy_in.extend(resets)
         body = self.instantiate(instance.control, inner)
-        if not copy_in:
-            return body
-        # the copy-in reads the caller's scope; the holder is bound in ``inner``
-        return self._synthesize(copy_in, inner).then(body)
+        # the copies read and write the caller's scope; the holders are bound in ``inner``
+        if copy_in:
+            body = self._synthesize(copy_in, inner).then(body)
+        if copy_out:
+            body = body.then(self._synthesize(copy_out, inner))
+        return body
+
+    def _arguments_alias(self, params: list[ast.Param], args: list[ast.Expression | None],
+                         scope: Scope) -> bool:
+        """Whether an out/inout argument shares storage with another argument."""
+        located = [(param, location_atoms(self.ctx.expr.location(arg, scope)))
+                   for param, arg in zip(params, args, strict=False)
+                   if arg is not None and self.ctx.expr.constant(arg) is None
+                   and isinstance(arg, ast.PathExpression | ast.Member | ast.ArrayIndex)
+                   and not isinstance(repr_type(param.type_ref.type), t.ExternType)]
+        return any((p1.direction in ("out", "inout") or p2.direction in ("out", "inout"))
+                   and atoms_overlap(a1, a2)
+                   for i, (p1, a1) in enumerate(located) for p2, a2 in located[i + 1:])
 
 
 def _bound(scope: Scope, name: ast.PathExpression, location: FieldLoc) -> Scope:

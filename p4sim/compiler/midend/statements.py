@@ -601,7 +601,7 @@ def _body_paths(node: ast.Node, found: list[AccessPath]) -> None:
         _body_paths(child, found)
 
 
-def _atoms(loc: Location) -> list[tuple[str, str]]:
+def location_atoms(loc: Location) -> list[tuple[str, str]]:
     """The header fields (``*``: all of a header's; ``("*", "*")``: unknown, a run-time
     stack element) that a location covers."""
     if isinstance(loc, FieldLoc):
@@ -612,15 +612,15 @@ def _atoms(loc: Location) -> list[tuple[str, str]]:
         return [("*", "*")]
     if isinstance(loc, StackLoc):
         return [(name, "*") for name in loc.element_names] + \
-            [atom for union in loc.unions for atom in _atoms(union)]
+            [atom for union in loc.unions for atom in location_atoms(union)]
     if isinstance(loc, UnionLoc):
         return [(header.name, "*") for _, header in loc.members]
     if isinstance(loc, StructLoc):
-        return [atom for member in loc.fields.values() for atom in _atoms(member)]
+        return [atom for member in loc.fields.values() for atom in location_atoms(member)]
     return []
 
 
-def _atoms_overlap(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> bool:
+def atoms_overlap(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> bool:
     return any((h1 == h2 or "*" in (h1, h2)) and (f1 == f2 or "*" in (f1, f2))
                for h1, f1 in a for h2, f2 in b)
 
@@ -630,8 +630,8 @@ def _outputs_alias(decl: ast.ActionDecl | ast.FunctionDecl,
     """Whether two ``out``/``inout`` arguments share storage, or the body names storage
     that an ``out``/``inout`` argument is part of (the P4_16 spec's copy-in/copy-out then
     differs from passing the arguments by reference)."""
-    atoms = [_atoms(loc) for _, _, loc in outputs]
-    if any(_atoms_overlap(atoms[i], atoms[j])
+    atoms = [location_atoms(loc) for _, _, loc in outputs]
+    if any(atoms_overlap(atoms[i], atoms[j])
            for i in range(len(atoms)) for j in range(i + 1, len(atoms))):
         return True
     arg_paths = [path for _, arg, _ in outputs if (path := _access_path(arg)) is not None]
