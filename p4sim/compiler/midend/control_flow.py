@@ -28,7 +28,12 @@ from p4sim.compiler.midend.instances import (
 from p4sim.compiler.midend.locations import ExternLoc, FieldLoc, ValueLoc
 from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
-from p4sim.compiler.midend.statements import BodyLowering, atoms_overlap, location_atoms
+from p4sim.compiler.midend.statements import (
+    BodyLowering,
+    atoms_overlap,
+    location_atoms,
+    sliced,
+)
 from p4sim.compiler.midend.tables import TableLowering
 
 Json = Any
@@ -483,15 +488,16 @@ class ControlLowering:
                 continue
             constant = self.ctx.expr.constant(arg) if param.direction in ("", "in") else None
             by_reference = isinstance(repr_type(param.type_ref.type), t.ExternType) or \
-                not aliased and (param.direction in ("out", "inout") or not resets and isinstance(
-                    arg, ast.PathExpression | ast.Member | ast.ArrayIndex))
+                not aliased and not isinstance(arg, ast.Slice) and (
+                    param.direction in ("out", "inout") or not resets and isinstance(
+                        arg, ast.PathExpression | ast.Member | ast.ArrayIndex))
             if constant is not None:
                 inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
             elif by_reference:
                 inner.bind(param, self.ctx.expr.location(arg, scope))
             else:
-                # an in-argument computed by an expression, or (when out/inout arguments
-                # share storage with other arguments) any argument: through a copy
+                # an in-argument computed by an expression, a slice, or (when out/inout
+                # arguments share storage with other arguments) any argument: a copy
                 assert param.type_ref.type is not None
                 temp = self.ctx.storage.variable(f"{param.name}", param.type_ref.type)
                 holder = ast.PathExpression(pos=arg.pos, name=param.name,
@@ -515,10 +521,11 @@ class ControlLowering:
     def _arguments_alias(self, params: list[ast.Param], args: list[ast.Expression | None],
                          scope: Scope) -> bool:
         """Whether an out/inout argument shares storage with another argument."""
-        located = [(param, location_atoms(self.ctx.expr.location(arg, scope)))
+        located = [(param, location_atoms(self.ctx.expr.location(sliced(arg), scope)))
                    for param, arg in zip(params, args, strict=False)
                    if arg is not None and self.ctx.expr.constant(arg) is None
-                   and isinstance(arg, ast.PathExpression | ast.Member | ast.ArrayIndex)
+                   and isinstance(sliced(arg), ast.PathExpression | ast.Member |
+                                  ast.ArrayIndex)
                    and not isinstance(repr_type(param.type_ref.type), t.ExternType)]
         return any((p1.direction in ("out", "inout") or p2.direction in ("out", "inout"))
                    and atoms_overlap(a1, a2)

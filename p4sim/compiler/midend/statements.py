@@ -8,6 +8,7 @@ and ``return``/``exit`` jump to the end of the expanded body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from p4sim.compiler import ast
@@ -31,6 +32,8 @@ from p4sim.compiler.midend.scope import Scope
 from p4sim.compiler.source_text import expression_text
 
 Json = Any
+# emits the copy-out of one out/inout argument (the node is the primitives' source)
+CopyOut = Callable[[ast.Node], None]
 
 PARSER_NATIVE_OPS = {"extract", "extract_VL", "verify", "advance", "set", "primitive"}
 
@@ -114,7 +117,7 @@ class BodyLowering:
         self.out: list[Json] = []
         self._return_jumps: list[list[Json]] = []
         # per inlined call, like _return_jumps: its out/inout copy-outs (see inline)
-        self._copy_outs: list[list[tuple[Location, Location]]] = []
+        self._copy_outs: list[list[CopyOut]] = []
         # per enclosing run-time loop: the jumps of its break and continue statements
         self._loop_jumps: list[tuple[list[Json], list[Json]]] = []
 
@@ -238,8 +241,8 @@ class BodyLowering:
             # the arguments of the calls being left are still copied out; the outermost
             # call's copy-out follows the end its jump leads to
             for copy_outs in reversed(self._copy_outs[1:]):
-                for target, temp in copy_outs:
-                    self.copy(target, temp, s)
+                for copy_out in copy_outs:
+                    copy_out(s)
             if self._return_jumps:
                 self._return_jumps[0].append(self._jump("_jump", [], s))
         elif isinstance(s, ast.ReturnStatement):
@@ -469,24 +472,24 @@ class BodyLowering:
         inner = scope.child()
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
-        outputs = [(param, given, expr.location(given, scope))
+        outputs = [(param, given, expr.location(sliced(given), scope))
                    for param, given in zip(decl.params, args, strict=False)
                    if given is not None and param.direction in ("out", "inout")]
-        copy_outs: list[tuple[Location, Location]] = []
-        if _outputs_alias(decl, outputs):
-            # copy-in/copy-out through temporaries: binding the parameters to the arguments
-            # would let a write through one of them show through another (or through the
-            # storage the body names directly) before the call returns
-            for param, given, target in outputs:
-                assert param.type_ref.type is not None
-                temp = self.ctx.storage.variable(param.name, param.type_ref.type)
-                if param.direction == "inout":
-                    self.assign_to(temp, given, scope, call)
-                inner.bind(param, temp)
-                copy_outs.append((target, temp))
-        else:
-            for param, _, target in outputs:
+        copy_outs: list[CopyOut] = []
+        aliased = _outputs_alias(decl, outputs)
+        for param, given, target in outputs:
+            if not aliased and not isinstance(given, ast.Slice):
                 inner.bind(param, target)
+                continue
+            # copy-in/copy-out through a temporary: a slice has no location of its own, and
+            # binding aliased parameters to their arguments would let a write through one
+            # of them show through another (or through what the body names directly)
+            assert param.type_ref.type is not None
+            temp = self.ctx.storage.variable(param.name, param.type_ref.type)
+            if param.direction == "inout":
+                self.assign_to(temp, given, scope, call)
+            inner.bind(param, temp)
+            copy_outs.append(self._copy_out(given, target, temp, scope))
         for param, arg in zip(decl.params, args, strict=False):
             if arg is None or param.direction in ("out", "inout"):
                 continue
@@ -529,8 +532,19 @@ class BodyLowering:
         self._copy_outs.pop()
         for jump in self._return_jumps.pop():
             self._patch(jump)
-        for target, temp in copy_outs:  # left to right, as the spec copies out
-            self.copy(target, temp, call)
+        for copy_out in copy_outs:  # left to right, as the spec copies out
+            copy_out(call)
+
+    def _copy_out(self, arg: ast.Expression, target: Location, temp: Location,
+                  scope: Scope) -> CopyOut:
+        """Writes ``temp`` back to the argument ``arg`` (at ``target`` unless a slice)."""
+        if not isinstance(arg, ast.Slice):
+            return lambda node: self.copy(target, temp, node)
+        holder = ast.PathExpression(pos=arg.pos, name="tmp", type=arg.type)
+        holder.decl = holder
+        back = scope.child()
+        back.bind(holder, temp)
+        return lambda node: self.assign(arg, holder, back, node)
 
     def _function_body(self, body: list[ast.Node], scope: Scope, result: Location) -> None:
         for s in body:
@@ -554,6 +568,13 @@ class BodyLowering:
 
 
 AccessPath = tuple[ast.Node, tuple[str | None, ...]]
+
+
+def sliced(e: ast.Expression) -> ast.Expression:
+    """The field a (possibly nested) slice ``f[h:l]`` is taken from."""
+    while isinstance(e, ast.Slice):
+        e = e.expr
+    return e
 
 
 def _access_path(e: ast.Expression) -> AccessPath | None:
