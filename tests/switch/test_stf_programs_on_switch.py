@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(not can_create_namespaces(),
 
 PROGRAMS = REPO / "tests" / "compiler" / "round4" / "programs"
 STF_PROGRAMS = sorted(p.stem for p in PROGRAMS.glob("*.stf"))
-PORTS = (0, 1)  # the STF ports; port p is veth s<p+1> (h<p+1> on the hosts' side)
+PORTS = (0, 1, 2, 3, 4)  # the STF ports; port p is veth s<p+1> (h<p+1> on the hosts' side)
 TRAILER = bytes(range(0xA0, 0xA0 + 14))
 QUIET = 0.15  # seconds without a frame after which a packet's outputs are all in
 
@@ -63,6 +63,7 @@ class SwitchTarget:
         self.tables = {t.preamble.name: t for t in p4info.tables}
         self.actions = {a.preamble.name: a for a in p4info.actions}
         self.sockets = sockets
+        self.groups: set[int] = set()
 
     def _action(self, call: ActionCall) -> p4r.TableAction:
         action = self.actions[call.action]
@@ -90,6 +91,14 @@ class SwitchTarget:
         entry = p4r.TableEntry(table_id=self.tables[table].preamble.id,
                                is_default_action=True, action=self._action(action))
         self.client.write(update(p4r.Update.MODIFY, table_entry=entry))
+
+    def mc_group_set(self, group: int, replicas: list[tuple[int, int]]) -> None:
+        entry = p4r.PacketReplicationEngineEntry(multicast_group_entry=p4r.MulticastGroupEntry(
+            multicast_group_id=group,
+            replicas=[p4r.Replica(egress_port=port, instance=rid) for port, rid in replicas]))
+        kind = p4r.Update.MODIFY if group in self.groups else p4r.Update.INSERT
+        self.client.write(update(kind, packet_replication_engine_entry=entry))
+        self.groups.add(group)
 
     def process(self, port: int, data: bytes) -> Result:
         self.sockets[port].send(data + TRAILER)
