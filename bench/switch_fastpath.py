@@ -4,6 +4,7 @@
                                                    [--repeat 3] [--pps-count 300000]
                                                    [--pps-rate 200000] [--entries 100000]
                                                    [--baseline REV] [--no-exact-path]
+                                                   [--pps-only]
 
 1. Downloads of ``/big.bin`` (random bytes, written by curl to tmpfs and SHA-256 checked
    after every transfer; each path ``--repeat`` times, the median counts) without any switch,
@@ -296,26 +297,47 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="connection entries for the memory figure")
     parser.add_argument("--no-exact-path", action="store_true",
                         help="skip the spliced download with --no-offload")
+    parser.add_argument("--pps-only", action="store_true",
+                        help="only the 64-byte packet rates (3.): no downloads, no memory")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("error: namespaces and Mininet need root", file=sys.stderr)
         return 2
-    if not Path(HAPROXY).exists():
+    if not args.pps_only and not Path(HAPROXY).exists():
         print(f"error: {HAPROXY} missing (apt-get install haproxy)", file=sys.stderr)
         return 2
     size = args.size_mb * CHUNK
     downloads: list[Download] = []
     with tempfile.TemporaryDirectory(prefix="p4f-") as tmp:
         work = Path(tmp)
-        downloads += native_downloads(work, size, args.max_time, args.repeat)
-        downloads += switch_downloads(size, args.max_time, True, args.repeat)
-        if not args.no_exact_path:
-            downloads += switch_downloads(size, args.max_time, False, args.repeat)
+        if not args.pps_only:
+            downloads += native_downloads(work, size, args.max_time, args.repeat)
+            downloads += switch_downloads(size, args.max_time, True, args.repeat)
+            if not args.no_exact_path:
+                downloads += switch_downloads(size, args.max_time, False, args.repeat)
         rates = packet_rates(work, args.pps_count, args.pps_rate,
                              baseline_tree(work, args.baseline))
+        if args.pps_only:
+            print(rate_report(rates, args))
+            return 0
         before, after = connection_memory(work, args.entries)
     print(report(downloads, rates, before, after, args))
     return 0
+
+
+def rate_report(rates: Sequence[switch_pps.Result], args: argparse.Namespace) -> str:
+    """The 64-byte packet rates of every run and the batch path's ratio to its peers."""
+    lines = [f"\n{'64-byte UDP':<14}{'sent':>9}{'received':>10}{'pkt/s':>10}{'median us':>11}"]
+    for r in rates:
+        lines.append(f"{r.target:<14}{r.sent:>9}{r.received:>10}{r.pps:>10.0f}"
+                     f"{r.median_latency_us:>11.1f}")
+    pps = _median_by_label([(r.target, r.pps) for r in rates])
+    for other in ("previous", "--no-offload"):
+        if pps.get(other):
+            what = (f"the switch at {args.baseline[:12]}" if other == "previous"
+                    else "this switch with --no-offload")
+            lines.append(f"batch / {other} ({what}): {pps['batch'] / pps[other]:.2f}")
+    return "\n".join(lines)
 
 
 def _median_by_label(values: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -344,17 +366,7 @@ def report(downloads: Sequence[Download], rates: Sequence[switch_pps.Result], be
                   "spliced l7 (--no-offload)"):
         if mbit.get(other):
             lines.append(f"spliced / {other:<28}{spliced / mbit[other]:8.2f}")
-    lines.append(f"\n{'64-byte UDP':<14}{'sent':>9}{'received':>10}{'pkt/s':>10}"
-                 f"{'median us':>11}")
-    for r in rates:
-        lines.append(f"{r.target:<14}{r.sent:>9}{r.received:>10}{r.pps:>10.0f}"
-                     f"{r.median_latency_us:>11.1f}")
-    pps = _median_by_label([(r.target, r.pps) for r in rates])
-    for other in ("previous", "--no-offload"):
-        if pps.get(other):
-            what = (f"the switch at {args.baseline[:12]}" if other == "previous"
-                    else "this switch with --no-offload")
-            lines.append(f"batch / {other} ({what}): {pps['batch'] / pps[other]:.2f}")
+    lines.append(rate_report(rates, args))
     lines.append(f"\np4sim-switch RSS on lb.p4: {before / 1024:.1f} MiB empty, "
                  f"{after / 1024:.1f} MiB with {args.entries} connection entries "
                  f"({(after - before) * 1024 / max(args.entries, 1):.0f} bytes per entry)")
