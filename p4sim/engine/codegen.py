@@ -141,6 +141,9 @@ class CodeGen:
         self.ns["HB"] = [h.base for h in layout.headers]
         self._counter = 0
         self.in_parser = False
+        self.parser_off = "p.off"
+        """Where parser code keeps the current offset: ``p.off``, or the local ``o`` of a
+        parser whose states are inlined into one function."""
 
     # --- namespace ------------------------------------------------------------------
 
@@ -352,7 +355,7 @@ class CodeGen:
             if (not isinstance(value, list) or len(value) != 2
                     or not all(isinstance(v, int) and v >= 0 for v in value) or value[1] == 0):
                 raise ConfigError(f"{what}: bad lookahead {value!r}")
-            return f"_look(data, n, p.off, {value[0]}, {value[1]})"
+            return f"_look(data, n, {self.parser_off}, {value[0]}, {value[1]})"
         raise ConfigError(f"{what}: unsupported value type {kind!r}")
 
     def _op(self, e: dict[str, Any], what: str) -> str:

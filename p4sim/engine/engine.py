@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -277,7 +278,7 @@ class Engine:
             self._update_checksums(p, f)
         try:
             out = prog.deparse(p)
-        except OverflowError:
+        except (OverflowError, struct.error):
             return
 
         if p.recirculate_field_list:

@@ -135,9 +135,12 @@ def _size(obj: dict[str, Any], key: str, what: str) -> int:
 
 
 class Loader:
-    def __init__(self, cfg: dict[str, Any], clock_ns: Callable[[], int]) -> None:
+    def __init__(self, cfg: dict[str, Any], clock_ns: Callable[[], int], *,
+                 inline_parser: bool = True) -> None:
         self.cfg = cfg
         self.clock_ns = clock_ns
+        self.inline_parser = inline_parser
+        """Parsers as one function when they can be (the tests compare with per-state)."""
         self.where = ["the top-level objects"]
         """The JSON object being translated, for errors the checks did not anticipate."""
         self.payload_calculations: set[str] = set()
@@ -203,7 +206,7 @@ class Loader:
         if not parsers:
             raise ConfigError("parsers: the program has no parser")
         pb = ParserBuilder(cg, layout, self.errors, vsets, self.where)
-        parse = pb.build(parsers[0])
+        parse = pb.build(parsers[0], self.inline_parser)
         checksums = self._checksums()
         self.where[0] = "the deparser"
         deparse = build_deparser(cg, layout, order)

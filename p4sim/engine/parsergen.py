@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from p4sim.engine.codegen import CodeGen, parse_hexstr
 from p4sim.engine.errors import ConfigError
 from p4sim.engine.hashing import csum16, make_hash
-from p4sim.engine.layout import HeaderDef, Layout
+from p4sim.engine.layout import HeaderDef, HeaderType, Layout
 from p4sim.engine.packet import Packet, ParserError
 
 CORE_ERRORS = {"NoError": 0, "PacketTooShort": 1, "NoMatch": 2, "StackOutOfBounds": 3,
@@ -18,6 +20,10 @@ MAX_PARSER_STATES = 4096
 """Parser states visited per packet before giving up with ParserTimeout (loops)."""
 PAYLOAD_VIEW_BYTES = 1024
 """From this many bytes on, the unparsed payload is a view of the packet, not a copy."""
+MAX_INLINED_STATES = 256
+MAX_INLINE_DEPTH = 48
+"""Bounds of a parser inlined into one function (states repeated on several paths count
+each time; the depth is Python's nesting of the branches)."""
 
 ParseFn = Callable[[Packet], int]
 CalcFn = Callable[[Packet, list[int]], int]
@@ -47,6 +53,78 @@ def _make_lookahead(too_short: int) -> Callable[[bytes, int, int, int, int], int
 
 def _byte_width(width: int) -> int:
     return (width + 7) // 8
+
+
+_PIECES = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
+_MAX_INT_PIECES = 16
+"""Units up to this many bytes are read and written as struct integers, longer ones as
+bytes (``int.from_bytes``/``to_bytes``)."""
+
+
+@dataclass(slots=True)
+class ByteUnit:
+    """Consecutive fields of a header that start and end on a byte boundary (the fewest that
+    do), with the ``struct`` codes that cover their bytes."""
+
+    bits: int = 0
+    fields: list[tuple[int, int]] = field(default_factory=list)
+    """(field index, shift of the field's lowest bit within the unit)."""
+    pieces: list[tuple[str, int]] = field(default_factory=list)
+    """(struct code, its size in bytes), most significant first."""
+
+    def join(self, names: list[str]) -> str:
+        """The unit's value from the values of its pieces."""
+        if self.pieces[0][0].endswith("s"):
+            return f"int.from_bytes({names[0]}, 'big')"
+        terms = []
+        shift = self.bits
+        for name, (_, size) in zip(names, self.pieces, strict=True):
+            shift -= size * 8
+            terms.append(f"({name} << {shift})" if shift else name)
+        return " | ".join(terms)
+
+    def split(self, value: str) -> list[str]:
+        """The values of the unit's pieces from the unit's value (a simple expression)."""
+        if self.pieces[0][0].endswith("s"):
+            return [f"({value}).to_bytes({self.bits // 8}, 'big')"]
+        if len(self.pieces) == 1:
+            return [value]
+        out = []
+        shift = self.bits
+        for _, size in self.pieces:
+            shift -= size * 8
+            part = f"({value} >> {shift})" if shift else value
+            out.append(part if shift + size * 8 == self.bits
+                       else f"{part} & {hex((1 << (size * 8)) - 1)}")
+        return out
+
+
+def byte_units(htype: HeaderType) -> list[ByteUnit]:
+    """A fixed-width, byte-aligned header type's fields grouped into byte units."""
+    units: list[ByteUnit] = []
+    current = ByteUnit()
+    for idx, fd in enumerate(htype.fields):
+        current.fields.append((idx, fd.width))
+        current.bits += fd.width
+        if current.bits % 8 == 0:
+            units.append(current)
+            current = ByteUnit()
+    for unit in units:
+        shift = unit.bits
+        fields = []
+        for idx, width in unit.fields:
+            shift -= width
+            fields.append((idx, shift))
+        unit.fields = fields
+        size = unit.bits // 8
+        if size > _MAX_INT_PIECES:
+            unit.pieces = [(f"{size}s", size)]
+            continue
+        for piece, code in _PIECES:
+            while size >= piece:
+                unit.pieces.append((code, piece))
+                size -= piece
+    return units
 
 
 class ParserBuilder:
@@ -86,6 +164,32 @@ class ParserBuilder:
                 emit(f"f[{slot}] = _sx(v >> {shift_code}, {fd.width})")
             else:
                 emit(f"f[{slot}] = (v >> {shift_code}) & {hex((1 << fd.width) - 1)}")
+
+    def _unpack_lines(self, hdr: HeaderDef, base: str, emit: Callable[[str], None]) -> None:
+        """Assign every field of a fixed-width header from one ``struct`` unpack at ``o``:
+        machine-sized pieces and small-int arithmetic instead of shifts of one big int."""
+        units = byte_units(hdr.type)
+        fmt = "".join(code for unit in units for code, _ in unit.pieces)
+        names = [f"_u{j}" for j in range(sum(len(unit.pieces) for unit in units))]
+        st = self.cg.const(struct.Struct("!" + fmt), "st")
+        emit(f"{', '.join(names)}, = {st}.unpack_from(data, o)")
+        at = 0
+        for unit in units:
+            parts = names[at:at + len(unit.pieces)]
+            at += len(unit.pieces)
+            value = unit.join(parts)
+            if len(unit.fields) > 1 and not value.isidentifier():
+                emit(f"_w = {value}")
+                value = "_w"
+            for idx, shift in unit.fields:
+                fd = hdr.type.fields[idx]
+                slot = f"{base} + {1 + idx}" if not base.isdigit() else str(int(base) + 1 + idx)
+                part = value
+                if len(unit.fields) > 1:
+                    part = f"({value} >> {shift})" if shift else value
+                    if shift + fd.width < unit.bits and not fd.signed:
+                        part = f"{part} & {hex((1 << fd.width) - 1)}"
+                emit(f"f[{slot}] = _sx({part}, {fd.width})" if fd.signed else f"f[{slot}] = {part}")
 
     def extract(self, target: Any, emit: Callable[[str], None], what: str,
                 varbit_expr: str | None) -> None:
@@ -141,7 +245,9 @@ class ParserBuilder:
         if htype.varbit_index is not None and varbit_expr is None:
             raise ConfigError(f"{what}: header type {htype.name!r} has a varbit field: "
                               "use extract_VL")
-        emit("o = p.off")
+        inline = self.cg.parser_off == "o"
+        if not inline:
+            emit("o = p.off")
         if varbit_expr is not None:
             if htype.varbit_index is None:
                 raise ConfigError(f"{what}: extract_VL on a header without varbit field")
@@ -156,8 +262,11 @@ class ParserBuilder:
             emit(f"e = o + {htype.fixed_bits // 8}")
         emit("if e > n:")
         emit(f"    raise ParserError({self.err('PacketTooShort')})")
-        emit("v = int.from_bytes(data[o:e], 'big')")
-        self._field_lines(rep, base, emit, "vw" if varbit_expr is not None else None)
+        if varbit_expr is None:
+            self._unpack_lines(rep, base, emit)
+        else:
+            emit("v = int.from_bytes(data[o:e], 'big')")
+            self._field_lines(rep, base, emit, "vw")
         valid = base if base.isdigit() else base
         emit(f"f[{valid}] = 1")
         if varbit_expr is not None:
@@ -168,7 +277,7 @@ class ParserBuilder:
             for other in self.layout.unions[rep.union].headers:
                 if other != rep.index:
                     emit(f"f[{self.layout.headers[other].base}] = 0")
-        emit("p.off = e")
+        emit("o = e" if inline else "p.off = e")
         if after:
             emit(after)
 
@@ -211,9 +320,10 @@ class ParserBuilder:
                 emit(f"a = {amount}")
             emit("if a % 8 or a < 0:")
             emit(f"    raise ParserError({self.err('ParserInvalidArgument')})")
-            emit("if p.off + a // 8 > n:")
+            off = cg.parser_off
+            emit(f"if {off} + a // 8 > n:")
             emit(f"    raise ParserError({self.err('PacketTooShort')})")
-            emit("p.off += a // 8")
+            emit(f"{off} += a // 8")
         elif name == "primitive":
             if len(params) != 1:
                 raise ConfigError(f"{where}: expects 1 parameter")
@@ -238,7 +348,9 @@ class ParserBuilder:
             total += _byte_width(width) * 8
         emit("k = " + (" | ".join(reversed(parts)) if parts else "0"))
 
-    def build(self, parser: dict[str, Any]) -> ParseFn:
+    def build(self, parser: dict[str, Any], inline: bool = True) -> ParseFn:
+        """The parser's function; ``inline``: as one function when it can be (see
+        :meth:`_inline_parser`), else one function per state."""
         pname = parser.get("name", "?")
         what = f"parser {pname!r}"
         states = parser.get("parse_states")
@@ -249,6 +361,7 @@ class ParserBuilder:
             if not isinstance(st, dict) or not isinstance(st.get("name"), str):
                 raise ConfigError(f"{what}: bad parse state {st!r}")
             fn_names[st["name"]] = self.cg.fresh("ps")
+        by_name = {st["name"]: st for st in states}
         self.cg.in_parser = True
         try:
             for st in states:
@@ -256,13 +369,16 @@ class ParserBuilder:
         finally:
             self.cg.in_parser = False
         init = parser.get("init_state")
-        if init not in fn_names:
+        if not isinstance(init, str) or init not in fn_names:
             raise ConfigError(f"{what}: unknown init_state {init!r}")
-        start = self.cg.ns[fn_names[init]]
-        timeout = self.err("ParserTimeout")
         # BMv2 takes NoError's value from the JSON like any error (p4c before 2019 numbered
         # the errors from 1)
         no_error = self.err("NoError")
+        inlined = self._inline_parser(init, by_name, what, no_error) if inline else None
+        if inlined is not None:
+            return inlined
+        start = self.cg.ns[fn_names[init]]
+        timeout = self.err("ParserTimeout")
 
         def parse(p: Packet) -> int:
             f = p.f
@@ -286,19 +402,54 @@ class ParserBuilder:
 
         return parse
 
+    def _transitions(self, st: dict[str, Any], emit: Callable[[str], None], what: str
+                     ) -> list[tuple[str | None, str | None]]:
+        """Emit the state's key computation (when it has value transitions); the transitions
+        in order as (condition on ``k``, None for the default; next state, None: accept),
+        up to the first default."""
+        transitions = st.get("transitions", []) or []
+        keys = st.get("transition_key", []) or []
+        if not isinstance(transitions, list) or not isinstance(keys, list):
+            raise ConfigError(f"{what}: bad transitions")
+        if any(isinstance(t, dict) and transition_kind(t) != "default" for t in transitions):
+            if not keys:
+                raise ConfigError(f"{what}: value transitions need a 'transition_key'")
+            self._key(keys, emit, what)
+        out: list[tuple[str | None, str | None]] = []
+        for tr in transitions:
+            if not isinstance(tr, dict):
+                raise ConfigError(f"{what}: bad transition {tr!r}")
+            kind = transition_kind(tr)
+            mask = tr.get("mask")
+            mask_v = parse_hexstr(mask, what) if mask is not None else None
+            nxt = tr.get("next_state")
+            if kind == "default":
+                out.append((None, nxt))
+                break
+            if kind == "hexstr":
+                value = parse_hexstr(tr.get("value"), what)
+                cond = f"k == {value}" if mask_v is None else \
+                    f"(k & {mask_v}) == {value & mask_v}"
+            elif kind == "parse_vset":
+                vname = tr.get("value")
+                if vname not in self.vsets:
+                    raise ConfigError(f"{what}: unknown parse_vset {vname!r}")
+                vs = self.cg.const(self.vsets[vname], "VS")
+                cond = f"k in {vs}" if mask_v is None else \
+                    f"any((k & {mask_v}) == (x & {mask_v}) for x in {vs})"
+            else:
+                raise ConfigError(f"{what}: unsupported transition type {kind!r}")
+            out.append((cond, nxt))
+        return out
+
     def _state(self, st: dict[str, Any], fn_names: dict[str, str], pwhat: str) -> None:
         what = f"{pwhat}, state {st['name']!r}"
         self.where[0] = what
         body: list[str] = []
         for op in st.get("parser_ops", []) or []:
             self._op(op, body.append, what)
-        transitions = st.get("transitions", []) or []
-        keys = st.get("transition_key", []) or []
-        if not isinstance(transitions, list) or not isinstance(keys, list):
-            raise ConfigError(f"{what}: bad transitions")
 
-        def target(tr: dict[str, Any]) -> str:
-            nxt = tr.get("next_state")
+        def target(nxt: str | None) -> str:
             if nxt is None:
                 return "None"
             if nxt not in fn_names:
@@ -306,44 +457,82 @@ class ParserBuilder:
             return fn_names[nxt]
 
         has_default = False
-        if any(isinstance(t, dict) and transition_kind(t) != "default" for t in transitions):
-            if not keys:
-                raise ConfigError(f"{what}: value transitions need a 'transition_key'")
-            self._key(keys, body.append, what)
-        for tr in transitions:
-            if not isinstance(tr, dict):
-                raise ConfigError(f"{what}: bad transition {tr!r}")
-            kind = transition_kind(tr)
-            mask = tr.get("mask")
-            mask_v = parse_hexstr(mask, what) if mask is not None else None
-            if kind == "default":
-                body.append(f"return {target(tr)}")
+        for cond, nxt in self._transitions(st, body.append, what):
+            if cond is None:
+                body.append(f"return {target(nxt)}")
                 has_default = True
-                break
-            if kind == "hexstr":
-                value = parse_hexstr(tr.get("value"), what)
-                if mask_v is None:
-                    body.append(f"if k == {value}:")
-                else:
-                    body.append(f"if (k & {mask_v}) == {value & mask_v}:")
-                body.append(f"    return {target(tr)}")
-            elif kind == "parse_vset":
-                vname = tr.get("value")
-                if vname not in self.vsets:
-                    raise ConfigError(f"{what}: unknown parse_vset {vname!r}")
-                vs = self.cg.const(self.vsets[vname], "VS")
-                if mask_v is None:
-                    body.append(f"if k in {vs}:")
-                else:
-                    body.append(f"if any((k & {mask_v}) == (x & {mask_v}) for x in {vs}):")
-                body.append(f"    return {target(tr)}")
             else:
-                raise ConfigError(f"{what}: unsupported transition type {kind!r}")
+                body.append(f"if {cond}:")
+                body.append(f"    return {target(nxt)}")
         if not has_default:
             # BMv2 accepts when no case matches and there is no default (p4c's HandleNoMatch
             # pass makes the NoMatch error explicit with a verify in a "noMatch" state)
             body.append("return None")
         self.cg.compile(fn_names[st["name"]], "p, f, data, n", body)
+
+    def _inline_parser(self, init: str, by_name: dict[str, dict[str, Any]], what: str,
+                       no_error: int) -> ParseFn | None:
+        """The parser as one function, every state inlined where its predecessor branches
+        to it (states reached on several paths are repeated), the offset in a local: no
+        call per state.  None when the state graph has a loop (which needs the step count
+        of ParserTimeout) or would inline more than MAX_INLINED_STATES states."""
+        body: list[str] = []
+        count = [0]
+
+        def inline(name: str, depth: int, path: tuple[str, ...]) -> bool:
+            count[0] += 1
+            if name in path or count[0] > MAX_INLINED_STATES or depth > MAX_INLINE_DEPTH:
+                return False
+            st = by_name[name]
+            swhat = f"{what}, state {name!r}"
+            self.where[0] = swhat
+            pad = "    " * depth
+
+            def emit(line: str) -> None:
+                body.append(pad + line)
+
+            for op in st.get("parser_ops", []) or []:
+                self._op(op, emit, swhat)
+            first = True
+            for cond, nxt in self._transitions(st, emit, swhat):
+                inner = depth
+                if cond is None:
+                    if not first:
+                        emit("else:")
+                        inner = depth + 1
+                elif first:
+                    emit(f"if {cond}:")
+                    inner = depth + 1
+                else:
+                    emit(f"elif {cond}:")
+                    inner = depth + 1
+                first = False
+                if inner > depth:
+                    body.append("    " * inner + "pass")
+                if nxt is not None and not inline(nxt, inner, (*path, name)):
+                    return False
+            return True
+
+        self.cg.in_parser = True
+        self.cg.parser_off = "o"
+        try:
+            ok = inline(init, 1, ())
+        finally:
+            self.cg.in_parser = False
+            self.cg.parser_off = "p.off"
+        if not ok:
+            return None
+        lines = ["f = p.f", "data = p.data", "n = len(data)", "o = p.off", "try:",
+                 *body,
+                 f"    code_ = {no_error}",
+                 "except ParserError as exc_:",
+                 "    code_ = exc_.code",
+                 "p.off = o",
+                 # as in the per-state parser: a large payload is a view, not a copy
+                 f"p.payload = data[o:] if n - o < {PAYLOAD_VIEW_BYTES} else memoryview(data)[o:]",
+                 "return code_"]
+        fn: ParseFn = self.cg.compile(self.cg.fresh("parse"), "p", lines)
+        return fn
 
 
 def transition_kind(tr: dict[str, Any]) -> str:
@@ -402,6 +591,10 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
     run_valid_slot: int | None = None
     run: list[tuple[int, int]] = []
     """Consecutive fixed-width fields of one header, (slot, width): tested valid once."""
+    segments: list[tuple[int | None, list[tuple[str, int]]]] = []
+    """The inputs as (slot of the header validity they depend on, [(term, width)]), when
+    every width is static (``static``): what the word sum of csum16 needs."""
+    static = True
 
     def flush_run() -> None:
         if run:
@@ -412,6 +605,8 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
                 shift -= width
                 masked = f"(f[{slot}] & {hex((1 << width) - 1)})"
                 terms.append(f"({masked} << {shift})" if shift else masked)
+            segments.append((run_valid_slot, [(f"(f[{slot}] & {hex((1 << width) - 1)})", width)
+                                              for slot, width in run]))
             body.append(f"if f[{run_valid_slot}]:")
             body.append(f"    acc = (acc << {total}) | {' | '.join(terms)}")
             body.append(f"    nb += {total}")
@@ -435,9 +630,11 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
                 continue
             flush_run()
             if fd is None:
+                segments.append((None, [(f"f[{hdr.base}]", 1)]))
                 body.append(f"acc = (acc << 1) | f[{hdr.base}]")
                 body.append("nb += 1")
             else:
+                static = False
                 body.append(f"if f[{hdr.base}]:")
                 body.append(f"    acc = (acc << f[{hdr.varbit_width_slot}]) | "
                             f"f[{hdr.base + 1 + idx}]")
@@ -449,11 +646,19 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
             if not isinstance(width, int) or width <= 0:
                 raise ConfigError(f"{what}: hexstr input needs a positive 'bitwidth'")
             value = parse_hexstr(item.get("value"), what) & ((1 << width) - 1)
+            segments.append((None, [(str(value), width)]))
             body.append(f"acc = (acc << {width}) | {value}")
             body.append(f"nb += {width}")
         elif kind == "header":
             hdr = layout.header(str(item.get("value")))
             bits, width = header_bits_expr(hdr)
+            if hdr.type.varbit_index is None:
+                segments.append((hdr.base, [
+                    (f"(f[{hdr.base + 1 + i}] & {hex((1 << fd.width) - 1)})" if fd.signed
+                     else f"f[{hdr.base + 1 + i}]", fd.width)
+                    for i, fd in enumerate(hdr.type.fields)]))
+            else:
+                static = False
             body.append(f"if f[{hdr.base}]:")
             body.append(f"    acc = (acc << {width}) | {bits}")
             body.append(f"    nb += {width}")
@@ -466,7 +671,12 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
     if hash_fn is csum16:
         # the ones' complement sum straight from the packed integer (see csum16): no bytes
         # object when nothing follows the fields
-        body.extend(_csum16_of_fields(with_payload, cg.const(csum16, "H")))
+        h = cg.const(csum16, "H")
+        if static and all(guard is None or sum(w for _, w in terms) % 16 == 0
+                          for guard, terms in segments):
+            return cg.compile(cg.fresh("calc"), "p, f", _csum16_word_sum(
+                body if with_payload else [], segments, with_payload, h))
+        body.extend(_csum16_of_fields(with_payload, h))
         return cg.compile(cg.fresh("calc"), "p, f", body)
     body.append("buf = (acc << pad).to_bytes((nb + pad) // 8, 'big')")
     h = cg.const(hash_fn, "H")
@@ -476,6 +686,44 @@ def build_calculation(cg: CodeGen, layout: Layout, calc: dict[str, Any]) -> Calc
     else:
         body.append(f"return {h}(buf)")
     return cg.compile(cg.fresh("calc"), "p, f", body)
+
+
+def _csum16_word_sum(packed: list[str], segments: list[tuple[int | None, list[tuple[str, int]]]],
+                     with_payload: bool, h: str) -> list[str]:
+    """csum16 of the inputs as a sum of the fields, each shifted by its position modulo 16
+    (2**16 = 1 modulo 0xFFFF, so the sum is the packed integer modulo 0xFFFF): valid when
+    every header's fields span whole 16-bit words, which keeps every position static.
+    ``packed``: the lines packing ``acc``/``nb``/``pad``, for the sum over the payload."""
+    lines = []
+    if with_payload:
+        # a partial L4 checksum is finished after the pipeline: no pass over the payload
+        lines = [*packed, "if not p.l4_partial:",
+                 f"    return {h}((acc << pad).to_bytes((nb + pad) // 8, 'big') + p.payload)"]
+    always = sum(w for guard, terms in segments if guard is None for _, w in terms)
+    pad = -always % 8
+    tail = pad + (8 if (always + pad) & 8 else 0)
+    """The zero bits csum16 puts after the inputs: up to a byte, then up to a word."""
+    lines.append("ws = 0")
+    position = tail
+    for guard, terms in reversed(segments):
+        parts = []
+        for term, width in reversed(terms):
+            shift = position % 16
+            if term.isdigit():
+                if int(term):
+                    parts.append(str(int(term) << shift))
+            else:
+                parts.append(f"({term} << {shift})" if shift else term)
+            position += width
+        if not parts:
+            continue
+        if guard is None:
+            lines.append(f"ws += {' + '.join(reversed(parts))}")
+        else:
+            lines.append(f"if f[{guard}]:")
+            lines.append(f"    ws += {' + '.join(reversed(parts))}")
+    lines += ["t = ws % 0xFFFF", "return ~(t or (0xFFFF if ws else 0)) & 0xFFFF"]
+    return lines
 
 
 def _csum16_of_fields(with_payload: bool, h: str) -> list[str]:
@@ -511,10 +759,38 @@ def build_deparser(cg: CodeGen, layout: Layout, order: list[int]) -> Callable[[P
         hdr = layout.headers[hid]
         if hdr.type.fixed_bits % 8:
             raise ConfigError(f"deparser: header {hdr.name!r} is not byte aligned")
-        bits, width = header_bits_expr(hdr)
         body.append(f"if f[{hdr.base}]:")
-        body.append(f"    out.append(({bits}).to_bytes(({width}) // 8, 'big'))")
+        if hdr.type.varbit_index is not None:
+            bits, width = header_bits_expr(hdr)
+            body.append(f"    out.append(({bits}).to_bytes(({width}) // 8, 'big'))")
+            continue
+        body.extend("    " + line for line in _pack_lines(cg, hdr))
     body.append("out.append(p.payload)")
     body.append("return b''.join(out)")
     fn: Callable[[Packet], bytes] = cg.compile(cg.fresh("deparse"), "p", body)
     return fn
+
+
+def _pack_lines(cg: CodeGen, hdr: HeaderDef) -> list[str]:
+    """Append a fixed-width header's bytes to ``out`` with one ``struct`` pack (the fields
+    hold values within their widths, signed ones are masked to their bits)."""
+    lines: list[str] = []
+    args: list[str] = []
+    units = byte_units(hdr.type)
+    for u, unit in enumerate(units):
+        terms = []
+        for idx, shift in unit.fields:
+            fd = hdr.type.fields[idx]
+            value = f"f[{hdr.base + 1 + idx}]"
+            if fd.signed:
+                value = f"({value} & {hex((1 << fd.width) - 1)})"
+            terms.append(f"({value} << {shift})" if shift else value)
+        value = " | ".join(terms)
+        if len(unit.pieces) > 1 and len(terms) > 1:
+            lines.append(f"_w{u} = {value}")
+            value = f"_w{u}"
+        args.extend(unit.split(value))
+    fmt = "".join(code for unit in units for code, _ in unit.pieces)
+    st = cg.const(struct.Struct("!" + fmt), "st")
+    lines.append(f"out.append({st}.pack({', '.join(args)}))")
+    return lines
