@@ -527,6 +527,7 @@ class Loader:
                 table.meter_result_mask = (1 << (fdef.width if fdef else 1)) - 1
             table.direct_meter = dm
             table.direct_meter_rates = arr.rate_count
+        table.specialise()
         return table
 
     def _call_from_json(self, obj: dict[str, Any], table: Table, what: str) -> ActionCall:

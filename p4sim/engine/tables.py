@@ -125,6 +125,8 @@ class Table:
         self._next_handle = 0
         lpm = [k for k in key_fields if k.match_type == "lpm"]
         self.lpm_field = lpm[0] if lpm else None
+        self.apply: NodeFn = self._apply_general
+        """Run the table on a packet, return the next node; see :meth:`specialise`."""
 
     # --- linking ----------------------------------------------------------------------
 
@@ -413,7 +415,53 @@ class Table:
     def _lookup_keyless(k: int) -> Entry | None:
         return None
 
-    def apply(self, p: Packet, f: list[int]) -> NodeFn | None:
+    def specialise(self) -> None:
+        """Choose :attr:`apply` once the table is configured: a table without action
+        profile, direct counter, direct meter or idle timeout only looks up its entry (or
+        takes its default entry) and runs the action, with no test per packet for what it
+        does not have."""
+        if (self.profile is not None or self.with_counters or self.support_timeout
+                or self.meter_factory is not None):
+            self.apply = self._apply_general
+            return
+        default = self.default
+        key_fn = self.key_fn
+
+        def keyless(p: Packet, f: list[int]) -> NodeFn | None:
+            default.fn(p, f, default.args)
+            return None if p.exit else default.next
+
+        exact = self.exact
+
+        def exact_match(p: Packet, f: list[int]) -> NodeFn | None:
+            entry = exact.get(key_fn(f)) or default
+            entry.fn(p, f, entry.args)
+            return None if p.exit else entry.next
+
+        levels = self.lpm_levels
+
+        def lpm_match(p: Packet, f: list[int]) -> NodeFn | None:
+            k = key_fn(f)
+            for _, mask, level in levels:
+                entry = level.get(k & mask)
+                if entry is not None:
+                    break
+            else:
+                entry = default
+            entry.fn(p, f, entry.args)
+            return None if p.exit else entry.next
+
+        lookup = self._lookup_ternary
+
+        def ternary_match(p: Packet, f: list[int]) -> NodeFn | None:
+            entry = lookup(key_fn(f)) or default
+            entry.fn(p, f, entry.args)
+            return None if p.exit else entry.next
+
+        self.apply = {"exact": exact_match, "lpm": lpm_match,
+                      "ternary": ternary_match}.get(self.kind, keyless)
+
+    def _apply_general(self, p: Packet, f: list[int]) -> NodeFn | None:
         entry = self.lookup(self.key_fn(f)) if self.entries else None
         if entry is None:
             default = self.default
