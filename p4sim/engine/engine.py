@@ -11,7 +11,7 @@ from typing import Any
 
 from p4sim.engine.errors import ConfigError, InvalidEntryError, NotFoundError
 from p4sim.engine.externs import Meter, check_rates
-from p4sim.engine.loader import Loader, Program, load_json
+from p4sim.engine.loader import Loader, Program, empty_pipeline, load_json
 from p4sim.engine.packet import Packet, PacketAbort
 from p4sim.engine.pre import ReplicationEngine
 from p4sim.engine.tables import Entry, Table
@@ -89,6 +89,14 @@ def _require_ints(what: str, **values: object) -> None:
 class Engine:
     """Executes a BMv2 JSON program with simple_switch semantics.  Not thread-safe."""
 
+    process: Callable[..., ProcessResult]
+    """``process(ingress_port, data, *, l4_partial=False)``: run one packet through parser,
+    ingress, PRE, egress and deparser.
+
+    ``l4_partial``: the packet's L4 checksum is a partial one (see ``Packet.l4_partial``);
+    every packet it causes inherits that.  Generated for the program (see
+    :meth:`_build_process`)."""
+
     def __init__(self, bmv2_json: dict[str, Any] | str | bytes, *, cpu_port: int | None = None,
                  clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
         self.cpu_port = cpu_port
@@ -106,6 +114,7 @@ class Engine:
         """Queueing metadata an egress pass reads as zero (no queues here)."""
         self._ingress_q: deque[Packet] = deque()
         self._egress_q: deque[Packet] = deque()
+        self.process = self._build_process()
 
     # ================================================================== data path =====
 
@@ -125,32 +134,146 @@ class Engine:
         self._copy_field_list(copy.f, src, field_list_id)
         copy.f[self._std.instance_type] = instance_type  # type: ignore[index]
 
-    def process(self, ingress_port: int, data: bytes, *,
-                l4_partial: bool = False) -> ProcessResult:
-        """Run one packet through parser, ingress, PRE, egress and deparser.
-
-        ``l4_partial``: the packet's L4 checksum is a partial one (see ``Packet.l4_partial``);
-        every packet it causes inherits that."""
-        result = ProcessResult()
-        if type(data) is not bytes:
-            data = bytes(data)
+    def _build_process(self) -> Callable[..., ProcessResult]:
+        """``process`` as one function generated for the program: the slots of the standard
+        metadata and the checksums folded in, and the usual case -- one packet through
+        ingress and egress, no clone, resubmit, recirculation, multicast or digest -- run
+        straight through.  When a pass leaves any of those to do, the rest goes through
+        :meth:`_ingress_tail` / :meth:`_egress_tail` and the packet queues, as BMv2's
+        steps."""
+        prog = self.program
         std = self._std
-        f = self._template.copy()
-        p = Packet(f, data)
-        p.l4_partial = l4_partial
-        f[std.ingress_port] = ingress_port & 0x1FF  # type: ignore[index]
-        f[std.packet_length] = len(data)  # type: ignore[index]
-        # one timestamp per input packet: everything it causes happens "at the same time"
-        now_us = self._now_us = (self.clock_ns() - self._origin_ns) // 1000
+        ns: dict[str, Any] = dict(prog.namespace)
+        ns.update(E_engine=self, E_template=self._template, E_Packet=Packet,
+                  E_Result=ProcessResult, E_clock=self.clock_ns, E_origin=self._origin_ns,
+                  E_parse=prog.parse, E_ingress=prog.ingress, E_egress=prog.egress,
+                  E_deparse=prog.deparse, E_Abort=PacketAbort, E_log=log,
+                  E_unpackable=(OverflowError, struct.error))
+        lines = ["if type(data) is not bytes:",
+                 "    data = bytes(data)",
+                 "f = E_template.copy()",
+                 "p = E_Packet(f, data)",
+                 "p.l4_partial = l4_partial",
+                 f"f[{std.ingress_port}] = ingress_port & 0x1FF",
+                 f"f[{std.packet_length}] = len(data)",
+                 # one timestamp per input packet: everything it causes happens "at the same
+                 # time"
+                 "now_us = E_engine._now_us = (E_clock() - E_origin) // 1000"]
         if std.ingress_ts is not None:
-            f[std.ingress_ts] = now_us & 0xFFFFFFFFFFFF
+            lines.append(f"f[{std.ingress_ts}] = now_us & 0xFFFFFFFFFFFF")
+        body = ["ingress_length = p.length_reg", "code = E_parse(p)"]
+        if std.parser_error is not None:
+            body.append(f"f[{std.parser_error}] = code")
+        # with nothing to verify, checksum_error keeps the 0 of the fresh field vector
+        verified = [(i, ck) for i, ck in enumerate(prog.checksums) if ck.verify]
+        if verified:
+            body.append("ok = True")
+            for i, ck in verified:
+                ns[f"E_calc{i}"] = ck.calc
+                skip = [f"not f[{ck.header_valid_slot}]"]
+                if ck.with_payload:
+                    skip.append("p.l4_partial")
+                if ck.cond_expr is not None:
+                    skip.append(f"not ({ck.cond_expr})")
+                body.append(f"if not ({' or '.join(skip)}) and (E_calc{i}(p, f) & "
+                            f"{ck.target_mask}) != (f[{ck.target_slot}] & {ck.target_mask}):")
+                body.append("    ok = False")
+            if std.checksum_error is not None:
+                body.append(f"f[{std.checksum_error}] = 0 if ok else 1")
+        if prog.ingress is not empty_pipeline:
+            body.append("E_ingress(p, f)")
+        special = ["p.clone_session", "p.learn_id", "p.resubmit_field_list"]
+        if std.mcast_grp is not None:
+            special.append(f"f[{std.mcast_grp}]")
+        body += ["p.exit = False",
+                 f"if {' or '.join(special)}:",
+                 "    return E_engine._finish_ingress(p, ingress_length, E_Result([], []),",
+                 "                                    ingress_port)",
+                 f"port = f[{std.egress_spec}]",
+                 f"if port == {DROP_PORT}:",
+                 "    return E_Result([], [])",
+                 f"f[{std.instance_type}] = {NORMAL}"]
+        if std.priority is not None:
+            # simple_switch has one queue per port: other priorities are dropped
+            body += [f"if f[{std.priority}] != 0:", "    return E_Result([], [])"]
+        body.append("p.egress_port = port")
+        if std.enq_ts is not None:
+            body.append(f"f[{std.enq_ts}] = now_us & 0xFFFFFFFF")
+        if std.enq_qdepth is not None:
+            body.append(f"f[{std.enq_qdepth}] = 0")
+        if std.egress_ts is not None:
+            body.append(f"f[{std.egress_ts}] = now_us & 0xFFFFFFFFFFFF")
+        body += [f"f[{slot}] = 0" for slot in self._egress_zeroed]
+        body += [f"f[{std.egress_port}] = port",
+                 f"f[{std.egress_spec}] = 0",
+                 f"f[{std.packet_length}] = p.length_reg"]
+        if prog.egress is not empty_pipeline:
+            body.append("E_egress(p, f)")
+        body += ["p.exit = False",
+                 "if p.clone_session or p.recirculate_field_list:",
+                 "    return E_engine._finish_egress(p, E_Result([], []), ingress_port)",
+                 f"if f[{std.egress_spec}] == {DROP_PORT}:",
+                 "    return E_Result([], [])"]
+        for i, ck in enumerate(prog.checksums):
+            if not ck.update:
+                continue
+            ns[f"E_calc{i}"] = ck.calc
+            store = f"f[{ck.target_slot}] = E_calc{i}(p, f) & {ck.target_mask}"
+            if ck.cond_expr is None:
+                body.append(store)
+            else:
+                body += [f"if {ck.cond_expr}:", "    " + store]
+        body += ["try:",
+                 "    out = E_deparse(p)",
+                 "except E_unpackable:",
+                 "    return E_Result([], [])",
+                 "limit = p.truncate_length",
+                 "if limit is not None and len(out) > limit:",
+                 "    out = out[:limit]",
+                 "return E_Result([(port, out)], [])"]
+        lines += ["try:", *("    " + line for line in body),
+                  "except E_Abort as exc:",
+                  # where BMv2 would abort the whole process, only this packet is dropped
+                  "    E_log.debug('packet from port %d dropped: %s', ingress_port, exc)",
+                  "return E_Result([], [])"]
+        source = "def process(ingress_port, data, *, l4_partial=False):\n" + "".join(
+            f"    {line}\n" for line in lines)
+        exec(compile(source, "<p4sim:process>", "exec"), ns)  # noqa: S102 - generated
+        fn: Callable[..., ProcessResult] = ns["process"]
+        return fn
+
+    def _finish_ingress(self, p: Packet, ingress_length: int, result: ProcessResult,
+                        ingress_port: int) -> ProcessResult:
+        """The rest of an ingress pass that cloned, resubmitted, multicast or sent a digest,
+        then every pass it causes."""
         # the queues are the engine's own (process is not reentrant): emptied, not made anew
+        self._ingress_q.clear()
+        self._egress_q.clear()
+        try:
+            self._ingress_tail(p, ingress_length, self._egress_q, self._ingress_q, result)
+        except PacketAbort as exc:
+            log.debug("packet from port %d dropped: %s", ingress_port, exc)
+        self._drain(1, result, ingress_port)
+        return result
+
+    def _finish_egress(self, p: Packet, result: ProcessResult,
+                       ingress_port: int) -> ProcessResult:
+        """The rest of an egress pass that cloned or recirculated, then every pass it
+        causes."""
+        self._ingress_q.clear()
+        self._egress_q.clear()
+        try:
+            self._egress_tail(p, self._egress_q, self._ingress_q, result)
+        except PacketAbort as exc:
+            log.debug("packet from port %d dropped: %s", ingress_port, exc)
+        self._drain(2, result, ingress_port)
+        return result
+
+    def _drain(self, passes: int, result: ProcessResult, ingress_port: int) -> None:
+        """Run the queued passes, egress first (``passes``: how many the input packet has
+        caused so far)."""
         ingress_q = self._ingress_q
         egress_q = self._egress_q
-        ingress_q.clear()
-        egress_q.clear()
-        ingress_q.append(p)
-        passes = 0
         while ingress_q or egress_q:
             passes += 1
             if passes > MAX_PASSES:
@@ -163,7 +286,6 @@ class Engine:
             except PacketAbort as exc:
                 # where BMv2 would abort the whole process, only this packet is dropped
                 log.debug("packet from port %d dropped: %s", ingress_port, exc)
-        return result
 
     def _ingress(self, p: Packet, egress_q: deque[Packet], ingress_q: deque[Packet],
                  result: ProcessResult) -> None:
@@ -180,6 +302,15 @@ class Engine:
                 f[std.checksum_error] = 0 if ok else 1
         prog.ingress(p, f)
         p.exit = False
+        self._ingress_tail(p, ingress_length, egress_q, ingress_q, result)
+
+    def _ingress_tail(self, p: Packet, ingress_length: int, egress_q: deque[Packet],
+                      ingress_q: deque[Packet], result: ProcessResult) -> None:
+        """What simple_switch does after the ingress pipeline: clone, digest, resubmit,
+        multicast or unicast."""
+        prog = self.program
+        std = self._std
+        f = p.f
         egress_spec = f[std.egress_spec]  # type: ignore[index]
         mgid = f[std.mcast_grp] if std.mcast_grp is not None else 0
 
@@ -262,7 +393,15 @@ class Engine:
         f[std.packet_length] = p.length_reg  # type: ignore[index]
         prog.egress(p, f)
         p.exit = False
+        self._egress_tail(p, egress_q, ingress_q, result)
 
+    def _egress_tail(self, p: Packet, egress_q: deque[Packet], ingress_q: deque[Packet],
+                     result: ProcessResult) -> None:
+        """What simple_switch does after the egress pipeline: clone, drop, deparse,
+        recirculate or transmit."""
+        prog = self.program
+        std = self._std
+        f = p.f
         if p.clone_session:
             session = self.pre.sessions.get(p.clone_session & 0x7FFF)
             if session is not None:

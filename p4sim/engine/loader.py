@@ -47,6 +47,10 @@ from p4sim.engine.types import (
 PipelineFn = Callable[[Packet, list[int]], None]
 
 
+def empty_pipeline(p: Packet, f: list[int]) -> None:
+    """A pipeline without nodes (the engine skips calling it)."""
+
+
 @dataclass(slots=True)
 class Checksum:
     name: str
@@ -60,6 +64,8 @@ class Checksum:
     """BMv2 skips the verification of a checksum whose target header is invalid."""
     with_payload: bool = False
     """The calculation covers the payload (``update_checksum_with_payload``)."""
+    cond_expr: str | None = None
+    """``cond`` as a Python expression of ``p`` and ``f`` in :attr:`Program.namespace`."""
 
 
 @dataclass(slots=True)
@@ -90,6 +96,8 @@ class Program:
     info: ProgramInfo
     metadata_slots: list[tuple[int, int]] = field(default_factory=list)
     """(first slot, count) of every metadata header's fields, for reset_metadata."""
+    namespace: dict[str, Any] = field(default_factory=dict)
+    """The globals of the generated functions (constants, tables, externs, helpers)."""
 
 
 def load_json(source: dict[str, Any] | str | bytes) -> dict[str, Any]:
@@ -217,7 +225,7 @@ class Loader:
                           vset_widths)
         return Program(layout, parse, deparse, pipelines["ingress"], pipelines["egress"],
                        checksums, tables, counters, meters, registers, profiles, learn_lists,
-                       field_lists, vsets, vset_widths, info, metadata_slots)
+                       field_lists, vsets, vset_widths, info, metadata_slots, cg.ns)
 
     # --- externs ----------------------------------------------------------------------
 
@@ -416,7 +424,9 @@ class Loader:
             self._table_defaults(t, table, base_fn)
 
         init = pipe.get("init_table")
-        start = cg.ns[ref(init, f"pipeline {pname!r}")] if init is not None else None
+        if init is None:
+            return empty_pipeline
+        start = cg.ns[ref(init, f"pipeline {pname!r}")]
 
         def run(p: Packet, f: list[int]) -> None:
             node: NodeFn | None = start
@@ -638,12 +648,13 @@ class Loader:
                 calc = self.cg.ns[self.res.calculations[calc_name]]
                 with_payload = calc_name in self.payload_calculations
             cond = None
+            expr = None
             if c.get("if_cond") is not None:
                 expr = self.cg.rv(c["if_cond"], what)
                 cond = self.cg.compile(self.cg.fresh("ckc"), "p, f", [f"return {expr}"])
             out.append(Checksum(name, int(slot), (1 << (fdef.width if fdef else 1)) - 1, calc,
                                 cond, bool(c.get("verify", True)), bool(c.get("update", True)),
-                                header.base, with_payload))
+                                header.base, with_payload, expr))
         return out
 
     def _field_refs(self, elements: Any, what: str) -> list[tuple[str, int, int]]:
