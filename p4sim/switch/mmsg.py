@@ -33,13 +33,19 @@ if ctypes.string_at(id(_probe := b"p4sim") + _BYTES_DATA, 5) != _probe:  # pragm
 
 
 class BatchReceiver:
-    """Preallocated buffers for up to ``count`` messages of ``size`` bytes each.
+    """Preallocated buffers for up to ``count`` messages of ``size`` bytes each, of which
+    the first ``head`` are a header, and ``control_size`` bytes of control data, to be looked
+    at when its byte at ``status_at`` has one of ``status_bits``.
 
     The buffers are read through memoryviews (no ctypes call per message), and the message
     headers the kernel updated are restored from a template in one copy."""
 
-    def __init__(self, fd: int, count: int, size: int, control_size: int) -> None:
+    def __init__(self, fd: int, count: int, size: int, control_size: int, head: int,
+                 status_at: int, status_bits: int) -> None:
         self._fd = fd
+        self._head = head
+        self._status_at = status_at
+        self._status_bits = status_bits
         self._count = count
         self._size = size
         self._control_size = control_size
@@ -62,26 +68,61 @@ class BatchReceiver:
         self._data_view = memoryview(self._data).cast("B")
         self._names_view = memoryview(self._names).cast("B")
         self._controls_view = memoryview(self._controls).cast("B")
+        # strided views of one field of every message, read for a whole batch at once
+        self._lengths = self._words[_MSGLEN >> 2::_MMSG >> 2]
+        self._pkttypes = self._names_view[_PKTTYPE_OFFSET::SOCKADDR_LL_BYTES]
+        self._flags = self._data_view[0::size]
+        self._gso_types = self._data_view[1::size]
+        self._statuses = self._controls_view[status_at::control_size]
+        self._status_table = bytes(b & status_bits for b in range(256))
 
-    def receive(self, head: int, status_at: int, status_bits: int
-                ) -> list[tuple[bytes, bytes | None, bytes | None]]:
-        """The messages waiting, except outgoing ones: (data after its first ``head`` bytes
-        (a virtio-net header), those bytes if their first two (flags, gso_type) are not zero
-        else None, the control data if its byte at ``status_at`` has one of ``status_bits``
-        else None).  Raises OSError on a socket error other than "nothing to read"."""
+    def receive(self) -> tuple[list[bytes], dict[int, tuple[bytes | None, bytes | None]]]:
+        """The messages waiting, except outgoing ones: each one's data after its first
+        ``head`` bytes (a virtio-net header), and by position in that list, for the messages
+        that have any, (those bytes if their first two (flags, gso_type) are not zero else
+        None, the control data if its byte at ``status_at`` has one of ``status_bits`` else
+        None).  Raises OSError on a socket error other than "nothing to read".
+
+        The per-message fields are read for the whole batch at once through strided
+        memoryviews; only the data is copied message by message."""
         n = _libc.recvmmsg(self._fd, ctypes.addressof(self._msgs), self._count,
                            MSG_DONTWAIT, None)
         if n <= 0:
             if n == 0:
-                return []
+                return [], {}
             err = ctypes.get_errno()
             if err in (errno.EAGAIN, errno.EINTR):
-                return []
+                return [], {}
             raise OSError(err, f"recvmmsg: {errno.errorcode.get(err, err)}")
-        out: list[tuple[bytes, bytes | None, bytes | None]] = []
+        size = self._size
+        head = self._head
+        data = self._data_view
+        lengths = self._lengths[:n].tolist()
+        outgoing = PACKET_OUTGOING in self._pkttypes[:n].tobytes()
+        flagged = self._flags[:n].tobytes().count(0) != n or \
+            self._gso_types[:n].tobytes().count(0) != n
+        # a byte with none of the status bits is 0 after the translation
+        controlled = self._statuses[:n].tobytes().translate(self._status_table).count(0) != n
+        if not (outgoing or flagged or controlled) and min(lengths) >= head:
+            frames = [bytes(data[at + head:at + length])
+                      for at, length in zip(range(0, n * size, size), lengths, strict=True)]
+            extras: dict[int, tuple[bytes | None, bytes | None]] = {}
+        else:
+            frames, extras = self._receive_each(n)
+        # the kernel wrote the name and control lengths it used: back to the buffer sizes
+        self._msgs_view[:n * _MMSG] = self._template[:n * _MMSG]
+        return frames, extras
+
+    def _receive_each(self, n: int
+                      ) -> tuple[list[bytes], dict[int, tuple[bytes | None, bytes | None]]]:
+        """:meth:`receive` message by message (outgoing frames, virtio-net headers with
+        flags, control data to look at)."""
+        frames: list[bytes] = []
+        extras: dict[int, tuple[bytes | None, bytes | None]] = {}
         words, data, names, controls = (self._words, self._data_view, self._names_view,
                                         self._controls_view)
         size, control_size = self._size, self._control_size
+        head, status_at, status_bits = self._head, self._status_at, self._status_bits
         for i in range(n):
             if names[i * SOCKADDR_LL_BYTES + _PKTTYPE_OFFSET] == PACKET_OUTGOING:
                 continue
@@ -95,10 +136,10 @@ class BatchReceiver:
                 c = i * control_size
                 if controls[c + status_at] & status_bits:
                     control = bytes(controls[c:c + words[(i * _MMSG + _CONTROLLEN) >> 2]])
-            out.append((bytes(data[at + head:at + length]), header, control))
-        # the kernel wrote the name and control lengths it used: back to the buffer sizes
-        self._msgs_view[:n * _MMSG] = self._template[:n * _MMSG]
-        return out
+            if header is not None or control is not None:
+                extras[len(frames)] = (header, control)
+            frames.append(bytes(data[at + head:at + length]))
+        return frames, extras
 
 
 class BatchSender:

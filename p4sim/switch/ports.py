@@ -25,6 +25,7 @@ from pathlib import Path
 
 from p4sim.switch.mmsg import BatchReceiver, BatchSender
 from p4sim.switch.offload import (
+    PLAIN_HEADER,
     VNET_HDR,
     Transmission,
     Vnet,
@@ -57,6 +58,8 @@ _BATCH = 64
 _AUX_STATUS = 16
 """Offset of tp_status (its low byte) in a control buffer holding one PACKET_AUXDATA
 (after the 16-byte struct cmsghdr)."""
+
+_NO_EXTRAS: tuple[None, None] = (None, None)
 
 Receiver = Callable[[int, list[tuple[bytes, "Vnet | None"]]], None]
 """Takes the frames read from a port in one go (port number, [(frame, virtio-net header)])."""
@@ -108,7 +111,8 @@ class Port:
         self.socket = sock
         self.offload = offload
         self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
-                                     _CMSG_SPACE) if offload else None)
+                                     _CMSG_SPACE, VNET_HDR.size, _AUX_STATUS,
+                                     TP_STATUS_VLAN_VALID) if offload else None)
         self._sender = BatchSender(sock.fileno(), _BATCH) if offload else None
         self.pending: list[Transmission] = []
         """Transmissions queued for the next :meth:`flush`."""
@@ -146,7 +150,7 @@ class Port:
         header (None for an ordinary frame with a complete checksum)."""
         assert self._batch is not None
         try:
-            messages = self._batch.receive(VNET_HDR.size, _AUX_STATUS, TP_STATUS_VLAN_VALID)
+            received, extras = self._batch.receive()
         except OSError as err:
             if err.errno in (errno.ENODEV, errno.ENXIO):
                 log.warning("port %d: interface %s is gone", self.number, self.interface)
@@ -154,9 +158,12 @@ class Port:
             elif err.errno != errno.ENETDOWN:
                 log.warning("port %d: receive error: %s", self.number, err)
             return []
-        frames: list[tuple[bytes, Vnet | None]] = []
         pcap = self.pcap_in
-        for frame, header, control in messages:
+        if not extras and pcap is None:  # ordinary frames only
+            return [(frame, None) for frame in received]
+        frames: list[tuple[bytes, Vnet | None]] = []
+        for i, frame in enumerate(received):
+            header, control = extras.get(i, _NO_EXTRAS)
             if control is not None:  # the kernel took an 802.1Q tag out
                 frame = restore_vlan_tag(frame, _ancillary(control))
             if pcap is not None:
@@ -249,8 +256,13 @@ class Ports:
 
     def send(self, port: int, data: bytes) -> None:
         target = self._ports.get(port)
-        if target is not None:
-            target.send(plain(data), queue=threading.get_ident() == self._serving)
+        if target is None:
+            return
+        queue = threading.get_ident() == self._serving
+        if queue and target.offload and target.pcap_out is None:
+            target.pending.append((PLAIN_HEADER, b"", data, 0))  # Port.send, without the call
+        else:
+            target.send(plain(data), queue=queue)
 
     def send_offloaded(self, port: int, data: bytes, vnet: Vnet) -> None:
         """A pipeline output of a GSO/partial-checksum input (offload ports only)."""
