@@ -260,6 +260,8 @@ class Device:
             if engine is None:
                 return
             process = engine.process
+            send = self._send_to_port
+            cpu_port = self.cpu_port
             for data, vnet in frames:
                 try:
                     result = process(port, data, l4_partial=vnet is not None and vnet.partial)
@@ -269,6 +271,13 @@ class Device:
                 except Exception:  # a malformed packet must never stop the switch
                     log.exception("engine failure on a packet from port %d", port)
                     continue
+                packets = result.packets
+                if vnet is None and len(packets) == 1 and not result.digests:
+                    # the usual case, one ordinary frame out of a data port: as _emit does
+                    out_port, out = packets[0]
+                    if out_port != cpu_port:
+                        send(out_port, out)
+                        continue
                 self._emit(result, vnet)
 
     def packet_out(self, packet: p4r.PacketOut) -> None:
