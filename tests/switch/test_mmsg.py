@@ -29,9 +29,19 @@ def test_plain_messages_come_as_their_data_without_extras(
     receiver = BatchReceiver(b.fileno(), 8, 256, 64, HEAD, 16, 0x10)
     sender = BatchSender(a.fileno(), 8)
     frames = [bytes([i]) * (20 + i) for i in range(5)]
-    assert sender.send([(bytes(HEAD), frame) for frame in frames]) == 5
+    assert sender.send([(bytes(HEAD), b"", frame, 0) for frame in frames]) == 5
     assert receiver.receive() == (frames, {})
     assert receiver.receive() == ([], {})
+
+
+def test_a_message_is_its_head_then_the_rest_of_its_frame(
+        pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    receiver = BatchReceiver(b.fileno(), 8, 256, 64, HEAD, 16, 0x10)
+    sender = BatchSender(a.fileno(), 8)
+    frame = bytes(range(40))
+    assert sender.send([(bytes(HEAD), b"new", frame, 3), (bytes(HEAD), b"", frame, 38)]) == 2
+    assert receiver.receive() == ([b"new" + frame[3:], frame[38:]], {})
 
 
 def test_flagged_headers_and_short_messages(pair: tuple[socket.socket, socket.socket]) -> None:
