@@ -739,16 +739,13 @@ class Checker:
         if isinstance(e, ast.DefaultExpression | ast.DontCare):
             e.type = t.SetType(ktype)
             return
-        if isinstance(e, ast.MaskExpression):
-            for part in (e.value, e.mask):
+        if isinstance(e, ast.MaskExpression | ast.RangeExpression):
+            parts = (e.value, e.mask) if isinstance(e, ast.MaskExpression) else (e.low, e.high)
+            for part in parts:
                 self.expression(part, scope, ktype)
-                self.convert(part, ktype, part)
-            e.type = t.SetType(ktype)
-            return
-        if isinstance(e, ast.RangeExpression):
-            for part in (e.low, e.high):
-                self.expression(part, scope, ktype)
-                self.convert(part, ktype, part)
+            target = self._keyset_type(ktype, parts)
+            for part in parts:
+                self.convert(part, target, part)
             e.type = t.SetType(ktype)
             return
         if isinstance(e, ast.ListExpression) and isinstance(ktype, t.ListType | t.TupleType):
@@ -761,9 +758,19 @@ class Checker:
             e.type = t.SetType(ktype)
             return
         self.expression(e, scope, ktype)
-        self.convert(e, ktype, e)
+        self.convert(e, self._keyset_type(ktype, (e,)), e)
         if e.const_value is None and not self.uses_constructor_parameter(e):
             self.error(e, "keyset expression must be a compile-time constant")
+
+    def _keyset_type(self, ktype: t.P4Type, parts: tuple[ast.Expression, ...]) -> t.P4Type:
+        """The type a keyset's values are converted to: the key's, or for a key of a
+        serializable enum matched by values of its underlying type, that type (the enum
+        is implicitly cast to its underlying type, P4_16 8.11.2)."""
+        if isinstance(ktype, t.SerEnumType) and any(
+                part.type is not None and self.same_type(part.type, ktype.underlying)
+                for part in parts):
+            return ktype.underlying
+        return ktype
 
     def control(self, decl: ast.ControlDecl, scope: Scope) -> None:
         with self.within("control"):
