@@ -25,6 +25,22 @@ MAIN = "V1Switch(P(), VC(), I(), E(), CC(), D()) main;\n"
 DEPARSER = "control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.h); } }\n"
 
 
+STACK_TYPES = """
+header s_t { bit<8> v; }
+struct headers { s_t[2] s; }
+struct metadata { bit<1> i; }
+"""
+STACK_CONTROLS = """
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
+""" + MAIN
+"""A V1Switch whose headers are a stack ``hdr.s`` and whose controls do nothing but emit it
+(after ``STACK_TYPES`` and a parser ``P``)."""
+
+
 def _error(source: str) -> str:
     with pytest.raises(CompileError) as info:
         compile_source(PRELUDE + source, "bad.p4")
@@ -99,11 +115,7 @@ control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) 
 def test_runtime_stack_index_assigned_in_parser() -> None:
     # p4c keeps run-time indexes in parsers and emits a parser ``set`` whose destination
     # is an expression, which BMv2 refuses to load (p4c issue 4194)
-    source = """
-header s_t { bit<8> v; }
-struct headers { s_t[2] s; }
-struct metadata { bit<1> i; }
-parser P(packet_in pk, out headers hdr, inout metadata meta,
+    source = STACK_TYPES + """parser P(packet_in pk, out headers hdr, inout metadata meta,
          inout standard_metadata_t sm) {
     state start {
         pk.extract(hdr.s[0]);
@@ -112,12 +124,7 @@ parser P(packet_in pk, out headers hdr, inout metadata meta,
         transition accept;
     }
 }
-control VC(inout headers hdr, inout metadata meta) { apply { } }
-control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
-control CC(inout headers hdr, inout metadata meta) { apply { } }
-control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
-control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
-""" + MAIN
+""" + STACK_CONTROLS
     line = _line_of(source, "hdr.s[meta.i].v = 1;")
     assert _error(source) == (f"bad.p4:{line}:9: error: a field of a header-stack element at "
                               "a run-time index cannot be assigned in a parser on this target "
@@ -125,20 +132,11 @@ control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
 
 
 def test_runtime_stack_index_extracted() -> None:
-    source = """
-header s_t { bit<8> v; }
-struct headers { s_t[2] s; }
-struct metadata { bit<1> i; }
-parser P(packet_in pk, out headers hdr, inout metadata meta,
+    source = STACK_TYPES + """parser P(packet_in pk, out headers hdr, inout metadata meta,
          inout standard_metadata_t sm) {
     state start { pk.extract(hdr.s[meta.i]); transition accept; }
 }
-control VC(inout headers hdr, inout metadata meta) { apply { } }
-control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
-control CC(inout headers hdr, inout metadata meta) { apply { } }
-control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
-control D(packet_out pk, in headers hdr) { apply { pk.emit(hdr.s); } }
-""" + MAIN
+""" + STACK_CONTROLS
     line = _line_of(source, "pk.extract(hdr.s[meta.i])")
     assert _error(source) == (f"bad.p4:{line}:30: error: hdr.s[meta.i]: extracting a "
                               "header-stack element at a run-time index is not supported on "

@@ -7,13 +7,17 @@ import ctypes
 import os
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 _libc = ctypes.CDLL(None, use_errno=True)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _setns(fd: int) -> None:
@@ -72,6 +76,24 @@ class Lab:
         sock.bind((f"h{port}", 0))
         sock.settimeout(0.2)
         return sock
+
+    def start_switch(self, socket_path: Path, args: list[str]) -> subprocess.Popen[bytes]:
+        """p4sim-switch with ``args`` in the switch namespace, gRPC on ``unix:socket_path``;
+        returns once it listens (the process's stderr is a pipe)."""
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.switch_ns, sys.executable, "-m", "p4sim.switch.cli",
+             *args, "--", "--grpc-server-addr", f"unix:{socket_path}"],
+            stderr=subprocess.PIPE, cwd=REPO)
+        deadline = time.monotonic() + 20
+        while not socket_path.exists():
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read() if process.stderr else "")
+            if time.monotonic() >= deadline:
+                process.kill()
+                process.wait()
+                raise AssertionError("the switch did not start")
+            time.sleep(0.05)
+        return process
 
     def close(self) -> None:
         for namespace in (self.switch_ns, self.hosts_ns):

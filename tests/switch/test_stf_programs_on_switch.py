@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -152,17 +151,9 @@ def switch(tmp_path_factory: pytest.TempPathFactory
     socket_path = tmp_path_factory.mktemp("stf-switch") / "grpc.sock"
     interfaces = [arg for p in PORTS for arg in ("-i", f"{p}@s{p + 1}")]
     with Lab(f"stf{os.getpid() % 10000}-", len(PORTS)) as lab:
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", lab.switch_ns, sys.executable, "-m", "p4sim.switch.cli",
-             "--no-p4", *interfaces, "--", "--grpc-server-addr", f"unix:{socket_path}"],
-            stderr=subprocess.PIPE, cwd=REPO)
+        process = lab.start_switch(socket_path, ["--no-p4", *interfaces])
         sockets = {p: lab.host_socket(p + 1) for p in PORTS}
         try:
-            deadline = time.monotonic() + 20
-            while not socket_path.exists():
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "the switch did not start"
-                time.sleep(0.05)
             with Client(f"unix:{socket_path}") as client:
                 client.become_primary(1)
                 yield client, sockets

@@ -54,18 +54,10 @@ def running(tmp_path: Path) -> Iterator[tuple[Lab, Client, subprocess.Popen[byte
     pcap_dir = tmp_path / "pcap"
     pcap_dir.mkdir()
     with Lab(prefix, 2) as lab:
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", lab.switch_ns, sys.executable, "-m", "p4sim.switch.cli",
-             str(FIXTURES / "mini.json"), "-i", "1@s1", "-i", "2@s2", "--cpu-port", "64",
-             "--pcap", str(pcap_dir), "--log-console", "--thrift-port", "9090", "--",
-             "--grpc-server-addr", f"unix:{socket_path}"],
-            stderr=subprocess.PIPE, cwd=REPO)
+        process = lab.start_switch(socket_path, [
+            str(FIXTURES / "mini.json"), "-i", "1@s1", "-i", "2@s2", "--cpu-port", "64",
+            "--pcap", str(pcap_dir), "--log-console", "--thrift-port", "9090"])
         try:
-            deadline = time.monotonic() + 20
-            while not socket_path.exists():
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "the switch did not start"
-                time.sleep(0.05)
             with Client(f"unix:{socket_path}") as client:
                 yield lab, client, process, pcap_dir
         finally:
