@@ -11,6 +11,7 @@ from p4sim.compiler.midend.bmv2_sections import Bmv2Sections
 from p4sim.compiler.midend.control_plane import ControlPlaneModel
 from p4sim.compiler.midend.expressions import Codes, ExpressionLowering
 from p4sim.compiler.midend.locations import FieldLoc
+from p4sim.compiler.midend.scope import Scope
 from p4sim.compiler.midend.storage import Storage
 
 Json = Any
@@ -41,6 +42,10 @@ class LoweringContext:
     p4info_errors: list[Diagnostic] = field(default_factory=list)
     # control-plane action name -> its declaration (to order P4Info actions as p4c)
     action_decls: dict[str, ast.ActionDecl] = field(default_factory=dict)
+    # copy-outs of the controls being applied through temporaries, outermost first, each
+    # with the scope its holders are bound in: an ``exit`` anywhere in them still performs
+    # them (P4_16 12.5), also from an action or function the control calls
+    exit_copy_outs: list[tuple[list[ast.Node], Scope]] = field(default_factory=list)
 
     @classmethod
     def create(cls, program: ast.Program) -> LoweringContext:

@@ -115,9 +115,6 @@ class ControlLowering:
         self.pipeline = pipeline
         self.tables = TableLowering(ctx, pipeline)
         self._returns: list[list[Setter]] = []
-        # copy-outs of the controls being applied through temporaries, outermost first,
-        # each with the scope its holders are bound in: an ``exit`` still performs them
-        self._exit_copy_outs: list[tuple[list[ast.Node], Scope]] = []
 
     # ------------------------------------------------------------ instances
 
@@ -245,12 +242,9 @@ class ControlLowering:
         if isinstance(s, ast.SwitchStatement):
             return self._switch(s, scope)
         if isinstance(s, ast.ExitStatement):
-            # the enclosing applied controls' arguments are copied out first, innermost
-            # first, as on a normal return (P4_16 12.5)
-            result = Fragment()
-            for copies, inner in reversed(self._exit_copy_outs):
-                result = result.then(self._synthesize(copies, inner))
-            fragment = result.then(self._synthesize([s], scope))
+            # the exit primitive is followed by the copy-outs of the enclosing applied
+            # controls (BodyLowering emits them, see LoweringContext.exit_copy_outs)
+            fragment = self._synthesize([s], scope)
             for setter in fragment.exits:
                 setter(None)
             return Fragment(fragment.entry, [], terminated=True)
@@ -519,12 +513,12 @@ class ControlLowering:
                     copy_out.append(ast.AssignStatement(pos=arg.pos, lhs=arg, rhs=holder))
         copy_in.extend(resets)
         if copy_out:
-            self._exit_copy_outs.append((copy_out, inner))
+            self.ctx.exit_copy_outs.append((copy_out, inner))
         try:
             body = self.instantiate(instance.control, inner)
         finally:
             if copy_out:
-                self._exit_copy_outs.pop()
+                self.ctx.exit_copy_outs.pop()
         # the copies read and write the caller's scope; the holders are bound in ``inner``
         if copy_in:
             body = self._synthesize(copy_in, inner).then(body)

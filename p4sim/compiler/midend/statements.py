@@ -238,11 +238,15 @@ class BodyLowering:
             if self.in_parser:
                 raise LoweringError(s, "exit is not allowed in a parser")
             self.emit("exit", [], s)
-            # the arguments of the calls being left are still copied out; the outermost
-            # call's copy-out follows the end its jump leads to
-            for copy_outs in reversed(self._copy_outs[1:]):
+            # the arguments of all the calls being left are still copied out, innermost
+            # first: the jump below leads past the end of the outermost one
+            for copy_outs in reversed(self._copy_outs):
                 for copy_out in copy_outs:
                     copy_out(s)
+            # then the enclosing applied controls' arguments, innermost first, as on a
+            # normal return (BMv2's exit lets the action run to its end)
+            for copies, holders in reversed(self.ctx.exit_copy_outs):
+                self.statements(copies, holders)
             if self._return_jumps:
                 self._return_jumps[0].append(self._jump("_jump", [], s))
         elif isinstance(s, ast.ReturnStatement):
