@@ -30,9 +30,7 @@ from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
 from p4sim.compiler.midend.statements import (
     BodyLowering,
-    atoms_overlap,
-    location_atoms,
-    sliced,
+    arguments_alias,
 )
 from p4sim.compiler.midend.tables import TableLowering
 
@@ -484,7 +482,7 @@ class ControlLowering:
         # in-argument naming the same storage is copied in first (p4c: a temporary)
         resets = out_header_resets(instance.control.params, call)
         copy_out: list[ast.Node] = []
-        aliased = self._arguments_alias(instance.control.params, args, scope)
+        aliased = arguments_alias(self.ctx, instance.control.params, args, scope)
         for param, arg in zip(instance.control.params, args, strict=False):
             if arg is None:
                 continue
@@ -525,19 +523,6 @@ class ControlLowering:
         if copy_out:
             body = body.then(self._synthesize(copy_out, inner))
         return body
-
-    def _arguments_alias(self, params: list[ast.Param], args: list[ast.Expression | None],
-                         scope: Scope) -> bool:
-        """Whether an out/inout argument shares storage with another argument."""
-        located = [(param, location_atoms(self.ctx.expr.location(sliced(arg), scope)))
-                   for param, arg in zip(params, args, strict=False)
-                   if arg is not None and self.ctx.expr.constant(arg) is None
-                   and isinstance(sliced(arg), ast.PathExpression | ast.Member |
-                                  ast.ArrayIndex)
-                   and not isinstance(repr_type(param.type_ref.type), t.ExternType)]
-        return any((p1.direction in ("out", "inout") or p2.direction in ("out", "inout"))
-                   and atoms_overlap(a1, a2)
-                   for i, (p1, a1) in enumerate(located) for p2, a2 in located[i + 1:])
 
 
 def _bound(scope: Scope, name: ast.PathExpression, location: FieldLoc) -> Scope:

@@ -21,7 +21,7 @@ from p4sim.compiler.midend.instances import (
 from p4sim.compiler.midend.locations import ValueLoc
 from p4sim.compiler.midend.resets import out_header_resets
 from p4sim.compiler.midend.scope import Scope, control_plane_name
-from p4sim.compiler.midend.statements import BodyLowering
+from p4sim.compiler.midend.statements import BodyLowering, arguments_alias
 from p4sim.compiler.source_text import p4info_annotations
 
 Json = Any
@@ -175,7 +175,6 @@ class ParserLowering:
                              sub: tuple[SubParser, ast.MethodCall],
                              rest: list[ast.Node]) -> None:
         instance, call = sub
-        after = self._continuation(state, "after", rest, state.transition)
         inner = Scope(instance_name(instance, state.scope), state.scope)
         bind_constructor_arguments(self.ctx, instance.parser.constructor_params,
                                    constructor_values(instance.decl), inner,
@@ -183,11 +182,27 @@ class ParserLowering:
         args = call.ordered_args if call.ordered_args is not None else \
             [a.value for a in call.args]
         resets = out_header_resets(instance.parser.params, call)
+        aliased = arguments_alias(self.ctx, instance.parser.params, args, state.scope)
+        copy_out: list[ast.Node] = []
         for param, arg in zip(instance.parser.params, args, strict=False):
             if arg is None:
                 continue
             constant = self.ctx.expr.constant(arg) if param.direction in ("", "in") else None
-            if constant is not None:
+            if param.direction in ("out", "inout") and (aliased or isinstance(arg, ast.Slice)):
+                # copy-in/copy-out through a temporary, as for controls: the copies back
+                # start the state the sub-parser accepts to, left to right
+                assert param.type_ref.type is not None
+                temp = self.ctx.storage.variable(param.name, param.type_ref.type)
+                holder = ast.PathExpression(pos=arg.pos, name=param.name,
+                                            type=param.type_ref.type)
+                holder.decl = holder
+                state.scope.bind(holder, temp)
+                inner.bind(param, temp)
+                if param.direction == "inout":
+                    body.statement(ast.AssignStatement(pos=arg.pos, lhs=holder, rhs=arg),
+                                   state.scope)
+                copy_out.append(ast.AssignStatement(pos=arg.pos, lhs=arg, rhs=holder))
+            elif constant is not None:
                 inner.bind(param, ValueLoc(constant, param.type_ref.type or t.INT_LITERAL))
             elif resets and param.direction in ("", "in") and \
                     not isinstance(repr_type(param.type_ref.type), t.ExternType):
@@ -200,6 +215,7 @@ class ParserLowering:
                 inner.bind(param, self.ctx.expr.location(arg, state.scope))
         for reset in resets:
             body.statement(reset, inner)
+        after = self._continuation(state, "after", copy_out + rest, state.transition)
         prefix = f"{instance.decl.name}_" if not state.prefix else \
             f"{state.prefix}{instance.decl.name}_"
         start = self._instantiate(instance.parser, inner, prefix, after)

@@ -626,6 +626,19 @@ def _body_paths(node: ast.Node, found: list[AccessPath]) -> None:
         _body_paths(child, found)
 
 
+def arguments_alias(ctx: LoweringContext, params: list[ast.Param],
+                    args: list[ast.Expression | None], scope: Scope) -> bool:
+    """Whether an out/inout argument shares storage with another argument."""
+    located = [(param, location_atoms(ctx.expr.location(sliced(arg), scope)))
+               for param, arg in zip(params, args, strict=False)
+               if arg is not None and ctx.expr.constant(arg) is None
+               and isinstance(sliced(arg), ast.PathExpression | ast.Member | ast.ArrayIndex)
+               and not isinstance(repr_type(param.type_ref.type), t.ExternType)]
+    return any((p1.direction in ("out", "inout") or p2.direction in ("out", "inout"))
+               and atoms_overlap(a1, a2)
+               for i, (p1, a1) in enumerate(located) for p2, a2 in located[i + 1:])
+
+
 def location_atoms(loc: Location) -> list[tuple[str, str]]:
     """The header fields (``*``: all of a header's; ``("*", "*")``: unknown, a run-time
     stack element) that a location covers."""
