@@ -292,3 +292,5 @@ def install_signal_handlers() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupt)
+    # a signal mask is inherited: a parent that blocked these must not make us deaf to them
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
