@@ -274,23 +274,38 @@ def stop_switch_processes(net: Any) -> None:
 
 def settle_shells(net: Any, timeout: float = 5.0) -> None:
     """Interrupt host commands cut short by an exception, so that Mininet can use the shells
-    again when it stops (it asserts that no command is running)."""
+    again when it stops (it asserts that no command is running, and its own commands would
+    wait behind one).  A command that outlives Ctrl-C (it ignores SIGINT) is killed."""
     for node in net.hosts:
         if not node.shell or not node.waiting:
             continue
         node.sendInt()
-        deadline = time.monotonic() + timeout
-        while node.waiting and time.monotonic() < deadline:
-            node.monitor(timeoutms=200)
+        if not _wait_for_prompt(node, timeout):
+            subprocess.run(["pkill", "-KILL", "-P", str(node.pid)], capture_output=True,
+                           check=False)
+            _wait_for_prompt(node, timeout)
         node.waiting = False
 
 
+def _wait_for_prompt(node: Any, timeout: float) -> bool:
+    """Whether the node's running command ended within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while node.waiting and time.monotonic() < deadline:
+        node.monitor(timeoutms=200)
+    return not node.waiting
+
+
 def install_signal_handlers() -> None:
-    """SIGTERM/SIGHUP raise KeyboardInterrupt, so ``with LbNetwork(...)`` cleans up."""
+    """SIGTERM/SIGHUP raise KeyboardInterrupt, so ``with LbNetwork(...)`` cleans up.
+
+    SIGINT is given Python's KeyboardInterrupt handler even when it was ignored on entry (a
+    parent's SIG_IGN survives exec, and Python then leaves it): ignored here, it would stay
+    ignored in every host command, which the Ctrl-C of :func:`settle_shells` could not stop."""
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # a signal mask is inherited: a parent that blocked these must not make us deaf to them
     signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
