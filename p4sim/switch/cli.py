@@ -22,6 +22,7 @@ from types import FrameType
 from p4sim.engine import ConfigError
 from p4sim.p4runtime.device import Device
 from p4sim.p4runtime.server import create_server
+from p4sim.switch.heap import keep_freed_memory
 from p4sim.switch.ports import PortError, Ports, parse_interface
 
 log = logging.getLogger("p4sim.switch")
@@ -121,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"p4sim-switch: {err}", file=sys.stderr)
         return 1
     device.attach_ports(ports.send, None if args.no_offload else ports.send_offloaded)
+    keep_freed_memory()
     try:
         server, _ = create_server(device, args.grpc_server_addr)
     except (OSError, RuntimeError) as err:
