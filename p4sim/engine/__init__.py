@@ -50,6 +50,7 @@ from p4sim.engine.types import (
     ProgramInfo,
     Range,
     RegisterInfo,
+    SplitFrame,
     TableInfo,
     Ternary,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "ProgramInfo",
     "Range",
     "RegisterInfo",
+    "SplitFrame",
     "TableInfo",
     "Ternary",
 ]

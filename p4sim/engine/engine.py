@@ -25,6 +25,7 @@ from p4sim.engine.types import (
     MatchParam,
     ProcessResult,
     ProgramInfo,
+    SplitFrame,
 )
 
 log = logging.getLogger(__name__)
@@ -140,14 +141,16 @@ class Engine:
         ingress and egress, no clone, resubmit, recirculation, multicast or digest -- run
         straight through.  When a pass leaves any of those to do, the rest goes through
         :meth:`_ingress_tail` / :meth:`_egress_tail` and the packet queues, as BMv2's
-        steps."""
+        steps.  With ``split=True`` the usual case's output is a :class:`SplitFrame` when the
+        payload is a view (a large one), so the caller can send it without a copy."""
         prog = self.program
         std = self._std
         ns: dict[str, Any] = dict(prog.namespace)
         ns.update(E_engine=self, E_template=self._template, E_Packet=Packet,
                   E_Result=ProcessResult, E_clock=self.clock_ns, E_origin=self._origin_ns,
                   E_parse=prog.parse, E_ingress=prog.ingress, E_egress=prog.egress,
-                  E_deparse=prog.deparse, E_Abort=PacketAbort, E_log=log,
+                  E_deparse=prog.deparse, E_deparse_headers=prog.deparse_headers,
+                  E_Split=SplitFrame, E_Abort=PacketAbort, E_log=log,
                   E_unpackable=(OverflowError, struct.error))
         lines = ["if type(data) is not bytes:",
                  "    data = bytes(data)",
@@ -224,6 +227,8 @@ class Engine:
             else:
                 body += [f"if {ck.cond_expr}:", "    " + store]
         body += ["try:",
+                 "    if split and p.truncate_length is None and type(p.payload) is memoryview:",
+                 "        return E_Result([(port, E_Split(E_deparse_headers(p), p.payload))], [])",
                  "    out = E_deparse(p)",
                  "except E_unpackable:",
                  "    return E_Result([], [])",
@@ -236,7 +241,7 @@ class Engine:
                   # where BMv2 would abort the whole process, only this packet is dropped
                   "    E_log.debug('packet from port %d dropped: %s', ingress_port, exc)",
                   "return E_Result([], [])"]
-        source = "def process(ingress_port, data, *, l4_partial=False):\n" + "".join(
+        source = "def process(ingress_port, data, *, l4_partial=False, split=False):\n" + "".join(
             f"    {line}\n" for line in lines)
         exec(compile(source, "<p4sim:process>", "exec"), ns)  # noqa: S102 - generated
         fn: Callable[..., ProcessResult] = ns["process"]

@@ -81,6 +81,8 @@ class Program:
     layout: Layout
     parse: ParseFn
     deparse: Callable[[Packet], bytes]
+    deparse_headers: Callable[[Packet], bytes]
+    """The deparser without the payload (``Engine.process(..., split=True)``)."""
     ingress: PipelineFn
     egress: PipelineFn
     checksums: list[Checksum]
@@ -218,14 +220,16 @@ class Loader:
         checksums = self._checksums()
         self.where[0] = "the deparser"
         deparse = build_deparser(cg, layout, order)
+        deparse_headers = build_deparser(cg, layout, order, payload=False)
         learn_lists = self._learn_lists()
         field_lists = self._field_lists()
         metadata_slots = [(h.base + 1, len(h.type.fields)) for h in layout.headers if h.metadata]
         info = self._info(tables, actions, counters, meters, registers, profiles, learn_lists,
                           vset_widths)
-        return Program(layout, parse, deparse, pipelines["ingress"], pipelines["egress"],
-                       checksums, tables, counters, meters, registers, profiles, learn_lists,
-                       field_lists, vsets, vset_widths, info, metadata_slots, cg.ns)
+        return Program(layout, parse, deparse, deparse_headers, pipelines["ingress"],
+                       pipelines["egress"], checksums, tables, counters, meters, registers,
+                       profiles, learn_lists, field_lists, vsets, vset_widths, info,
+                       metadata_slots, cg.ns)
 
     # --- externs ----------------------------------------------------------------------
 

@@ -395,7 +395,8 @@ class ParserBuilder:
                 code = no_error
             except ParserError as exc:
                 code = exc.code
-            # a large payload (a GSO super-segment) is not copied: the deparser joins it
+            # a large payload (a GSO super-segment) is not copied: the deparser joins it,
+            # or leaves it where it is (Engine.process(..., split=True))
             p.payload = data[p.off:] if n - p.off < PAYLOAD_VIEW_BYTES \
                 else memoryview(data)[p.off:]
             return code
@@ -753,7 +754,11 @@ def build_ipv4_checksum(cg: CodeGen, hdr: HeaderDef) -> CalcFn:
     return cg.compile(cg.fresh("calc"), "p, f", body)
 
 
-def build_deparser(cg: CodeGen, layout: Layout, order: list[int]) -> Callable[[Packet], bytes]:
+def build_deparser(cg: CodeGen, layout: Layout, order: list[int], *,
+                   payload: bool = True) -> Callable[[Packet], bytes]:
+    """The deparser: the valid headers in ``order``, then the payload the parser left
+    (``payload=False``: the headers only, for a caller that sends the payload from where it
+    is)."""
     body = ["f = p.f", "out = []"]
     for hid in order:
         hdr = layout.headers[hid]
@@ -765,7 +770,8 @@ def build_deparser(cg: CodeGen, layout: Layout, order: list[int]) -> Callable[[P
             body.append(f"    out.append(({bits}).to_bytes(({width}) // 8, 'big'))")
             continue
         body.extend("    " + line for line in _pack_lines(cg, hdr))
-    body.append("out.append(p.payload)")
+    if payload:
+        body.append("out.append(p.payload)")
     body.append("return b''.join(out)")
     fn: Callable[[Packet], bytes] = cg.compile(cg.fresh("deparse"), "p", body)
     return fn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 DEFAULT_ENTRY = -1
 """Pseudo entry handle that designates a table's default entry (for its direct resources)."""
@@ -84,11 +85,28 @@ class DigestSample:
     values: tuple[int, ...]
 
 
+class SplitFrame(NamedTuple):
+    """A deparsed packet whose payload is left where the parser found it: the deparser's
+    ``headers``, then ``payload``, a view of the input packet (``bytes``) to its end.  Only
+    ``Engine.process(..., split=True)`` makes them: a caller that transmits the two pieces as
+    they are saves a copy of the payload (64 KB for a GSO super-segment)."""
+
+    headers: bytes
+    payload: memoryview
+
+    def joined(self) -> bytes:
+        return self.headers + self.payload
+
+
+Frame = bytes | SplitFrame
+"""An output packet."""
+
+
 @dataclass(slots=True)
 class ProcessResult:
     """Everything one input packet produced: output packets in emission order and digests."""
 
-    packets: list[tuple[int, bytes]] = field(default_factory=list)
+    packets: list[tuple[int, Frame]] = field(default_factory=list)
     digests: list[DigestSample] = field(default_factory=list)
 
 

@@ -11,12 +11,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import cast
 
 import grpc
 from finsy.proto import p4r
 from google.protobuf.message import Message
 
-from p4sim.engine import Engine, EngineError, ProcessResult
+from p4sim.engine import Engine, EngineError, ProcessResult, SplitFrame
 from p4sim.p4runtime.arbitration import Arbitrator
 from p4sim.p4runtime.errors import (
     P4RuntimeError,
@@ -31,7 +32,9 @@ from p4sim.switch.offload import Vnet, finish
 log = logging.getLogger("p4sim.p4runtime")
 
 PortSender = Callable[[int, bytes], None]
-OffloadSender = Callable[[int, bytes, Vnet], None]
+OffloadSender = Callable[[int, bytes | SplitFrame, Vnet], None]
+"""Sends a pipeline output of a GSO/partial-checksum input; takes split frames (headers,
+then the payload where it is), as ``Engine.process(..., split=True)`` makes them."""
 """Sends a pipeline output whose input came with a virtio-net header (GSO, partial sum)."""
 TICK_SECONDS = 0.05
 IDLE_SWEEP_NS = 250_000_000
@@ -262,9 +265,13 @@ class Device:
             process = engine.process
             send = self._send_to_port
             cpu_port = self.cpu_port
+            split = self._send_offloaded is not None
             for data, vnet in frames:
                 try:
-                    result = process(port, data, l4_partial=vnet is not None and vnet.partial)
+                    if vnet is None:
+                        result = process(port, data)
+                    else:
+                        result = process(port, data, l4_partial=vnet.partial, split=split)
                 except EngineError as err:
                     log.warning("packet from port %d dropped: %s", port, err)
                     continue
@@ -276,7 +283,7 @@ class Device:
                     # the usual case, one ordinary frame out of a data port: as _emit does
                     out_port, out = packets[0]
                     if out_port != cpu_port:
-                        send(out_port, out)
+                        send(out_port, cast(bytes, out))  # not split: vnet is None
                         continue
                 self._emit(result, vnet)
 
@@ -302,24 +309,27 @@ class Device:
 
     def _emit(self, result: ProcessResult, vnet: Vnet | None = None) -> None:
         pipeline = self.pipeline
-        for port, data in result.packets:
+        # split frames come only from offloaded inputs with a send_offloaded to take them
+        for port, frame in result.packets:
             if port == self.cpu_port and self.cpu_port is not None:
-                if pipeline is not None:
-                    packet_in = parse_packet_in(pipeline.index.packet_in, data)
-                    if vnet is None:
-                        self._notify(p4r.StreamMessageResponse(packet=packet_in))
-                        continue
-                    # the controller gets ordinary packets: segmented, checksums complete
-                    for frame in finish(packet_in.payload, vnet):
-                        one = p4r.PacketIn(payload=frame, metadata=packet_in.metadata)
-                        self._notify(p4r.StreamMessageResponse(packet=one))
+                if pipeline is None:
+                    continue
+                data = frame.joined() if type(frame) is SplitFrame else cast(bytes, frame)
+                packet_in = parse_packet_in(pipeline.index.packet_in, data)
+                if vnet is None:
+                    self._notify(p4r.StreamMessageResponse(packet=packet_in))
+                    continue
+                # the controller gets ordinary packets: segmented, checksums complete
+                for segment in finish(packet_in.payload, vnet):
+                    one = p4r.PacketIn(payload=segment, metadata=packet_in.metadata)
+                    self._notify(p4r.StreamMessageResponse(packet=one))
             elif vnet is None:
-                self._send_to_port(port, data)
+                self._send_to_port(port, cast(bytes, frame))
             elif self._send_offloaded is not None:
-                self._send_offloaded(port, data, vnet)
+                self._send_offloaded(port, frame, vnet)
             else:
-                for frame in finish(data, vnet):
-                    self._send_to_port(port, frame)
+                for segment in finish(cast(bytes, frame), vnet):
+                    self._send_to_port(port, segment)
         if result.digests and pipeline is not None:
             for digest_list in pipeline.digests.add(result.digests):
                 self._notify(p4r.StreamMessageResponse(digest=digest_list))

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from p4sim.engine.hashing import csum16
+from p4sim.engine.types import SplitFrame
 
 VNET_HDR = struct.Struct("=BBHHHH")
 """flags, gso_type, hdr_len, gso_size, csum_start, csum_offset (native endian: packet sockets
@@ -93,10 +94,14 @@ class Layout:
         return len(self.ips) > 1
 
 
-def locate(frame: bytes) -> Layout | None:
+def locate(frame: bytes, length: int | None = None) -> Layout | None:
     """The layout of an Ethernet (802.1Q) / IPv4 or IPv6 [/ IP-in-IP] / TCP or UDP frame,
-    None for anything else (fragments, IPv6 extension headers, truncated headers)."""
+    None for anything else (fragments, IPv6 extension headers, truncated headers).
+    ``length``: the frame is that long, ``frame`` holds its front (the headers of a split
+    frame); None also when the headers are not all in ``frame``."""
     size = len(frame)
+    if length is None:
+        length = size
     offset = 12
     if size < 14:
         return None
@@ -126,7 +131,7 @@ def locate(frame: bytes) -> Layout | None:
             packet_end = l3 + 40 + int.from_bytes(frame[l3 + 4:l3 + 6])
         else:
             return None
-        if packet_end > size or (end and packet_end > end):
+        if packet_end > length or (end and packet_end > end):
             return None
         ips.append((l3, 4 if ethertype == _ETH_IPV4 else 6))
         end = end or packet_end
@@ -144,7 +149,7 @@ def locate(frame: bytes) -> Layout | None:
         l4_header = 8
     else:
         return None
-    if l4_header < (20 if proto == _TCP else 8) or l4 + l4_header > packet_end:
+    if l4_header < (20 if proto == _TCP else 8) or l4 + l4_header > min(packet_end, size):
         return None
     return Layout(tuple(ips), l4, proto, l4_header, end)
 
@@ -257,22 +262,40 @@ def _gso_type(layout: Layout, ecn: int) -> int:
     return (GSO_TCPV4 if layout.ips[-1][1] == 4 else GSO_TCPV6) | ecn
 
 
-def egress(frame: bytes, vnet: Vnet | None) -> list[Transmission]:
+def egress(frame: bytes | SplitFrame, vnet: Vnet | None) -> list[Transmission]:
     """What to transmit for a pipeline output whose input came with ``vnet``: the
     super-segment as one GSO packet when the kernel can segment it (plain IP / TCP or UDP),
-    else segments with complete checksums."""
+    else segments with complete checksums.  A split frame is sent as its headers and its
+    payload where it is, unless it has to be segmented here."""
+    if isinstance(frame, SplitFrame):
+        headers, payload = frame
+        layout = locate(headers, len(headers) + len(payload))
+        if vnet is not None and (vnet.partial or vnet.gso) and layout is not None \
+                and not layout.encapsulated and type(payload.obj) is bytes:
+            body = payload.obj
+            return [_gso_transmission(headers, layout, vnet, body, len(body) - len(payload))]
+        frame = frame.joined()
     if vnet is None or not (vnet.partial or vnet.gso):
         return [plain(frame)]
     layout = locate(frame)
     if layout is None:
         # the program made it something else: its checksum cannot be finished here
         return [plain(frame)] if not vnet.gso else []
-    size = vnet.gso_size if vnet.gso else 0
     if layout.encapsulated:
-        return [plain(s) for s in segment(frame, layout, size)]
+        return [plain(s) for s in segment(frame, layout, vnet.gso_size if vnet.gso else 0)]
     at = layout.l4 + _CSUM_OFFSET[layout.proto]
-    checksum = _partial_l4_checksum(frame, layout)
-    head = frame[:at] + (frame[at:at + 2] if checksum is None else checksum)
+    return [_gso_transmission(frame[:at + 2], layout, vnet, frame, at + 2)]
+
+
+def _gso_transmission(headers: bytes, layout: Layout, vnet: Vnet, body: bytes,
+                      rest: int) -> Transmission:
+    """``headers`` (at least up to the L4 checksum) with the partial L4 checksum set, then
+    ``body[rest:]``, as one GSO packet (or one with a partial checksum) of ``layout``."""
+    at = layout.l4 + _CSUM_OFFSET[layout.proto]
+    checksum = _partial_l4_checksum(headers, layout)
+    if checksum is not None:
+        headers = headers[:at] + checksum + headers[at + 2:]
+    size = vnet.gso_size if vnet.gso else 0
     payload = layout.end - layout.l4 - layout.l4_header
     gso_type = GSO_NONE
     if vnet.gso and payload > size:
@@ -280,12 +303,14 @@ def egress(frame: bytes, vnet: Vnet | None) -> list[Transmission]:
     header = VNET_HDR.pack(NEEDS_CSUM, gso_type, layout.l4 + layout.l4_header,
                            size if gso_type != GSO_NONE else 0, layout.l4,
                            _CSUM_OFFSET[layout.proto])
-    return [(header, head, frame, at + 2)]
+    return (header, headers, body, rest)
 
 
-def finish(frame: bytes, vnet: Vnet | None) -> list[bytes]:
+def finish(frame: bytes | SplitFrame, vnet: Vnet | None) -> list[bytes]:
     """Complete packets (software segmentation, full checksums) for where no kernel finishes
     them: the CPU port, ports without a virtio-net header."""
+    if isinstance(frame, SplitFrame):
+        frame = frame.joined()
     if vnet is None or not (vnet.partial or vnet.gso):
         return [frame]
     layout = locate(frame)

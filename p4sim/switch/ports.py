@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from p4sim.engine.types import SplitFrame
 from p4sim.switch.mmsg import BatchReceiver, BatchSender
 from p4sim.switch.offload import (
     PLAIN_HEADER,
@@ -264,7 +265,7 @@ class Ports:
         else:
             target.send(plain(data), queue=queue)
 
-    def send_offloaded(self, port: int, data: bytes, vnet: Vnet) -> None:
+    def send_offloaded(self, port: int, data: bytes | SplitFrame, vnet: Vnet) -> None:
         """A pipeline output of a GSO/partial-checksum input (offload ports only)."""
         target = self._ports.get(port)
         if target is None:

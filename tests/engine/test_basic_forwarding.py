@@ -8,7 +8,7 @@ from engine_helpers import tcp_packet, udp_packet
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from p4sim.engine import ActionCall, Engine, Lpm
+from p4sim.engine import ActionCall, Engine, Lpm, SplitFrame
 
 FIXTURE = Path(__file__).parent / "fixtures" / "basic_ipv4.json"
 
@@ -66,3 +66,17 @@ def test_delete_entry_falls_back_to_shorter_prefix() -> None:
     assert handle is not None
     engine.table_delete("MyIngress.ipv4_lpm", handle)
     assert engine.process(1, udp_packet(dst="10.0.1.5")).packets[0][0] == 3
+
+
+def test_split_output_leaves_a_large_payload_where_it_was() -> None:
+    """``split=True``: headers deparsed, the payload a view of the input (no copy); a small
+    payload and ``split=False`` come out joined, as always."""
+    engine = make_engine()
+    big = tcp_packet(dst="10.0.1.9", payload=bytes(range(256)) * 40)
+    joined = engine.process(1, big).packets
+    [(port, frame)] = engine.process(1, big, split=True).packets
+    assert isinstance(frame, SplitFrame)
+    assert (port, frame.joined()) == joined[0]
+    assert frame.payload.obj is big and len(frame.headers) == 14 + 20
+    small = tcp_packet(dst="10.0.1.9")
+    assert engine.process(1, small, split=True).packets == engine.process(1, small).packets

@@ -14,6 +14,7 @@ from scapy.layers.l2 import Dot1Q
 from scapy.packet import Packet
 from scapy.utils import checksum
 
+from p4sim.engine import SplitFrame
 from p4sim.switch.offload import (
     GSO_ECN,
     GSO_NONE,
@@ -210,3 +211,34 @@ def test_frames_the_switch_cannot_describe_are_not_sent_as_gso() -> None:
     assert locate(fragment) is None
     truncated = bytes(tcp4())[:40]
     assert locate(truncated) is None
+
+
+def split(frame: bytes, at: int) -> SplitFrame:
+    """``frame`` as Engine.process(..., split=True) leaves it: headers, then a view."""
+    return SplitFrame(frame[:at], memoryview(frame)[at:])
+
+
+def test_a_split_super_segment_goes_out_as_its_headers_and_its_payload_in_place() -> None:
+    received = bytes(tcp4())
+    rewritten = tcp4()
+    rewritten[IP].src = "192.0.2.7"  # what the pipeline did to the headers
+    headers = bytes(rewritten)[:14 + 20 + 32]
+    frame = SplitFrame(headers, memoryview(received)[len(headers):])
+    [transmission] = egress(frame, gso_vnet())
+    assert transmission[2] is received and transmission[3] == len(headers)
+    assert on_wire([transmission]) == on_wire(egress(bytes(rewritten), gso_vnet()))
+
+
+@pytest.mark.parametrize("at", [14 + 20, 14 + 20 + 10], ids=["ip-only", "tcp-cut"])
+def test_a_split_frame_without_its_whole_l4_header_in_front_is_joined(at: int) -> None:
+    """The program did not parse TCP (or not all of it): the checksum is in the payload."""
+    raw = bytes(tcp4())
+    assert on_wire(egress(split(raw, at), gso_vnet())) == on_wire(egress(raw, gso_vnet()))
+    assert finish(split(raw, at), gso_vnet()) == finish(raw, gso_vnet())
+
+
+def test_a_split_encapsulated_frame_is_segmented_in_software() -> None:
+    outer = (Ether() / IP(src="10.0.0.100", dst="10.0.3.3", proto=4) / tcp4()[IP])
+    raw = bytes(outer)
+    out = on_wire(egress(split(raw, 14 + 20 + 20 + 32), gso_vnet()))
+    assert out == on_wire(egress(raw, gso_vnet())) and len(out) > 1
