@@ -103,10 +103,14 @@ class BatchReceiver:
             self._gso_types[:n].tobytes().count(0) != n
         # a byte with none of the status bits is 0 after the translation
         controlled = self._statuses[:n].tobytes().translate(self._status_table).count(0) != n
-        if not (outgoing or flagged or controlled) and min(lengths) >= head:
+        if not (outgoing or controlled) and min(lengths) >= head:
+            starts = range(0, n * size, size)
             frames = [bytes(data[at + head:at + length])
-                      for at, length in zip(range(0, n * size, size), lengths, strict=True)]
+                      for at, length in zip(starts, lengths, strict=True)]
             extras: dict[int, tuple[bytes | None, bytes | None]] = {}
+            if flagged:  # GSO and partial checksums: every header a flow sends is flagged
+                heads = [bytes(data[at:at + head]) for at in starts]
+                extras = {i: (h, None) for i, h in enumerate(heads) if h[0] or h[1]}
         else:
             frames, extras = self._receive_each(n)
         # the kernel wrote the name and control lengths it used: back to the buffer sizes
@@ -115,8 +119,8 @@ class BatchReceiver:
 
     def _receive_each(self, n: int
                       ) -> tuple[list[bytes], dict[int, tuple[bytes | None, bytes | None]]]:
-        """:meth:`receive` message by message (outgoing frames, virtio-net headers with
-        flags, control data to look at)."""
+        """:meth:`receive` message by message (outgoing frames, short messages, control data
+        to look at)."""
         frames: list[bytes] = []
         extras: dict[int, tuple[bytes | None, bytes | None]] = {}
         words, data, names, controls = (self._words, self._data_view, self._names_view,

@@ -13,7 +13,7 @@ complete checksums, as the sender's kernel would have with offloads off.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from p4sim.engine.hashing import csum16
 from p4sim.engine.types import SplitFrame
@@ -50,8 +50,7 @@ _TCP, _UDP, _IPIP, _IPV6_IN = 6, 17, 4, 41
 _CSUM_OFFSET = {_TCP: 16, _UDP: 6}
 
 
-@dataclass(frozen=True, slots=True)
-class Vnet:
+class Vnet(NamedTuple):
     """The virtio-net header of a received frame."""
 
     flags: int
@@ -72,13 +71,23 @@ class Vnet:
         return self.gso_type & ~GSO_ECN in (GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4)
 
 
+_VNETS: dict[bytes, Vnet] = {}
+"""Parsed virtio-net headers by their bytes: a flow's headers repeat, packet after packet."""
+_VNETS_MAX = 1024
+
+
 def parse_vnet(header: bytes) -> Vnet:
-    flags, gso_type, _, gso_size, _, _ = VNET_HDR.unpack_from(header)
-    return Vnet(flags, gso_type, gso_size)
+    vnet = _VNETS.get(header)
+    if vnet is None:
+        flags, gso_type, _, gso_size, _, _ = VNET_HDR.unpack_from(header)
+        vnet = Vnet(flags, gso_type, gso_size)
+        if len(_VNETS) >= _VNETS_MAX:
+            _VNETS.clear()
+        _VNETS[bytes(header[:VNET_HDR.size])] = vnet
+    return vnet
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     """Where the IP headers (outermost first) and the transport header of a frame are."""
 
     ips: tuple[tuple[int, int], ...]
@@ -94,14 +103,45 @@ class Layout:
         return len(self.ips) > 1
 
 
+_UNTAGGED_IPV4 = struct.Struct("!HBxHxxHxB")
+"""From byte 12 of a frame: ethertype, version/IHL, total length, flags/fragment offset and
+protocol of an untagged IPv4 packet."""
+_UNTAGGED_IPV4_AT = ((14, 4),)
+
+
 def locate(frame: bytes, length: int | None = None) -> Layout | None:
     """The layout of an Ethernet (802.1Q) / IPv4 or IPv6 [/ IP-in-IP] / TCP or UDP frame,
     None for anything else (fragments, IPv6 extension headers, truncated headers).
     ``length``: the frame is that long, ``frame`` holds its front (the headers of a split
-    frame); None also when the headers are not all in ``frame``."""
+    frame); None also when the headers are not all in ``frame``.
+
+    Untagged IPv4 with TCP or UDP, the usual frame, is read with one ``struct`` call."""
     size = len(frame)
     if length is None:
         length = size
+    if size >= 34:
+        ethertype, version_ihl, total, fragment, proto = _UNTAGGED_IPV4.unpack_from(frame, 12)
+        ihl = (version_ihl & 0xF) * 4
+        if ethertype == _ETH_IPV4 and version_ihl >> 4 == 4 and proto in _CSUM_OFFSET \
+                and not fragment & 0x3FFF and 20 <= ihl <= total and 14 + total <= length:
+            end = 14 + total
+            l4 = 14 + ihl
+            if proto == _TCP:
+                if size < l4 + 20:
+                    return None
+                l4_header = (frame[l4 + 12] >> 4) * 4
+                if l4_header < 20:
+                    return None
+            else:
+                l4_header = 8
+            if l4 + l4_header > end or l4 + l4_header > size:
+                return None
+            return Layout(_UNTAGGED_IPV4_AT, l4, proto, l4_header, end)
+    return _locate_any(frame, size, length)
+
+
+def _locate_any(frame: bytes, size: int, length: int) -> Layout | None:
+    """:func:`locate` for every frame it describes (VLAN tags, IPv6, IP-in-IP)."""
     offset = 12
     if size < 14:
         return None
@@ -192,12 +232,18 @@ def _set_l4_checksum(frame: bytearray, layout: Layout, complete: bool) -> None:
 
 def _partial_l4_checksum(frame: bytes | bytearray, layout: Layout) -> bytes | None:
     """The partial L4 checksum of ``frame``: the pseudo-header sum, from the IP headers
-    only (None: a UDP datagram over IPv4 without a checksum keeps none)."""
+    only (None: a UDP datagram over IPv4 without a checksum keeps none).
+
+    The ones' complement sum of 16-bit words is their concatenation modulo 0xFFFF (as
+    2**16 is 1 modulo 0xFFFF; a non-zero sum is 0xFFFF, not 0), and the pseudo-header's
+    protocol and length words add as they are."""
     at = layout.l4 + _CSUM_OFFSET[layout.proto]
     if _keeps_no_checksum(frame, layout, at):
         return None
-    pseudo = _pseudo_header(frame, layout, _ip_length(frame, layout))
-    return (~csum16(pseudo) & 0xFFFF).to_bytes(2)
+    l3, version = layout.ips[-1]
+    addresses = frame[l3 + 12:l3 + 20] if version == 4 else frame[l3 + 8:l3 + 40]
+    value = int.from_bytes(addresses) + layout.proto + _ip_length(frame, layout)
+    return (value % 0xFFFF or 0xFFFF).to_bytes(2)
 
 
 def _keeps_no_checksum(frame: bytes | bytearray, layout: Layout, at: int) -> bool:

@@ -26,6 +26,7 @@ from pathlib import Path
 from p4sim.engine.types import SplitFrame
 from p4sim.switch.mmsg import BatchReceiver, BatchSender
 from p4sim.switch.offload import (
+    NEEDS_CSUM,
     PLAIN_HEADER,
     VNET_HDR,
     Transmission,
@@ -169,11 +170,9 @@ class Port:
                 frame = restore_vlan_tag(frame, _ancillary(control))
             if pcap is not None:
                 pcap.write(frame)
-            if header is None:  # no flags, no GSO: an ordinary frame
-                frames.append((frame, None))
-                continue
-            vnet = parse_vnet(header)
-            if not (vnet.partial or vnet.gso):  # DATA_VALID only: checksums complete
+            vnet = None if header is None else parse_vnet(header)
+            if vnet is None or not vnet.flags & NEEDS_CSUM and not vnet.gso:
+                # no flags, no GSO, or DATA_VALID only: an ordinary frame, checksums complete
                 frames.append((frame, None))
                 continue
             if not vnet.supported or (vnet.gso and locate(frame) is None):

@@ -59,3 +59,16 @@ def test_flagged_headers_and_short_messages(pair: tuple[socket.socket, socket.so
     # the buffers are ready for the next batch, which takes the fast path again
     a.send(bytes(HEAD) + b"again")
     assert receiver.receive() == ([b"again"], {})
+
+
+def test_flagged_headers_come_from_the_whole_batch_path_too(
+        pair: tuple[socket.socket, socket.socket]) -> None:
+    """No short or outgoing message: the batch is read at once, flagged headers included."""
+    a, b = pair
+    receiver = BatchReceiver(b.fileno(), 8, 256, 64, HEAD, 16, 0x10)
+    flagged = b"\x01" + bytes(HEAD - 1)
+    gso = b"\x00\x04" + bytes(range(HEAD - 2))
+    for header, data in ((gso, b"one"), (bytes(HEAD), b"two"), (flagged, b"three")):
+        a.send(header + data)
+    assert receiver.receive() == ([b"one", b"two", b"three"],
+                                  {0: (gso, None), 2: (flagged, None)})
