@@ -1,7 +1,7 @@
 """The switch fast path (GSO super-segments, batched I/O) against its peers, in one run.
 
     sudo .venv/bin/python -m bench.switch_fastpath [--size-mb 100] [--max-time 60]
-                                                   [--repeat 3] [--pps-count 300000]
+                                                   [--repeat 5] [--pps-count 300000]
                                                    [--pps-rate 200000] [--entries 100000]
                                                    [--baseline REV] [--no-exact-path]
                                                    [--pps-only]
@@ -198,7 +198,7 @@ def baseline_tree(work: Path, revision: str) -> Path | None:
 
 def packet_rates(work: Path, count: int, rate: int, baseline: Path | None
                  ) -> list[switch_pps.Result]:
-    """The batch path, --no-offload and the baseline revision, twice each, interleaved."""
+    """The batch path, --no-offload and the baseline revision, three times each, interleaved."""
     runs: list[tuple[str, tuple[str, ...], Path | None]] = [
         ("batch", (), None), ("--no-offload", ("--no-offload",), None)]
     if baseline is not None:
@@ -206,7 +206,7 @@ def packet_rates(work: Path, count: int, rate: int, baseline: Path | None
     results = []
     here = os.environ.get("PYTHONPATH")
     with switch_pps.lab():
-        for _ in range(2):
+        for _ in range(3):
             for label, args, tree in runs:
                 # the switch process imports p4sim from the baseline tree when it has one
                 os.environ["PYTHONPATH"] = str(tree) if tree is not None else (here or "")
@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--max-time", type=float, default=60.0,
                         help="bound of each download, seconds")
-    parser.add_argument("--repeat", type=int, default=3,
+    parser.add_argument("--repeat", type=int, default=5,
                         help="downloads per path (the median is reported)")
     parser.add_argument("--pps-count", type=int, default=300_000,
                         help="64-byte frames offered per packet-rate run")
