@@ -191,6 +191,9 @@ class _Stream:
         except Exception:
             log.exception("stream failure")
         finally:
+            # The stream is over once its requests end (as in PI's server): the controller
+            # leaves now, not only when the response side notices, which may come later.
+            self.leave()
             self.outbox.put(_END)
 
     def _handle(self, request: p4r.StreamMessageRequest) -> None:
