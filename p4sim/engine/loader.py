@@ -47,6 +47,31 @@ from p4sim.engine.types import (
 PipelineFn = Callable[[Packet, list[int]], None]
 
 
+INLINE_DEPTH = 6
+"""How many conditionals / action calls deep a node's code takes in those that follow it."""
+
+
+def _inlined(steps: dict[str, tuple[str, Any, Any]], name: str,
+             node_ident: dict[str, str], depth: int = 0) -> list[str]:
+    """The body of node ``name`` (a conditional or an action call): its own step, then the
+    steps after it inlined while they are conditionals or action calls, up to
+    ``INLINE_DEPTH``; every path ends returning the next node to run (None: the pipeline is
+    done).  Conditions are side-effect free, so evaluating them inline keeps the order."""
+    kind, code, nexts = steps[name]
+
+    def then(next_ident: str, next_name: Any) -> list[str]:
+        if next_name is None or next_name not in steps or depth + 1 >= INLINE_DEPTH:
+            return [f"return {next_ident}"]
+        return _inlined(steps, next_name, node_ident, depth + 1)
+
+    if kind == "if":
+        true_ident, true_name, false_ident, false_name = nexts
+        return [f"if {code}:", *("    " + line for line in then(true_ident, true_name)),
+                *then(false_ident, false_name)]
+    next_ident, next_name = nexts
+    return [f"{code}(p, f, ())", "if p.exit:", "    return None", *then(next_ident, next_name)]
+
+
 def empty_pipeline(p: Packet, f: list[int]) -> None:
     """A pipeline without nodes (the engine skips calling it)."""
 
@@ -379,25 +404,27 @@ class Loader:
             local_tables.append((t, table))
             cg.ns[node_ident[table.name]] = table.apply
 
+        # Conditionals and action calls are compiled with the conditionals and action calls
+        # that follow them inlined (a few levels deep), so a packet walks a chain of them in
+        # one call instead of one per node; tables stay calls that return their next node.
+        steps: dict[str, tuple[str, Any, Any]] = {}
         for c in _items(pipe, "conditionals"):
             cname = _name(c, "conditional")
             what = f"conditional {cname!r}"
             self.where[0] = what
-            expr = cg.rv(c.get("expression"), what)
-            body = [f"return {ref(c.get('true_next'), what)} if ({expr}) else "
-                    f"{ref(c.get('false_next'), what)}"]
-            cg.compile(node_ident[cname], "p, f", body)
-
+            steps[cname] = ("if", cg.rv(c.get("expression"), what),
+                            (ref(c.get("true_next"), what), c.get("true_next"),
+                             ref(c.get("false_next"), what), c.get("false_next")))
         for ac in _items(pipe, "action_calls"):
             aname = _name(ac, "action call")
             what = f"action call {aname!r}"
             spec = self.actions_by_id.get(ac.get("action_id"))  # type: ignore[arg-type]
             if spec is None:
                 raise ConfigError(f"{what}: unknown action id {ac.get('action_id')!r}")
-            act = cg.const(spec.fn, "a")
-            cg.compile(node_ident[aname], "p, f",
-                       [f"{act}(p, f, ())", f"return None if p.exit else "
-                                            f"{ref(ac.get('next_node'), what)}"])
+            steps[aname] = ("call", cg.const(spec.fn, "a"),
+                            (ref(ac.get("next_node"), what), ac.get("next_node")))
+        for name in steps:
+            cg.compile(node_ident[name], "p, f", _inlined(steps, name, node_ident))
 
         # link next nodes, then install defaults and const entries
         for t, table in local_tables:
