@@ -273,7 +273,7 @@ def offer(sender: socket.socket, frames: Sequence[bytes], rate: int, counter: Rx
     the first reading that saw frames to the last one that saw more)."""
     per_slice = max(1, rate // 1000)
     batch = BatchSender(sender.fileno(), per_slice)
-    messages = [(b"", b"", data, 0) for data in frames]
+    messages = list(frames)
     baseline = counter.read()
     samples: list[tuple[float, int]] = []
     start = time.monotonic()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import cast
 
 import grpc
@@ -254,24 +254,27 @@ class Device:
     def receive(self, port: int, data: bytes, vnet: Vnet | None = None) -> None:
         """A packet arrived on a data port: run the pipeline, emit what it produced.
         ``vnet``: the packet is a GSO super-segment or has a partial L4 checksum."""
-        self.receive_batch(port, [(data, vnet)])
+        self.receive_batch(port, [data], {} if vnet is None else {0: vnet})
 
-    def receive_batch(self, port: int, frames: Iterable[tuple[bytes, Vnet | None]]) -> None:
-        """Packets that arrived together on a data port, in order (the lock taken once)."""
+    def receive_batch(self, port: int, frames: Sequence[bytes],
+                      vnets: Mapping[int, Vnet] | None = None) -> None:
+        """Packets that arrived together on a data port, in order (the lock taken once);
+        ``vnets``: by position, the virtio-net headers of those that are GSO super-segments
+        or have a partial L4 checksum."""
         with self.lock:
             engine = self.engine
             if engine is None:
                 return
+            if vnets:
+                for i, data in enumerate(frames):
+                    self._receive_one(engine, port, data, vnets.get(i))
+                return
             process = engine.process
             send = self._send_to_port
             cpu_port = self.cpu_port
-            split = self._send_offloaded is not None
-            for data, vnet in frames:
+            for data in frames:
                 try:
-                    if vnet is None:
-                        result = process(port, data)
-                    else:
-                        result = process(port, data, l4_partial=vnet.partial, split=split)
+                    result = process(port, data)
                 except EngineError as err:
                     log.warning("packet from port %d dropped: %s", port, err)
                     continue
@@ -279,13 +282,28 @@ class Device:
                     log.exception("engine failure on a packet from port %d", port)
                     continue
                 packets = result.packets
-                if vnet is None and len(packets) == 1 and not result.digests:
-                    # the usual case, one ordinary frame out of a data port: as _emit does
+                if len(packets) == 1 and not result.digests:
+                    # the usual case, one frame out of a data port: as _emit does
                     out_port, out = packets[0]
                     if out_port != cpu_port:
-                        send(out_port, cast(bytes, out))  # not split: vnet is None
+                        send(out_port, cast(bytes, out))  # not split: no vnet
                         continue
-                self._emit(result, vnet)
+                self._emit(result)
+
+    def _receive_one(self, engine: Engine, port: int, data: bytes, vnet: Vnet | None) -> None:
+        try:
+            if vnet is None:
+                result = engine.process(port, data)
+            else:
+                result = engine.process(port, data, l4_partial=vnet.partial,
+                                        split=self._send_offloaded is not None)
+        except EngineError as err:
+            log.warning("packet from port %d dropped: %s", port, err)
+            return
+        except Exception:  # a malformed packet must never stop the switch
+            log.exception("engine failure on a packet from port %d", port)
+            return
+        self._emit(result, vnet)
 
     def packet_out(self, packet: p4r.PacketOut) -> None:
         """Inject a PacketOut on the CPU port; INVALID_ARGUMENT on bad metadata."""

@@ -148,26 +148,38 @@ class BatchReceiver:
 
 class BatchSender:
     """Sends up to ``count`` messages per call, each of three buffers: a virtio-net header,
-    a head and the rest of a frame from an offset (see ``offload.Transmission``)."""
+    a head and the rest of a frame from an offset (see ``offload.Transmission``).  A message
+    that is a bare ``bytes`` object is that frame after ``plain_header``: the common case of
+    small frames, packed without unpacking a tuple."""
 
-    def __init__(self, fd: int, count: int) -> None:
+    def __init__(self, fd: int, count: int, plain_header: bytes = b"") -> None:
         self._fd = fd
         self._count = count
+        self._plain_header = plain_header
+        self._plain = (id(plain_header) + _BYTES_DATA, len(plain_header), id(b"") + _BYTES_DATA,
+                       0)
+        """The first two iovecs of a bare frame (the header is kept alive by the sender)."""
         self._iovs = ctypes.create_string_buffer(_IOV * 3 * count)
         self._msgs = ctypes.create_string_buffer(_MMSG * count)
         for i in range(count):
             struct.pack_into("=QIxxxxQQ", self._msgs, i * _MMSG, 0, 0,
                              ctypes.addressof(self._iovs) + 3 * i * _IOV, 3)
 
-    def send(self, messages: Sequence[tuple[bytes, bytes, bytes, int]]) -> int:
-        """Send the messages (virtio-net header, head, frame, offset of the frame's rest);
-        returns how many the kernel took.  A message the kernel refuses (no buffer space,
-        too big) is skipped, as lost on a wire."""
+    def send(self, messages: Sequence[tuple[bytes, bytes, bytes, int] | bytes]) -> int:
+        """Send the messages (virtio-net header, head, frame, offset of the frame's rest; or a
+        bare frame); returns how many the kernel took.  A message the kernel refuses (no
+        buffer space, too big) is skipped, as lost on a wire."""
         sent = 0
+        plain = self._plain
         for first in range(0, len(messages), self._count):
             chunk = messages[first:first + self._count]
             values: list[int] = []
-            for header, head, frame, rest in chunk:
+            for message in chunk:
+                if isinstance(message, bytes):
+                    values += plain
+                    values += (id(message) + _BYTES_DATA, len(message))
+                    continue
+                header, head, frame, rest = message
                 values += (id(header) + _BYTES_DATA, len(header), id(head) + _BYTES_DATA,
                            len(head), id(frame) + _BYTES_DATA + rest, len(frame) - rest)
             struct.pack_into(f"={len(values)}Q", self._iovs, 0, *values)

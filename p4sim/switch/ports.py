@@ -63,8 +63,11 @@ _AUX_STATUS = 16
 
 _NO_EXTRAS: tuple[None, None] = (None, None)
 
-Receiver = Callable[[int, list[tuple[bytes, "Vnet | None"]]], None]
-"""Takes the frames read from a port in one go (port number, [(frame, virtio-net header)])."""
+Received = tuple[list[bytes], dict[int, Vnet]]
+"""Frames read from a port in one go, and by position the virtio-net headers of those that
+are GSO super-segments or have a partial checksum (the others are ordinary frames)."""
+Receiver = Callable[[int, list[bytes], dict[int, Vnet]], None]
+"""Takes what :data:`Received` holds, with the port number first."""
 
 
 class PortError(Exception):
@@ -115,18 +118,18 @@ class Port:
         self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
                                      _CMSG_SPACE, VNET_HDR.size, _AUX_STATUS,
                                      TP_STATUS_VLAN_VALID) if offload else None)
-        self._sender = BatchSender(sock.fileno(), _BATCH) if offload else None
-        self.pending: list[Transmission] = []
-        """Transmissions queued for the next :meth:`flush`."""
+        self._sender = BatchSender(sock.fileno(), _BATCH, PLAIN_HEADER) if offload else None
+        self.pending: list[Transmission | bytes] = []
+        """Transmissions queued for the next :meth:`flush` (a bare frame: without offload)."""
         self.gone = False
         self.pcap_in = self.pcap_out = None
         if pcap_dir is not None:
             self.pcap_in = PcapWriter(pcap_dir / f"{interface}_in.pcap")
             self.pcap_out = PcapWriter(pcap_dir / f"{interface}_out.pcap")
 
-    def receive_batch(self) -> list[tuple[bytes, Vnet | None]]:
+    def receive_batch(self) -> Received:
         """Up to a batch of frames waiting on the socket (never blocks), one call each."""
-        frames: list[tuple[bytes, Vnet | None]] = []
+        frames: list[bytes] = []
         for _ in range(_BATCH):
             try:
                 data, ancillary, _, address = self.socket.recvmsg(MAX_FRAME_BYTES, _CMSG_SPACE)
@@ -144,10 +147,10 @@ class Port:
             frame = restore_vlan_tag(data, ancillary)
             if self.pcap_in is not None:
                 self.pcap_in.write(frame)
-            frames.append((frame, None))
-        return frames
+            frames.append(frame)
+        return frames, {}
 
-    def receive_offloaded(self) -> list[tuple[bytes, Vnet | None]]:
+    def receive_offloaded(self) -> Received:
         """Like :meth:`receive_batch` on an offload port: frames with their virtio-net
         header (None for an ordinary frame with a complete checksum)."""
         assert self._batch is not None
@@ -159,11 +162,12 @@ class Port:
                 self.gone = True
             elif err.errno != errno.ENETDOWN:
                 log.warning("port %d: receive error: %s", self.number, err)
-            return []
+            return [], {}
         pcap = self.pcap_in
         if not extras and pcap is None:  # ordinary frames only
-            return [(frame, None) for frame in received]
-        frames: list[tuple[bytes, Vnet | None]] = []
+            return received, {}
+        frames: list[bytes] = []
+        vnets: dict[int, Vnet] = {}
         for i, frame in enumerate(received):
             header, control = extras.get(i, _NO_EXTRAS)
             if control is not None:  # the kernel took an 802.1Q tag out
@@ -173,14 +177,15 @@ class Port:
             vnet = None if header is None else parse_vnet(header)
             if vnet is None or not vnet.flags & NEEDS_CSUM and not vnet.gso:
                 # no flags, no GSO, or DATA_VALID only: an ordinary frame, checksums complete
-                frames.append((frame, None))
+                frames.append(frame)
                 continue
             if not vnet.supported or (vnet.gso and locate(frame) is None):
                 log.debug("port %d: GSO packet (type %d) the switch cannot segment dropped",
                           self.number, vnet.gso_type)
                 continue
-            frames.append((frame, vnet))
-        return frames
+            vnets[len(frames)] = vnet
+            frames.append(frame)
+        return frames, vnets
 
     def send(self, transmission: Transmission, queue: bool = False) -> None:
         """Transmit (the virtio-net header only on an offload port); ``queue``: at the next
@@ -260,7 +265,7 @@ class Ports:
             return
         queue = threading.get_ident() == self._serving
         if queue and target.offload and target.pcap_out is None:
-            target.pending.append((PLAIN_HEADER, b"", data, 0))  # Port.send, without the call
+            target.pending.append(data)  # Port.send of plain(data), without the call
         else:
             target.send(plain(data), queue=queue)
 
@@ -290,9 +295,10 @@ class Ports:
             while not stop.is_set():
                 for fd, _ in poller.poll(0.2):
                     port = by_fd[fd]
-                    frames = port.receive_offloaded() if port.offload else port.receive_batch()
+                    frames, vnets = (port.receive_offloaded() if port.offload
+                                     else port.receive_batch())
                     if frames:
-                        receive(port.number, frames)
+                        receive(port.number, frames, vnets)
                     if port.gone:
                         poller.unregister(fd)
                 for port in ports:

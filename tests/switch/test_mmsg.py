@@ -44,6 +44,17 @@ def test_a_message_is_its_head_then_the_rest_of_its_frame(
     assert receiver.receive() == ([b"new" + frame[3:], frame[38:]], {})
 
 
+def test_bare_frames_go_after_the_plain_header(
+        pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    receiver = BatchReceiver(b.fileno(), 8, 256, 64, HEAD, 16, 0x10)
+    plain = b"\x00" * HEAD
+    sender = BatchSender(a.fileno(), 8, plain_header=plain)
+    frame = bytes(range(30))
+    assert sender.send([b"bare one", (plain, b"new", frame, 3), frame]) == 3
+    assert receiver.receive() == ([b"bare one", b"new" + frame[3:], frame], {})
+
+
 def test_flagged_headers_and_short_messages(pair: tuple[socket.socket, socket.socket]) -> None:
     a, b = pair
     receiver = BatchReceiver(b.fileno(), 8, 256, 64, HEAD, 16, 0x10)
