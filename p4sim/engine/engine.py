@@ -156,7 +156,8 @@ class Engine:
                  "    data = bytes(data)",
                  "f = E_template.copy()",
                  "p = E_Packet(f, data)",
-                 "p.l4_partial = l4_partial",
+                 "if l4_partial:",
+                 "    p.l4_partial = True",
                  f"f[{std.ingress_port}] = ingress_port & 0x1FF",
                  f"f[{std.packet_length}] = len(data)",
                  # one timestamp per input packet: everything it causes happens "at the same
@@ -164,7 +165,11 @@ class Engine:
                  "now_us = E_engine._now_us = (E_clock() - E_origin) // 1000"]
         if std.ingress_ts is not None:
             lines.append(f"f[{std.ingress_ts}] = now_us & 0xFFFFFFFFFFFF")
-        body = ["ingress_length = p.length_reg", "code = E_parse(p)"]
+        body = ["ingress_length = p.length_reg"]
+        if prog.parse_inline is not None:  # no call for the parser
+            body += [*prog.parse_inline, "code = code_"]
+        else:
+            body.append("code = E_parse(p)")
         if std.parser_error is not None:
             body.append(f"f[{std.parser_error}] = code")
         # with nothing to verify, checksum_error keeps the 0 of the fresh field vector
@@ -183,8 +188,10 @@ class Engine:
                 body.append("    ok = False")
             if std.checksum_error is not None:
                 body.append(f"f[{std.checksum_error}] = 0 if ok else 1")
-        if prog.ingress is not empty_pipeline:
-            body.append("E_ingress(p, f)")
+        if prog.ingress_start is not None:  # the nodes walked here: no call for the pipeline
+            ns["E_ingress_start"] = prog.ingress_start
+            body += ["node = E_ingress_start", "while node is not None:",
+                     "    node = node(p, f)"]
         special = ["p.clone_session", "p.learn_id", "p.resubmit_field_list"]
         if std.mcast_grp is not None:
             special.append(f"f[{std.mcast_grp}]")

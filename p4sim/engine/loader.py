@@ -110,6 +110,12 @@ class Program:
     """The deparser without the payload (``Engine.process(..., split=True)``)."""
     ingress: PipelineFn
     egress: PipelineFn
+    ingress_start: NodeFn | None
+    """The ingress pipeline's first node (what ``ingress`` runs from), for the engine to
+    walk the nodes in its own generated code."""
+    parse_inline: list[str] | None
+    """The parser as lines of code to put where it is called (see ParserBuilder), if it is
+    one function."""
     checksums: list[Checksum]
     tables: dict[str, Table]
     counters: dict[str, CounterArray]
@@ -175,6 +181,7 @@ class Loader:
         self.cfg = cfg
         self.clock_ns = clock_ns
         self.inline_parser = inline_parser
+        self.pipeline_starts: dict[str, NodeFn | None] = {}
         """Parsers as one function when they can be (the tests compare with per-state)."""
         self.where = ["the top-level objects"]
         """The JSON object being translated, for errors the checks did not anticipate."""
@@ -252,7 +259,8 @@ class Loader:
         info = self._info(tables, actions, counters, meters, registers, profiles, learn_lists,
                           vset_widths)
         return Program(layout, parse, deparse, deparse_headers, pipelines["ingress"],
-                       pipelines["egress"], checksums, tables, counters, meters, registers,
+                       pipelines["egress"], self.pipeline_starts["ingress"], pb.inlined_lines,
+                       checksums, tables, counters, meters, registers,
                        profiles, learn_lists, field_lists, vsets, vset_widths, info,
                        metadata_slots, cg.ns)
 
@@ -456,8 +464,10 @@ class Loader:
 
         init = pipe.get("init_table")
         if init is None:
+            self.pipeline_starts[pname] = None
             return empty_pipeline
         start = cg.ns[ref(init, f"pipeline {pname!r}")]
+        self.pipeline_starts[pname] = start
 
         def run(p: Packet, f: list[int]) -> None:
             node: NodeFn | None = start

@@ -131,6 +131,9 @@ class ParserBuilder:
     def __init__(self, cg: CodeGen, layout: Layout, errors: dict[str, int],
                  vsets: dict[str, set[int]], where: list[str]) -> None:
         self.where = where
+        self.inlined_lines: list[str] | None = None
+        """The inlined parser's lines from after ``data = p.data`` up to the result in
+        ``code_`` (with ``f``, ``p`` and ``data`` in scope), when :meth:`build` made one."""
         self.cg = cg
         self.layout = layout
         self.errors = errors
@@ -533,6 +536,7 @@ class ParserBuilder:
                  f"p.payload = data[o:] if n - o < {PAYLOAD_VIEW_BYTES} else memoryview(data)[o:]",
                  "return code_"]
         fn: ParseFn = self.cg.compile(self.cg.fresh("parse"), "p", lines)
+        self.inlined_lines = lines[2:-1]
         return fn
 
 
