@@ -265,16 +265,17 @@ class Device:
             engine = self.engine
             if engine is None:
                 return
-            if vnets:
-                for i, data in enumerate(frames):
-                    self._receive_one(engine, port, data, vnets.get(i))
-                return
             process = engine.process
             send = self._send_to_port
             cpu_port = self.cpu_port
-            for data in frames:
+            split = self._send_offloaded is not None
+            for i, data in enumerate(frames):
+                vnet = vnets.get(i) if vnets else None
                 try:
-                    result = process(port, data)
+                    if vnet is None:
+                        result = process(port, data)
+                    else:
+                        result = process(port, data, l4_partial=vnet.partial, split=split)
                 except EngineError as err:
                     log.warning("packet from port %d dropped: %s", port, err)
                     continue
@@ -282,28 +283,13 @@ class Device:
                     log.exception("engine failure on a packet from port %d", port)
                     continue
                 packets = result.packets
-                if len(packets) == 1 and not result.digests:
-                    # the usual case, one frame out of a data port: as _emit does
+                if vnet is None and len(packets) == 1 and not result.digests:
+                    # the usual case, one ordinary frame out of a data port: as _emit does
                     out_port, out = packets[0]
                     if out_port != cpu_port:
-                        send(out_port, cast(bytes, out))  # not split: no vnet
+                        send(out_port, cast(bytes, out))  # not split: vnet is None
                         continue
-                self._emit(result)
-
-    def _receive_one(self, engine: Engine, port: int, data: bytes, vnet: Vnet | None) -> None:
-        try:
-            if vnet is None:
-                result = engine.process(port, data)
-            else:
-                result = engine.process(port, data, l4_partial=vnet.partial,
-                                        split=self._send_offloaded is not None)
-        except EngineError as err:
-            log.warning("packet from port %d dropped: %s", port, err)
-            return
-        except Exception:  # a malformed packet must never stop the switch
-            log.exception("engine failure on a packet from port %d", port)
-            return
-        self._emit(result, vnet)
+                self._emit(result, vnet)
 
     def packet_out(self, packet: p4r.PacketOut) -> None:
         """Inject a PacketOut on the CPU port; INVALID_ARGUMENT on bad metadata."""
