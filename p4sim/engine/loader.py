@@ -51,8 +51,7 @@ INLINE_DEPTH = 6
 """How many conditionals / action calls deep a node's code takes in those that follow it."""
 
 
-def _inlined(steps: dict[str, tuple[str, Any, Any]], name: str,
-             node_ident: dict[str, str], depth: int = 0) -> list[str]:
+def _inlined(steps: dict[str, tuple[str, Any, Any]], name: str, depth: int = 0) -> list[str]:
     """The body of node ``name`` (a conditional or an action call): its own step, then the
     steps after it inlined while they are conditionals or action calls, up to
     ``INLINE_DEPTH``; every path ends returning the next node to run (None: the pipeline is
@@ -62,7 +61,7 @@ def _inlined(steps: dict[str, tuple[str, Any, Any]], name: str,
     def then(next_ident: str, next_name: Any) -> list[str]:
         if next_name is None or next_name not in steps or depth + 1 >= INLINE_DEPTH:
             return [f"return {next_ident}"]
-        return _inlined(steps, next_name, node_ident, depth + 1)
+        return _inlined(steps, next_name, depth + 1)
 
     if kind == "if":
         true_ident, true_name, false_ident, false_name = nexts
@@ -181,8 +180,9 @@ class Loader:
         self.cfg = cfg
         self.clock_ns = clock_ns
         self.inline_parser = inline_parser
-        self.pipeline_starts: dict[str, NodeFn | None] = {}
         """Parsers as one function when they can be (the tests compare with per-state)."""
+        self.pipeline_starts: dict[str, NodeFn | None] = {}
+        """Each pipeline's first node (None: the pipeline is empty)."""
         self.where = ["the top-level objects"]
         """The JSON object being translated, for errors the checks did not anticipate."""
         self.payload_calculations: set[str] = set()
@@ -432,7 +432,7 @@ class Loader:
             steps[aname] = ("call", cg.const(spec.fn, "a"),
                             (ref(ac.get("next_node"), what), ac.get("next_node")))
         for name in steps:
-            cg.compile(node_ident[name], "p, f", _inlined(steps, name, node_ident))
+            cg.compile(node_ident[name], "p, f", _inlined(steps, name))
 
         # link next nodes, then install defaults and const entries
         for t, table in local_tables:
