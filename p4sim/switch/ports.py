@@ -151,8 +151,8 @@ class Port:
         return frames, {}
 
     def receive_offloaded(self) -> Received:
-        """Like :meth:`receive_batch` on an offload port: frames with their virtio-net
-        header (None for an ordinary frame with a complete checksum)."""
+        """Like :meth:`receive_batch` on an offload port: the frames, and the virtio-net
+        headers of those that are not ordinary frames with complete checksums."""
         assert self._batch is not None
         try:
             received, extras = self._batch.receive()
