@@ -101,6 +101,9 @@ def _log_msg(fmt: str, values: tuple[int, ...]) -> None:
     _program_log.info("%s", text)
 
 
+EXIT_STATEMENT = "p.exit = True"
+"""What the exit primitive compiles to (the only statement that makes a packet exit)."""
+
 BASE_NAMESPACE: dict[str, Any] = {
     "_sx": sign_extend,
     "_sidx": _stack_index,
@@ -536,7 +539,7 @@ class CodeGen:
             self.mark_to_drop(emit)
         elif op == "exit":
             # BMv2 only marks the packet: the action runs to its end, no further node runs
-            emit("p.exit = True")
+            emit(EXIT_STATEMENT)
         elif op in ("clone_ingress_pkt_to_egress", "clone_egress_pkt_to_egress"):
             need(1)
             emit(f"p.clone_session = (({self.rv(params[0], where)}) & 0x7fff) | 0x8000")
@@ -717,14 +720,16 @@ class CodeGen:
 
     # --- whole actions ----------------------------------------------------------------
 
-    def action_body(self, primitives: list[Any], what: str) -> list[str]:
+    def action_body(self, primitives: list[Any], what: str) -> tuple[list[str], bool]:
+        """The statements of an action, and whether they run straight through (no jumps:
+        then they have no ``return`` either and can be inlined)."""
         has_jumps = any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero")
                         for p in primitives)
         lines: list[str] = []
         if not has_jumps:
             for prim in primitives:
                 self.primitive(prim, lines.append, what)
-            return lines
+            return lines, True
         lines.append("pc = 0")
         lines.append("while True:")
         for i, prim in enumerate(primitives):
@@ -743,7 +748,7 @@ class CodeGen:
             lines.extend("        " + b for b in body)
         lines.append("    else:")
         lines.append("        return")
-        return lines
+        return lines, False
 
 
 def _stack_push(f: list[int], groups: tuple[tuple[tuple[int, int], ...], ...], count: int) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from p4sim.engine.action_profiles import ActionProfile
-from p4sim.engine.codegen import CodeGen, Resources, parse_hexstr
+from p4sim.engine.codegen import EXIT_STATEMENT, CodeGen, Resources, parse_hexstr
 from p4sim.engine.errors import ConfigError
 from p4sim.engine.externs import CounterArray, Meter, MeterArray, RegisterArray
 from p4sim.engine.layout import Layout, build_layout
@@ -52,8 +52,8 @@ INLINE_DEPTH = 6
 
 
 def _inlined(steps: dict[str, tuple[str, Any, Any]], name: str, depth: int = 0) -> list[str]:
-    """The body of node ``name`` (a conditional or an action call): its own step, then the
-    steps after it inlined while they are conditionals or action calls, up to
+    """The body of node ``name`` (a conditional, or statements: an action call or a fixed
+    table): its own step, then the steps after it inlined while they are such nodes, up to
     ``INLINE_DEPTH``; every path ends returning the next node to run (None: the pipeline is
     done).  Conditions are side-effect free, so evaluating them inline keeps the order."""
     kind, code, nexts = steps[name]
@@ -68,7 +68,7 @@ def _inlined(steps: dict[str, tuple[str, Any, Any]], name: str, depth: int = 0) 
         return [f"if {code}:", *("    " + line for line in then(true_ident, true_name)),
                 *then(false_ident, false_name)]
     next_ident, next_name = nexts
-    return [f"{code}(p, f, ())", "if p.exit:", "    return None", *then(next_ident, next_name)]
+    return [*code, *then(next_ident, next_name)]
 
 
 def empty_pipeline(p: Packet, f: list[int]) -> None:
@@ -176,11 +176,14 @@ def _size(obj: dict[str, Any], key: str, what: str) -> int:
 
 class Loader:
     def __init__(self, cfg: dict[str, Any], clock_ns: Callable[[], int], *,
-                 inline_parser: bool = True) -> None:
+                 inline_parser: bool = True, inline_fixed_tables: bool = True) -> None:
         self.cfg = cfg
         self.clock_ns = clock_ns
         self.inline_parser = inline_parser
         """Parsers as one function when they can be (the tests compare with per-state)."""
+        self.inline_fixed_tables = inline_fixed_tables
+        """Fixed tables (see :meth:`_fixed_run`) as statements in the generated node code,
+        not table lookups (the tests compare the two)."""
         self.pipeline_starts: dict[str, NodeFn | None] = {}
         """Each pipeline's first node (None: the pipeline is empty)."""
         self.where = ["the top-level objects"]
@@ -362,9 +365,10 @@ class Loader:
             prims = a.get("primitives", []) or []
             if not isinstance(prims, list):
                 raise ConfigError(f"{what}: 'primitives' must be an array")
-            body = self.cg.action_body(prims, what)
+            body, straight = self.cg.action_body(prims, what)
             fn = self.cg.compile(self.cg.fresh("act"), "p, f, d", body)
-            spec = ActionSpec(name, _id(a, what), fn, tuple(widths))
+            spec = ActionSpec(name, _id(a, what), fn, tuple(widths),
+                              tuple(body) if straight else None)
             by_id[spec.id] = spec
             # p4c may emit two actions with the same name (different ids); keep them apart
             key = name if name not in out else f"{name}#{spec.id}"
@@ -404,18 +408,23 @@ class Loader:
                                              _size(prof, "max_size", pname_), selector,
                                              self._unbound_call)
 
+        # Conditionals, action calls and fixed tables are compiled with those that follow
+        # them inlined (a few levels deep), so a packet walks a chain of them in one call
+        # instead of one per node; other tables stay calls that return their next node.
+        steps: dict[str, tuple[str, Any, Any]] = {}
         local_tables = []
         for t in _items(pipe, "tables"):
-            self.where[0] = f"table {t.get('name')!r}"
+            what = f"table {t.get('name')!r}"
+            self.where[0] = what
             table = self._table(t, actions, profiles, meter_defs, meters)
             tables[table.name] = table
             local_tables.append((t, table))
-            cg.ns[node_ident[table.name]] = table.apply
-
-        # Conditionals and action calls are compiled with the conditionals and action calls
-        # that follow them inlined (a few levels deep), so a packet walks a chain of them in
-        # one call instead of one per node; tables stay calls that return their next node.
-        steps: dict[str, tuple[str, Any, Any]] = {}
+            fixed = self._fixed_run(t, table) if self.inline_fixed_tables else None
+            if fixed is None:
+                cg.ns[node_ident[table.name]] = table.apply
+            else:
+                lines, next_name = fixed
+                steps[table.name] = ("run", lines, (ref(next_name, what), next_name))
         for c in _items(pipe, "conditionals"):
             cname = _name(c, "conditional")
             what = f"conditional {cname!r}"
@@ -429,7 +438,7 @@ class Loader:
             spec = self.actions_by_id.get(ac.get("action_id"))  # type: ignore[arg-type]
             if spec is None:
                 raise ConfigError(f"{what}: unknown action id {ac.get('action_id')!r}")
-            steps[aname] = ("call", cg.const(spec.fn, "a"),
+            steps[aname] = ("run", self._run_lines(spec, ()),
                             (ref(ac.get("next_node"), what), ac.get("next_node")))
         for name in steps:
             cg.compile(node_ident[name], "p, f", _inlined(steps, name))
@@ -475,6 +484,41 @@ class Loader:
                 node = node(p, f)
 
         return run
+
+    def _run_lines(self, spec: ActionSpec, args: tuple[int, ...]) -> list[str]:
+        """Statements of a node running action ``spec`` with action data ``args`` (its body
+        where it runs straight through, else a call of its function), then returning None
+        if it made the packet exit."""
+        data = self.cg.const(args, "d")
+        exit_check = ["if p.exit:", "    return None"]
+        if spec.body is None:
+            return [f"{self.cg.const(spec.fn, 'a')}(p, f, {data})", *exit_check]
+        lines = [f"d = {data}", *spec.body] if spec.param_widths else list(spec.body)
+        return lines + exit_check if EXIT_STATEMENT in spec.body else lines
+
+    def _fixed_run(self, t: dict[str, Any], table: Table) -> tuple[list[str], Any] | None:
+        """For a table that always runs the same action with the same data and then goes to
+        the same node whatever the control plane does (no key, so every lookup misses; a
+        const default entry; nothing counted, metered or timed): the statements of that
+        action and the name of that node.  p4c makes such a table of every statement that is
+        not in a table.  None for any other table."""
+        de = t.get("default_entry")
+        if (table.kind != "keyless" or table.profile is not None or table.with_counters
+                or table.support_timeout or table.meter_factory is not None
+                or not isinstance(de, dict) or "action_data" not in de
+                or not de.get("action_entry_const", False)):
+            return None
+        what = f"table {table.name!r} default_entry"
+        call = self._call_from_json(de, table, what)
+        spec = self.actions_by_id[de["action_id"]]
+        if len(call.params) != len(spec.param_widths):
+            return None  # _table_defaults reports it
+        nexts = t.get("next_tables", {}) or {}
+        if not isinstance(nexts, dict):
+            return None  # reported when the tables are linked
+        key = "__MISS__" if "__HIT__" in nexts or "__MISS__" in nexts else call.action
+        next_name = nexts[key] if key in nexts else t.get("base_default_next")
+        return self._run_lines(spec, call.params), next_name
 
     def _unbound_call(self, call: ActionCall) -> tuple[Any, tuple[int, ...]]:
         raise ConfigError("action profile used before being bound to a table")

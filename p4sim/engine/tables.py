@@ -39,6 +39,9 @@ class ActionSpec:
     id: int
     fn: ActionFn
     param_widths: tuple[int, ...]
+    body: tuple[str, ...] | None = None
+    """The statements of ``fn`` (over ``p``, ``f`` and the action data ``d``) when they run
+    straight through (no jumps, no return), so that generated code can take them in."""
 
 
 @dataclass(slots=True)

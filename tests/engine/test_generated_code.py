@@ -5,7 +5,9 @@
   corrupted frames;
 * header extraction and emission with ``struct`` (byte units) against the header's bits
   taken one field at a time, for random header layouts;
-* csum16 computed as a word sum against csum16 over the bytes BMv2's BufBuilder packs.
+* csum16 computed as a word sum against csum16 over the bytes BMv2's BufBuilder packs;
+* the pipelines with fixed tables (p4c's tables for statements) compiled into the node code
+  against the same pipelines applying those tables, on the same programs and frames.
 """
 
 from __future__ import annotations
@@ -74,8 +76,9 @@ def _frames() -> list[bytes]:
     return out
 
 
-def _program(path: Path, inline: bool) -> Program:
-    return Loader(load_json(_json(path)), time.monotonic_ns, inline_parser=inline).load()
+def _program(path: Path, inline: bool, inline_fixed_tables: bool = True) -> Program:
+    return Loader(load_json(_json(path)), time.monotonic_ns, inline_parser=inline,
+                  inline_fixed_tables=inline_fixed_tables).load()
 
 
 def _parse(program: Program, port: int, data: bytes) -> tuple[int, int, bytes, list[int]]:
@@ -100,6 +103,34 @@ def test_inlined_parsers_parse_as_state_by_state() -> None:
                 assert _parse(inlined, port, data) == _parse(per_state, port, data), \
                     (path.name, port, data.hex())
     assert inlined_somewhere
+
+
+def _pipelines(program: Program, port: int, data: bytes) -> tuple[object, ...]:
+    """The field vector and packet registers after parsing, ingress and egress."""
+    _, _, _, f = _parse(program, port, data)
+    p = Packet(f, data)
+    program.parse(p)
+    program.ingress(p, f)
+    program.egress(p, f)
+    return (f, p.exit, p.clone_session, p.resubmit_field_list, p.recirculate_field_list,
+            p.learn_id, p.truncate_length, p.length_reg)
+
+
+def _has_fixed_table(path: Path) -> bool:
+    return any(not t.get("key") and (t.get("default_entry") or {}).get("action_entry_const")
+               for pipe in _json(path)["pipelines"] for t in pipe["tables"])
+
+
+def test_fixed_tables_inlined_run_as_applied() -> None:
+    frames = _frames()[::3]
+    with_fixed = [path for path in PROGRAMS if _has_fixed_table(path)]
+    assert REPO / "p4src" / "lb.p4" in with_fixed
+    for path in with_fixed:
+        inlined, applied = _program(path, True), _program(path, True, inline_fixed_tables=False)
+        for port in (1, 2):
+            for data in frames:
+                assert _pipelines(inlined, port, data) == _pipelines(applied, port, data), \
+                    f"{path.name}: frame {data.hex()} from port {port}"
 
 
 def test_parser_with_a_loop_stays_state_by_state() -> None:
