@@ -28,7 +28,32 @@ _NAMELEN, _IOVP, _IOVLEN, _CONTROLLEN, _MSGLEN = 8, 16, 24, 40, 56
 _BYTES_DATA = sys.getsizeof(b"") - 1
 """Offset of a bytes object's data from its address (CPython): frames are sent from where
 they are, without a copy into ctypes buffers."""
-if ctypes.string_at(id(_probe := b"p4sim") + _BYTES_DATA, 5) != _probe:  # pragma: no cover
+_BYTES_SIZE = 2 * ctypes.sizeof(ctypes.c_void_p)
+"""Offset of a bytes object's length (``ob_size``, after the reference count and type)."""
+_new_bytes = ctypes.pythonapi.PyBytes_FromStringAndSize
+_new_bytes.restype = ctypes.py_object
+_new_bytes.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+
+
+def _unfilled_bytes(capacity: int) -> bytes:
+    """A new bytes object of ``capacity`` bytes, not initialised: the kernel writes a
+    message into it before anything reads it (see :func:`_shortened`)."""
+    data: bytes = _new_bytes(None, capacity)
+    return data
+
+
+def _shortened(data: bytes, length: int) -> bytes:
+    """``data``, only reference to a new object from :func:`_unfilled_bytes`, made the
+    bytes object of its first ``length`` bytes in place, as CPython's own code finishes a
+    bytes object it filled: the length set and the terminating NUL written (the allocation
+    stays as it was, freed as a whole)."""
+    ctypes.c_ssize_t.from_address(id(data) + _BYTES_SIZE).value = length
+    ctypes.c_char.from_address(id(data) + _BYTES_DATA + length).value = b"\0"
+    return data
+
+
+if ctypes.string_at(id(_probe := b"p4sim") + _BYTES_DATA, 5) != _probe or \
+        ctypes.c_ssize_t.from_address(id(_probe) + _BYTES_SIZE).value != 5:  # pragma: no cover
     raise ImportError("p4sim.switch.mmsg needs CPython's bytes layout")
 
 
@@ -37,42 +62,52 @@ class BatchReceiver:
     the first ``head`` are a header, and ``control_size`` bytes of control data, to be looked
     at when its byte at ``status_at`` has one of ``status_bits``.
 
-    The buffers are read through memoryviews (no ctypes call per message), and the message
-    headers the kernel updated are restored from a template in one copy."""
+    A message's header and the rest of it go to two buffers (two iovecs).  The rest is
+    received into a bytes object of its own: a message longer than ``keep_bytes`` is that
+    object, handed over as it is (no copy of a 64 KB super-segment) and replaced by a new
+    one; shorter ones are copied out.  The other fields are read through memoryviews (no
+    ctypes call per message), and the message headers the kernel updated are restored from a
+    template in one copy."""
 
     def __init__(self, fd: int, count: int, size: int, control_size: int, head: int,
-                 status_at: int, status_bits: int) -> None:
+                 status_at: int, status_bits: int, keep_bytes: int = 8192) -> None:
+        if head < 2:
+            raise ValueError("the header holds at least the flags and gso_type bytes")
         self._fd = fd
         self._head = head
         self._status_at = status_at
         self._status_bits = status_bits
         self._count = count
-        self._size = size
+        self._capacity = size - head
+        self._keep_bytes = keep_bytes
         self._control_size = control_size
-        self._data = ctypes.create_string_buffer(size * count)
+        self._heads = ctypes.create_string_buffer(head * count)
         self._names = ctypes.create_string_buffer(SOCKADDR_LL_BYTES * count)
         self._controls = ctypes.create_string_buffer(control_size * count)
-        self._iovs = ctypes.create_string_buffer(_IOV * count)
+        self._iovs = ctypes.create_string_buffer(2 * _IOV * count)
         self._msgs = ctypes.create_string_buffer(_MMSG * count)
+        self._slots = [_unfilled_bytes(self._capacity) for _ in range(count)]
+        self._views = [memoryview(slot) for slot in self._slots]
         for i in range(count):
-            struct.pack_into("=QQ", self._iovs, i * _IOV, ctypes.addressof(self._data) + i * size,
-                             size)
+            struct.pack_into("=QQQQ", self._iovs, 2 * i * _IOV,
+                             ctypes.addressof(self._heads) + i * head, head,
+                             id(self._slots[i]) + _BYTES_DATA, self._capacity)
             struct.pack_into("=QIxxxxQQQQ", self._msgs, i * _MMSG,
                              ctypes.addressof(self._names) + i * SOCKADDR_LL_BYTES,
-                             SOCKADDR_LL_BYTES, ctypes.addressof(self._iovs) + i * _IOV, 1,
+                             SOCKADDR_LL_BYTES, ctypes.addressof(self._iovs) + 2 * i * _IOV, 2,
                              ctypes.addressof(self._controls) + i * control_size, control_size)
         self._template = self._msgs.raw
         self._msgs_view = memoryview(self._msgs).cast("B")
         self._words = self._msgs_view.cast("I")
         """The message headers as 32-bit words (msg_len, the low half of msg_controllen)."""
-        self._data_view = memoryview(self._data).cast("B")
+        self._heads_view = memoryview(self._heads).cast("B")
         self._names_view = memoryview(self._names).cast("B")
         self._controls_view = memoryview(self._controls).cast("B")
         # strided views of one field of every message, read for a whole batch at once
         self._lengths = self._words[_MSGLEN >> 2::_MMSG >> 2]
         self._pkttypes = self._names_view[_PKTTYPE_OFFSET::SOCKADDR_LL_BYTES]
-        self._flags = self._data_view[0::size]
-        self._gso_types = self._data_view[1::size]
+        self._flags = self._heads_view[0::head]
+        self._gso_types = self._heads_view[1::head]
         self._statuses = self._controls_view[status_at::control_size]
         self._status_table = bytes(b & status_bits for b in range(256))
 
@@ -84,7 +119,7 @@ class BatchReceiver:
         None).  Raises OSError on a socket error other than "nothing to read".
 
         The per-message fields are read for the whole batch at once through strided
-        memoryviews; only the data is copied message by message."""
+        memoryviews; only the data is taken message by message."""
         n = _libc.recvmmsg(self._fd, ctypes.addressof(self._msgs), self._count,
                            MSG_DONTWAIT, None)
         if n <= 0:
@@ -94,9 +129,7 @@ class BatchReceiver:
             if err in (errno.EAGAIN, errno.EINTR):
                 return [], {}
             raise OSError(err, f"recvmmsg: {errno.errorcode.get(err, err)}")
-        size = self._size
         head = self._head
-        data = self._data_view
         lengths = self._lengths[:n].tolist()
         outgoing = PACKET_OUTGOING in self._pkttypes[:n].tobytes()
         flagged = self._flags[:n].tobytes().count(0) != n or \
@@ -104,18 +137,34 @@ class BatchReceiver:
         # a byte with none of the status bits is 0 after the translation
         controlled = self._statuses[:n].tobytes().translate(self._status_table).count(0) != n
         if not (outgoing or controlled) and min(lengths) >= head:
-            starts = range(0, n * size, size)
-            frames = [bytes(data[at + head:at + length])
-                      for at, length in zip(starts, lengths, strict=True)]
+            if max(lengths) - head <= self._keep_bytes:
+                frames = [bytes(view[:length - head])
+                          for view, length in zip(self._views, lengths, strict=False)]
+            else:
+                frames = [self._take(i, length - head) for i, length in enumerate(lengths)]
             extras: dict[int, tuple[bytes | None, bytes | None]] = {}
             if flagged:  # GSO and partial checksums: every header a flow sends is flagged
-                heads = [bytes(data[at:at + head]) for at in starts]
-                extras = {i: (h, None) for i, h in enumerate(heads) if h[0] or h[1]}
+                heads = self._heads_view
+                extras = {i: (bytes(heads[at:at + head]), None)
+                          for i, at in enumerate(range(0, n * head, head))
+                          if heads[at] or heads[at + 1]}
         else:
             frames, extras = self._receive_each(n)
         # the kernel wrote the name and control lengths it used: back to the buffer sizes
         self._msgs_view[:n * _MMSG] = self._template[:n * _MMSG]
         return frames, extras
+
+    def _take(self, i: int, length: int) -> bytes:
+        """The data of message ``i``: copied out, or if longer than ``keep_bytes`` its bytes
+        object itself, replaced by a new one for the next receive."""
+        if length <= self._keep_bytes:
+            return bytes(self._views[i][:length])
+        frame = self._slots[i]
+        self._views[i].release()
+        slot = self._slots[i] = _unfilled_bytes(self._capacity)
+        self._views[i] = memoryview(slot)
+        struct.pack_into("=Q", self._iovs, (2 * i + 1) * _IOV, id(slot) + _BYTES_DATA)
+        return _shortened(frame, length)
 
     def _receive_each(self, n: int
                       ) -> tuple[list[bytes], dict[int, tuple[bytes | None, bytes | None]]]:
@@ -123,18 +172,18 @@ class BatchReceiver:
         to look at)."""
         frames: list[bytes] = []
         extras: dict[int, tuple[bytes | None, bytes | None]] = {}
-        words, data, names, controls = (self._words, self._data_view, self._names_view,
-                                        self._controls_view)
-        size, control_size = self._size, self._control_size
+        words, heads, names, controls = (self._words, self._heads_view, self._names_view,
+                                         self._controls_view)
+        control_size = self._control_size
         head, status_at, status_bits = self._head, self._status_at, self._status_bits
         for i in range(n):
             if names[i * SOCKADDR_LL_BYTES + _PKTTYPE_OFFSET] == PACKET_OUTGOING:
                 continue
-            at = i * size
+            at = i * head
             length = words[(i * _MMSG + _MSGLEN) >> 2]
             if length < head:
                 continue
-            header = bytes(data[at:at + head]) if data[at] or data[at + 1] else None
+            header = bytes(heads[at:at + head]) if heads[at] or heads[at + 1] else None
             control = None
             if words[(i * _MMSG + _CONTROLLEN) >> 2] > status_at:
                 c = i * control_size
@@ -142,7 +191,7 @@ class BatchReceiver:
                     control = bytes(controls[c:c + words[(i * _MMSG + _CONTROLLEN) >> 2]])
             if header is not None or control is not None:
                 extras[len(frames)] = (header, control)
-            frames.append(bytes(data[at + head:at + length]))
+            frames.append(self._take(i, length - head))
         return frames, extras
 
 

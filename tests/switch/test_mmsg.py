@@ -83,3 +83,27 @@ def test_flagged_headers_come_from_the_whole_batch_path_too(
         a.send(header + data)
     assert receiver.receive() == ([b"one", b"two", b"three"],
                                   {0: (gso, None), 2: (flagged, None)})
+
+
+@pytest.mark.parametrize("short_one", [False, True], ids=["whole batch", "message by message"])
+def test_long_messages_are_handed_over_and_keep_their_data(
+        pair: tuple[socket.socket, socket.socket], short_one: bool) -> None:
+    """Messages longer than ``keep_bytes`` come as the bytes object the kernel wrote into;
+    the next receive goes to a new one, so what was handed over never changes."""
+    a, b = pair
+    receiver = BatchReceiver(b.fileno(), 4, 256, 64, HEAD, 16, 0x10, keep_bytes=32)
+    long_one, other = bytes(range(200)), bytes(range(100, 0, -1))
+    a.send(bytes(HEAD) + long_one)
+    a.send(bytes(HEAD) + b"small")
+    if short_one:
+        a.send(b"tiny")  # shorter than the header: skipped, message by message
+    frames, _ = receiver.receive()
+    assert frames == [long_one, b"small"]
+    first = frames[0]
+    assert type(first) is bytes and len(first) == 200 and hash(first) == hash(long_one)
+    assert first + b"!" == long_one + b"!" and first[-1:] == b"\xc7"
+    for _ in range(3):  # every slot written again
+        for i in range(4):
+            a.send(bytes(HEAD) + other[i:])
+        assert receiver.receive()[0] == [other[i:] for i in range(4)]
+    assert first == long_one
