@@ -7,8 +7,9 @@ sockets; they are put back so the pipeline sees the frame as it was on the wire,
 
 With ``offload`` (the default of ``p4sim-switch``) a port's socket carries a virtio-net header
 (``PACKET_VNET_HDR``) on every frame, so GSO super-segments and partial checksums cross it
-(see :mod:`p4sim.switch.offload`), and frames move in batches (recvmmsg, and sendmmsg of
-what the pipeline emitted for a batch).  Without it, one system call per frame, exactly as
+(see :mod:`p4sim.switch.offload`), and frames move in batches (a memory-mapped receive ring,
+see :mod:`p4sim.switch.ring`, or recvmmsg where the kernel has none; sendmmsg of what the
+pipeline emitted for a batch).  Without it, one system call per frame, exactly as
 before.
 """
 
@@ -39,6 +40,7 @@ from p4sim.switch.offload import (
     wire_bytes,
 )
 from p4sim.switch.pcap import PcapWriter
+from p4sim.switch.ring import RxRing
 
 log = logging.getLogger("p4sim.switch")
 
@@ -88,11 +90,12 @@ class Port:
         self.number = number
         self.interface = interface
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            # no protocol until bind: nothing is queued before the socket is set up
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except OSError as err:
             raise PortError(f"port {number}: cannot open a packet socket: {err}") from err
+        receiver: RxRing | BatchReceiver | None = None
         try:
-            sock.bind((interface, ETH_P_ALL))
             index = socket.if_nametoindex(interface)
             membership = struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, membership)
@@ -109,15 +112,25 @@ class Port:
                 log.debug("PACKET_IGNORE_OUTGOING unsupported, filtering by packet type")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+            if offload:
+                try:
+                    receiver = RxRing(sock, VNET_HDR.size, _BATCH, max_frame=MAX_FRAME_BYTES)
+                except OSError as err:
+                    log.info("port %d: no receive ring (%s): recvmmsg", number, err)
+                    receiver = BatchReceiver(sock.fileno(), _BATCH,
+                                             VNET_HDR.size + MAX_FRAME_BYTES, _CMSG_SPACE,
+                                             VNET_HDR.size, _AUX_STATUS, TP_STATUS_VLAN_VALID)
+            sock.bind((interface, ETH_P_ALL))
             sock.setblocking(False)
         except OSError as err:
+            if isinstance(receiver, RxRing):
+                receiver.close()
             sock.close()
             raise PortError(f"port {number}: cannot use interface '{interface}': {err}") from err
         self.socket = sock
         self.offload = offload
-        self._batch = (BatchReceiver(sock.fileno(), _BATCH, VNET_HDR.size + MAX_FRAME_BYTES,
-                                     _CMSG_SPACE, VNET_HDR.size, _AUX_STATUS,
-                                     TP_STATUS_VLAN_VALID) if offload else None)
+        self._batch = receiver
+        """The receive ring, or recvmmsg batches where the kernel has no rings (offload)."""
         self._sender = BatchSender(sock.fileno(), _BATCH, PLAIN_HEADER) if offload else None
         self.pending: list[Transmission | bytes] = []
         """Transmissions queued for the next :meth:`flush` (a bare frame: without offload)."""
@@ -214,6 +227,8 @@ class Port:
                 log.debug("port %d: %d frames lost on send", self.number, len(pending) - sent)
 
     def close(self) -> None:
+        if isinstance(self._batch, RxRing):
+            self._batch.close()
         self.socket.close()
         for writer in (self.pcap_in, self.pcap_out):
             if writer is not None:
