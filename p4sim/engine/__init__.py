@@ -17,7 +17,7 @@ run, over a flat list of integer field slots.  Module map:
     result = engine.process(1, frame)      # result.packets == [(2, b"...")]
 """
 
-from p4sim.engine.engine import Engine
+from p4sim.engine.engine import BatchOutput, Engine
 from p4sim.engine.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -67,6 +67,7 @@ __all__ = [
     "ConfigError",
     "CounterInfo",
     "DigestSample",
+    "BatchOutput",
     "Engine",
     "EngineError",
     "EntryView",

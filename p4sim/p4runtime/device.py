@@ -17,7 +17,7 @@ import grpc
 from finsy.proto import p4r
 from google.protobuf.message import Message
 
-from p4sim.engine import Engine, EngineError, ProcessResult, SplitFrame
+from p4sim.engine import BatchOutput, Engine, EngineError, ProcessResult, SplitFrame
 from p4sim.p4runtime.arbitration import Arbitrator
 from p4sim.p4runtime.errors import (
     P4RuntimeError,
@@ -265,9 +265,21 @@ class Device:
             engine = self.engine
             if engine is None:
                 return
-            process = engine.process
             send = self._send_to_port
             cpu_port = self.cpu_port
+            if not vnets:  # ordinary frames only: the engine's loop, no call per frame
+                outputs: list[BatchOutput] = []
+                engine.process_batch(port, frames, outputs)
+                for output in outputs:
+                    if type(output) is tuple:
+                        out_port, frame = output
+                        if out_port != cpu_port:
+                            send(out_port, frame)
+                            continue
+                        output = ProcessResult([output], [])
+                    self._emit(cast(ProcessResult, output))
+                return
+            process = engine.process
             split = self._send_offloaded is not None
             for i, data in enumerate(frames):
                 vnet = vnets.get(i) if vnets else None
