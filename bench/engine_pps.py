@@ -16,6 +16,8 @@ from pathlib import Path
 from p4sim.engine import ActionCall, Engine, Lpm
 
 PROGRAM = Path(__file__).resolve().parent / "basic.p4"
+BATCH = 64
+"""Frames per ``process_batch`` call, as a receive batch of the switch."""
 FRAME = bytes.fromhex(
     "000000000100" "000000000110" "0800"                 # Ethernet to the router MAC
     "45000032000100004011" "0000" "0a000101" "0a000205"   # IPv4 10.0.1.1 -> 10.0.2.5, UDP
@@ -62,10 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for _ in range(args.count):
         process(1, FRAME)
-    elapsed = time.perf_counter() - start
-    print(f"engine: {args.count} packets in {elapsed:.3f} s = {args.count / elapsed:,.0f} "
-          f"packets/s ({elapsed / args.count * 1e6:.2f} us/packet)")
+    single = time.perf_counter() - start
+    _report("process", args.count, single)
+    batch = [FRAME] * BATCH
+    process_batch = engine.process_batch
+    rounds = max(1, args.count // BATCH)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        process_batch(1, batch, [])
+    batched = time.perf_counter() - start
+    _report("process_batch", rounds * BATCH, batched)
+    print(f"process_batch / process: {single / args.count / (batched / (rounds * BATCH)):.2f}")
     return 0
+
+
+def _report(label: str, count: int, elapsed: float) -> None:
+    print(f"{label}: {count} packets in {elapsed:.3f} s = {count / elapsed:,.0f} packets/s "
+          f"({elapsed / count * 1e6:.2f} us/packet)")
 
 
 if __name__ == "__main__":
