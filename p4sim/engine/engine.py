@@ -7,7 +7,7 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from p4sim.engine.errors import ConfigError, EngineError, InvalidEntryError, NotFoundError
 from p4sim.engine.externs import Meter, check_rates
@@ -22,6 +22,7 @@ from p4sim.engine.types import (
     CloneSession,
     DigestSample,
     EntryView,
+    Frame,
     MatchParam,
     ProcessResult,
     ProgramInfo,
@@ -35,10 +36,14 @@ DROP_PORT = 511
 NORMAL, INGRESS_CLONE, EGRESS_CLONE, COALESCED, RECIRC, REPLICATION, RESUBMIT = range(7)
 """standard_metadata.instance_type values (simple_switch's PktInstanceType)."""
 
-BatchOutput = tuple[int, bytes] | ProcessResult
+BatchOutput = tuple[int, Frame] | ProcessResult
 """What :attr:`Engine.process_batch` gives for an input packet: its one output frame as
 (port, frame), or, when the packet did anything else, all it produced."""
-BatchProcess = Callable[[int, Sequence[bytes], list[BatchOutput]], None]
+
+
+class BatchProcess(Protocol):
+    def __call__(self, ingress_port: int, frames: Sequence[bytes], outputs: list[BatchOutput],
+                 l4_partial: bool = False, split: bool = False, /) -> None: ...
 
 MAX_PASSES = 64
 """Pipeline passes (ingress or egress runs) one input packet may cause; BMv2 has no limit,
@@ -86,25 +91,6 @@ class _StdMeta:
                               + ", ".join(missing))
 
 
-def _render(lines: list[str], nothing: str, output: str, result: str) -> list[str]:
-    """Generated lines with their ``NOTHING`` / ``OUTPUT x`` / ``RESULT x`` markers made
-    ``nothing`` / ``output`` / ``result`` (``{}`` is x; a newline starts a line at the
-    marker's indentation)."""
-    rendered = []
-    for line in lines:
-        code = line.lstrip()
-        indent = line[:len(line) - len(code)]
-        for marker, template in (("NOTHING", nothing), ("OUTPUT ", output),
-                                 ("RESULT ", result)):
-            if code.startswith(marker):
-                text = template.format(code[len(marker):])
-                rendered += [indent + part for part in text.split("\n")]
-                break
-        else:
-            rendered.append(line)
-    return rendered
-
-
 def _require_ints(what: str, **values: object) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool):
@@ -114,19 +100,12 @@ def _require_ints(what: str, **values: object) -> None:
 class Engine:
     """Executes a BMv2 JSON program with simple_switch semantics.  Not thread-safe."""
 
-    process: Callable[..., ProcessResult]
-    """``process(ingress_port, data, *, l4_partial=False)``: run one packet through parser,
-    ingress, PRE, egress and deparser.
-
-    ``l4_partial``: the packet's L4 checksum is a partial one (see ``Packet.l4_partial``);
-    every packet it causes inherits that.  Generated for the program (see
-    :meth:`_build_process`)."""
     process_batch: BatchProcess
-    """``process_batch(ingress_port, frames, outputs)``: :attr:`process` for each of
-    ``frames`` (ordinary frames: no partial checksum, no split output), in order, with what
-    each produced appended to ``outputs`` (see :data:`BatchOutput`; nothing for a dropped
-    packet) and no call or result object per packet in the usual case.  A packet the engine
-    fails on is logged and dropped; the others go on."""
+    """``process_batch(ingress_port, frames, outputs, l4_partial=False, split=False)``:
+    :meth:`process` for each of ``frames``, in order, with what each produced appended to
+    ``outputs`` (see :data:`BatchOutput`; nothing for a dropped packet) and no call or result
+    object per packet in the usual case.  A packet the engine fails on is logged and
+    dropped; the others go on.  Generated for the program (see :meth:`_build_process`)."""
 
     def __init__(self, bmv2_json: dict[str, Any] | str | bytes, *, cpu_port: int | None = None,
                  clock_ns: Callable[[], int] = time.monotonic_ns) -> None:
@@ -145,7 +124,7 @@ class Engine:
         """Queueing metadata an egress pass reads as zero (no queues here)."""
         self._ingress_q: deque[Packet] = deque()
         self._egress_q: deque[Packet] = deque()
-        self.process, self.process_batch = self._build_process()
+        self.process_batch = self._build_process()
 
     # ================================================================== data path =====
 
@@ -165,15 +144,13 @@ class Engine:
         self._copy_field_list(copy.f, src, field_list_id)
         copy.f[self._std.instance_type] = instance_type  # type: ignore[index]
 
-    def _build_process(self) -> tuple[Callable[..., ProcessResult], BatchProcess]:
-        """``process`` as one function generated for the program: the slots of the standard
+    def _build_process(self) -> BatchProcess:
+        """``process_batch`` as one function generated for the program: the slots of the standard
         metadata and the checksums folded in, and the usual case -- one packet through
         ingress and egress, no clone, resubmit, recirculation, multicast or digest -- run
         straight through.  When a pass leaves any of those to do, the rest goes through
         :meth:`_ingress_tail` / :meth:`_egress_tail` and the packet queues, as BMv2's
-        steps.  With ``split=True`` the usual case's output is a :class:`SplitFrame` when the
-        payload is a view (a large one), so the caller can send it without a copy.
-        ``process_batch`` is the same code in a loop over frames."""
+        steps."""
         prog = self.program
         std = self._std
         ns: dict[str, Any] = dict(prog.namespace)
@@ -228,15 +205,16 @@ class Engine:
             special.append(f"f[{std.mcast_grp}]")
         body += ["p.exit = False",
                  f"if {' or '.join(special)}:",
-                 "    RESULT E_engine._finish_ingress(p, ingress_length, E_Result([], []), "
-                 "ingress_port)",
+                 "    append(E_engine._finish_ingress(p, ingress_length, E_Result([], []),",
+                 "                                    ingress_port))",
+                 "    continue",
                  f"port = f[{std.egress_spec}]",
                  f"if port == {DROP_PORT}:",
-                 "    NOTHING",
+                 "    continue",
                  f"f[{std.instance_type}] = {NORMAL}"]
         if std.priority is not None:
             # simple_switch has one queue per port: other priorities are dropped
-            body += [f"if f[{std.priority}] != 0:", "    NOTHING"]
+            body += [f"if f[{std.priority}] != 0:", "    continue"]
         body.append("p.egress_port = port")
         if std.enq_ts is not None:
             body.append(f"f[{std.enq_ts}] = now_us & 0xFFFFFFFF")
@@ -252,9 +230,10 @@ class Engine:
             body.append("E_egress(p, f)")
         body += ["p.exit = False",
                  "if p.clone_session or p.recirculate_field_list:",
-                 "    RESULT E_engine._finish_egress(p, E_Result([], []), ingress_port)",
+                 "    append(E_engine._finish_egress(p, E_Result([], []), ingress_port))",
+                 "    continue",
                  f"if f[{std.egress_spec}] == {DROP_PORT}:",
-                 "    NOTHING"]
+                 "    continue"]
         for i, ck in enumerate(prog.checksums):
             if not ck.update:
                 continue
@@ -266,30 +245,25 @@ class Engine:
                 body += [f"if {ck.cond_expr}:", "    " + store]
         body += ["try:",
                  "    if split and p.truncate_length is None and type(p.payload) is memoryview:",
-                 "        OUTPUT (port, E_Split(E_deparse_headers(p), p.payload))",
+                 "        append((port, E_Split(E_deparse_headers(p), p.payload)))",
+                 "        continue",
                  "    out = E_deparse(p)",
                  "except E_unpackable:",
-                 "    NOTHING",
+                 "    continue",
                  "limit = p.truncate_length",
                  "if limit is not None and len(out) > limit:",
                  "    out = out[:limit]",
-                 "OUTPUT (port, out)"]
+                 "append((port, out))"]
         lines += ["try:", *("    " + line for line in body),
                   "except E_Abort as exc:",
                   # where BMv2 would abort the whole process, only this packet is dropped
-                  "    E_log.debug('packet from port %d dropped: %s', ingress_port, exc)",
-                  "NOTHING"]
-        single = _render(lines, "return E_Result([], [])", "return E_Result([{}], [])",
-                         "return {}")
-        batch = _render(lines, "continue", "append({})\ncontinue", "append({})\ncontinue")
-        source = ("def process(ingress_port, data, *, l4_partial=False, split=False):\n"
-                  + "".join(f"    {line}\n" for line in single)
-                  + "def process_batch(ingress_port, frames, outputs):\n"
-                  "    l4_partial = split = False\n"
+                  "    E_log.debug('packet from port %d dropped: %s', ingress_port, exc)"]
+        source = ("def process_batch(ingress_port, frames, outputs, l4_partial=False, "
+                  "split=False):\n"
                   "    append = outputs.append\n"
                   "    for data in frames:\n"
                   "        try:\n"
-                  + "".join(f"            {line}\n" for line in batch)
+                  + "".join(f"            {line}\n" for line in lines)
                   + "        except E_EngineError as err:\n"
                   "            E_log.warning('packet from port %d dropped: %s', ingress_port, "
                   "err)\n"
@@ -297,7 +271,24 @@ class Engine:
                   "            E_log.exception('engine failure on a packet from port %d', "
                   "ingress_port)\n")
         exec(compile(source, "<p4sim:process>", "exec"), ns)  # noqa: S102 - generated
-        return ns["process"], ns["process_batch"]
+        fn: BatchProcess = ns["process_batch"]
+        return fn
+
+    def process(self, ingress_port: int, data: bytes, *, l4_partial: bool = False,
+                split: bool = False) -> ProcessResult:
+        """Run one packet through parser, ingress, PRE, egress and deparser.
+
+        ``l4_partial``: the packet's L4 checksum is a partial one (see
+        ``Packet.l4_partial``); every packet it causes inherits that.  ``split``: the usual
+        case's output is a :class:`SplitFrame` when the payload is a view (a large one), so
+        the caller can send it without a copy.  A packet the engine fails on is logged and
+        dropped (an empty result)."""
+        outputs: list[BatchOutput] = []
+        self.process_batch(ingress_port, (data,), outputs, l4_partial, split)
+        if not outputs:
+            return ProcessResult([], [])
+        output = outputs[0]
+        return output if isinstance(output, ProcessResult) else ProcessResult([output], [])
 
     def _finish_ingress(self, p: Packet, ingress_length: int, result: ProcessResult,
                         ingress_port: int) -> ProcessResult:

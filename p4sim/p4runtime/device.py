@@ -17,7 +17,7 @@ import grpc
 from finsy.proto import p4r
 from google.protobuf.message import Message
 
-from p4sim.engine import BatchOutput, Engine, EngineError, ProcessResult, SplitFrame
+from p4sim.engine import BatchOutput, Engine, ProcessResult, SplitFrame
 from p4sim.p4runtime.arbitration import Arbitrator
 from p4sim.p4runtime.errors import (
     P4RuntimeError,
@@ -265,43 +265,35 @@ class Device:
             engine = self.engine
             if engine is None:
                 return
-            send = self._send_to_port
-            cpu_port = self.cpu_port
-            if not vnets:  # ordinary frames only: the engine's loop, no call per frame
-                outputs: list[BatchOutput] = []
-                engine.process_batch(port, frames, outputs)
-                for output in outputs:
-                    if type(output) is tuple:
-                        out_port, frame = output
-                        if out_port != cpu_port:
-                            send(out_port, frame)
-                            continue
-                        output = ProcessResult([output], [])
-                    self._emit(cast(ProcessResult, output))
+            if not vnets:
+                self._receive_ordinary(engine, port, frames)
                 return
-            process = engine.process
             split = self._send_offloaded is not None
-            for i, data in enumerate(frames):
-                vnet = vnets.get(i) if vnets else None
-                try:
-                    if vnet is None:
-                        result = process(port, data)
-                    else:
-                        result = process(port, data, l4_partial=vnet.partial, split=split)
-                except EngineError as err:
-                    log.warning("packet from port %d dropped: %s", port, err)
+            start = 0
+            for i in sorted(vnets):
+                if start < i:
+                    self._receive_ordinary(engine, port, frames[start:i])
+                vnet = vnets[i]
+                self._emit(engine.process(port, frames[i], l4_partial=vnet.partial, split=split),
+                           vnet)
+                start = i + 1
+            if start < len(frames):
+                self._receive_ordinary(engine, port, frames[start:])
+
+    def _receive_ordinary(self, engine: Engine, port: int, frames: Sequence[bytes]) -> None:
+        """Frames without a virtio header through the engine's loop (no call per frame); the
+        usual output, one frame out of a data port, sent as :meth:`_emit` would."""
+        outputs: list[BatchOutput] = []
+        engine.process_batch(port, frames, outputs)
+        send, cpu_port = self._send_to_port, self.cpu_port
+        for output in outputs:
+            if type(output) is tuple:
+                out_port, frame = output
+                if out_port != cpu_port:
+                    send(out_port, cast(bytes, frame))  # not split: split is off
                     continue
-                except Exception:  # a malformed packet must never stop the switch
-                    log.exception("engine failure on a packet from port %d", port)
-                    continue
-                packets = result.packets
-                if vnet is None and len(packets) == 1 and not result.digests:
-                    # the usual case, one ordinary frame out of a data port: as _emit does
-                    out_port, out = packets[0]
-                    if out_port != cpu_port:
-                        send(out_port, cast(bytes, out))  # not split: vnet is None
-                        continue
-                self._emit(result, vnet)
+                output = ProcessResult([output], [])
+            self._emit(cast(ProcessResult, output))
 
     def packet_out(self, packet: p4r.PacketOut) -> None:
         """Inject a PacketOut on the CPU port; INVALID_ARGUMENT on bad metadata."""
@@ -311,12 +303,8 @@ class Device:
             if self.cpu_port is None:
                 log.warning("PacketOut dropped: the switch has no CPU port (--cpu-port)")
                 return
-            try:
-                result = pipeline.engine.process(self.cpu_port, data)
-            except Exception:
-                log.exception("engine failure on a PacketOut")
-                return
-            self._emit(result)
+            # a packet the engine fails on is logged and dropped there
+            self._emit(pipeline.engine.process(self.cpu_port, data))
 
     def digest_ack(self, ack: p4r.DigestListAck) -> None:
         with self.lock:

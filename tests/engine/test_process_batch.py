@@ -1,4 +1,6 @@
-"""``Engine.process_batch`` gives, frame for frame, what ``Engine.process`` gives."""
+"""``Engine.process_batch`` over a batch gives, frame for frame, what the frames give one at a
+time through ``Engine.process``: nothing one frame leaves in the generated loop's locals
+reaches the next."""
 
 from __future__ import annotations
 
@@ -112,3 +114,4 @@ def test_a_packet_the_engine_fails_on_does_not_stop_the_batch(
         engine.process_batch(1, cast(list[bytes], [good, None, good]), outputs)
     assert [port for port, _ in cast(list[tuple[int, bytes]], outputs)] == [3, 3]
     assert "engine failure on a packet from port 1" in caplog.text
+    assert engine.process(1, cast(bytes, None)) == ProcessResult([], [])
