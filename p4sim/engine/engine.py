@@ -42,6 +42,8 @@ BatchOutput = tuple[int, Frame] | ProcessResult
 
 
 class BatchProcess(Protocol):
+    """The signature of :attr:`Engine.process_batch`."""
+
     def __call__(self, ingress_port: int, frames: Sequence[bytes], outputs: list[BatchOutput],
                  l4_partial: bool = False, split: bool = False, /) -> None: ...
 
